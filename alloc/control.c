@@ -1,0 +1,91 @@
+/* control.c - process-wide plumbing: the control mutex, liburcu thread
+ * registration for the RCU read side, the log hook and invalid-pointer
+ * reports. */
+#define _LGPL_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <urcu/urcu-memb.h>
+
+#include "xm_common.h"
+
+static pthread_mutex_t xm_ctl_mu = PTHREAD_MUTEX_INITIALIZER;
+
+void xm_ctl_lock(void)   { pthread_mutex_lock(&xm_ctl_mu); }
+void xm_ctl_unlock(void) { pthread_mutex_unlock(&xm_ctl_mu); }
+
+/* liburcu-memb readers must be registered.  A thread registers on its first
+ * read section; the key's destructor unregisters it when the thread exits. */
+static pthread_key_t  xm_rcu_key;
+static pthread_once_t xm_rcu_once = PTHREAD_ONCE_INIT;
+static __thread bool  xm_rcu_registered;
+
+static void xm_rcu_thread_exit(void *arg)
+{
+	(void)arg;
+	urcu_memb_unregister_thread();
+	xm_rcu_registered = false;
+}
+
+static void xm_rcu_init(void)
+{
+	pthread_key_create(&xm_rcu_key, xm_rcu_thread_exit);
+}
+
+void xm_rcu_read_lock(void)
+{
+	if (unlikely(!xm_rcu_registered)) {
+		pthread_once(&xm_rcu_once, xm_rcu_init);
+		urcu_memb_register_thread();
+		pthread_setspecific(xm_rcu_key, (void *)1);
+		xm_rcu_registered = true;
+	}
+	urcu_memb_read_lock();
+}
+
+void xm_rcu_read_unlock(void)
+{
+	urcu_memb_read_unlock();
+}
+
+void xm_rcu_synchronize(void)
+{
+	urcu_memb_synchronize_rcu();
+}
+
+/* The hook is read on every report and written by xmem_set_log: relaxed is
+ * enough, a report uses whichever hook it sees. */
+static _Atomic(xmem_log_fn) xm_log_hook;
+static _Atomic uint64_t xm_invalid_frees;
+
+void xmem_set_log(xmem_log_fn fn)
+{
+	atomic_store_explicit(&xm_log_hook, fn, memory_order_relaxed);
+}
+
+void xm_log(const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	xmem_log_fn fn = atomic_load_explicit(&xm_log_hook, memory_order_relaxed);
+	if (fn)
+		fn(line);
+	else
+		fprintf(stderr, "%s\n", line);
+}
+
+void xm_report_invalid(const char *fn, const void *p, const char *why)
+{
+	atomic_fetch_add_explicit(&xm_invalid_frees, 1, memory_order_relaxed);
+	xm_log("xmem: %s(%p): %s; ignored", fn, p, why);
+	errno = EINVAL;
+}
+
+uint64_t xmem_invalid_free_count(void)
+{
+	return atomic_load_explicit(&xm_invalid_frees, memory_order_relaxed);
+}

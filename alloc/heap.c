@@ -1,0 +1,229 @@
+/* heap.c - the heap table (create, destroy, lookup by name or id) and the
+ * chunks a heap manages (add and remove memory).
+ *
+ * The table is an array of RCU-published slots: lookups read it in an RCU
+ * read section and never block; create and destroy hold the control mutex,
+ * and destroy waits a grace period before the descriptor is reused. */
+#define _LGPL_SOURCE
+#include <errno.h>
+#include <string.h>
+#include <urcu/pointer.h>
+
+#include "heap.h"
+#include "meta.h"
+
+struct xmem_heap *xm_heaps[XMEM_MAX_HEAPS];
+
+static bool xm_name_ok(const char *name)
+{
+	if (!name || !name[0] || strnlen(name, XMEM_HEAP_NAME_MAX) >= XMEM_HEAP_NAME_MAX) {
+		errno = EINVAL;
+		return false;
+	}
+	return true;
+}
+
+/* Slot of the live heap named name, or -1.  RCU read section or control
+ * mutex held. */
+static int xm_heap_find(const char *name)
+{
+	for (int i = 0; i < XMEM_MAX_HEAPS; i++) {
+		struct xmem_heap *h = rcu_dereference(xm_heaps[i]);
+		if (h && strcmp(h->name, name) == 0)
+			return i;
+	}
+	return -1;
+}
+
+struct xmem_heap *xmem_heap_create(const char *name)
+{
+	if (!xm_name_ok(name))
+		return NULL;
+	struct xmem_heap *h = NULL;
+	xm_ctl_lock();
+	int slot = -1;
+	if (xm_heap_find(name) >= 0) {
+		errno = EEXIST;
+		goto out;
+	}
+	for (int i = 0; i < XMEM_MAX_HEAPS && slot < 0; i++)
+		if (!xm_heaps[i])
+			slot = i;
+	if (slot < 0) {
+		errno = ENOSPC;
+		goto out;
+	}
+	h = xm_meta_zalloc(sizeof(*h));
+	if (!h)
+		goto out;
+	h->magic = XM_HEAP_MAGIC;
+	h->id = slot;
+	strcpy(h->name, name);
+	pthread_mutex_init(&h->lock, NULL);
+	/* Publishes the initialised descriptor (release). */
+	rcu_assign_pointer(xm_heaps[slot], h);
+out:
+	xm_ctl_unlock();
+	return h;
+}
+
+int xmem_heap_destroy(struct xmem_heap *h)
+{
+	int rc = -1;
+	xm_ctl_lock();
+	if (!xm_heap_live(h)) {
+		errno = EINVAL;
+	} else if (h->regions) {
+		errno = EBUSY;
+	} else {
+		rcu_assign_pointer(xm_heaps[h->id], NULL);
+		h->magic = 0;
+		xm_rcu_synchronize();   /* lookups that found h are done */
+		pthread_mutex_destroy(&h->lock);
+		xm_meta_free(h, sizeof(*h));
+		rc = 0;
+	}
+	xm_ctl_unlock();
+	return rc;
+}
+
+struct xmem_heap *xmem_heap_lookup(const char *name)
+{
+	if (!xm_name_ok(name))
+		return NULL;
+	xm_rcu_read_lock();
+	int i = xm_heap_find(name);
+	struct xmem_heap *h = i >= 0 ? rcu_dereference(xm_heaps[i]) : NULL;
+	xm_rcu_read_unlock();
+	if (!h)
+		errno = ENOENT;
+	return h;
+}
+
+int xmem_heap_id(const struct xmem_heap *h)
+{
+	if (!xm_heap_live(h)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return h->id;
+}
+
+struct xmem_heap *xmem_heap_from_id(int id)
+{
+	struct xmem_heap *h = NULL;
+	if (id >= 0 && id < XMEM_MAX_HEAPS) {
+		xm_rcu_read_lock();
+		h = rcu_dereference(xm_heaps[id]);
+		xm_rcu_read_unlock();
+	}
+	if (!h)
+		errno = ENOENT;
+	return h;
+}
+
+const char *xmem_heap_name(const struct xmem_heap *h)
+{
+	if (!xm_heap_live(h)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return h->name;
+}
+
+int xmem_heap_add_memory(struct xmem_heap *h, void *va, size_t len,
+			 const uint64_t *iova, size_t n_pages, size_t page_size)
+{
+	if (!xm_heap_live(h)) {
+		errno = EINVAL;
+		return -1;
+	}
+	struct xm_region *r = xm_region_new(va, len, iova, n_pages, page_size,
+					    true);
+	if (!r)
+		return -1;
+	xm_ctl_lock();
+	int rc = -1;
+	if (!xm_heap_live(h)) {
+		errno = EINVAL;
+		goto out;
+	}
+	/* r->heap is set before the page map points at r: a free racing with
+	 * this add finds no span yet and is reported, never misrouted. */
+	r->heap = h;
+	if (xm_region_publish(r))
+		goto out;
+	pthread_mutex_lock(&h->lock);
+	struct xm_region **tail = &h->regions;
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = r;
+	h->n_regions++;
+	h->total_bytes += len;
+	pthread_mutex_unlock(&h->lock);
+	rc = 0;
+out:
+	xm_ctl_unlock();
+	if (rc) {
+		int e = errno;
+		xm_region_free(r);
+		errno = e;
+	}
+	return rc;
+}
+
+static void xm_heap_unlink(struct xmem_heap *h, struct xm_region *r)
+{
+	struct xm_region **pp = &h->regions;
+	while (*pp != r)
+		pp = &(*pp)->next;
+	*pp = r->next;
+	r->next = NULL;
+	h->n_regions--;
+	h->total_bytes -= r->len;
+}
+
+int xmem_heap_remove_memory(struct xmem_heap *h, void *va, size_t len)
+{
+	if (!va || len == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	int rc = -1;
+	xm_ctl_lock();
+	if (!xm_heap_live(h)) {
+		errno = EINVAL;
+		goto out;
+	}
+	struct xm_region *r = xm_region_find_exact((uintptr_t)va, len);
+	if (!r || r->heap != h) {
+		errno = ENOENT;
+		goto out;
+	}
+	pthread_mutex_lock(&h->lock);
+	if (r->live) {
+		pthread_mutex_unlock(&h->lock);
+		errno = EBUSY;
+		goto out;
+	}
+	/* From here no allocation can come from r: it has left the list. */
+	xm_heap_release_region_spans(h, r);
+	xm_heap_unlink(h, r);
+	pthread_mutex_unlock(&h->lock);
+
+	if (xm_region_unpublish(r)) {
+		/* ENOMEM before anything was unpublished: put r back. */
+		pthread_mutex_lock(&h->lock);
+		r->next = h->regions;
+		h->regions = r;
+		h->n_regions++;
+		h->total_bytes += r->len;
+		pthread_mutex_unlock(&h->lock);
+		goto out;
+	}
+	xm_region_free(r);
+	rc = 0;
+out:
+	xm_ctl_unlock();
+	return rc;
+}

@@ -1,0 +1,155 @@
+/* region.c - building and retiring region descriptors: argument checks of
+ * the register/add contract, the IOVA table copy, the run map that keeps
+ * allocations IOVA-contiguous (invariant 2), and the NUMA node. */
+#include <errno.h>
+#include <numa.h>
+#include <numaif.h>
+#include <string.h>
+
+#include "bitmap.h"
+#include "meta.h"
+#include "region.h"
+
+/* Two neighbouring pages are in one run when both lack an IOVA, or when the
+ * second's IOVA continues the first's. */
+static bool xm_iova_continues(uint64_t a, uint64_t b, size_t page_size)
+{
+	if (a == XMEM_BAD_IOVA || b == XMEM_BAD_IOVA)
+		return a == b;
+	return b == a + page_size;
+}
+
+/* Node holding most of a sample of resident pages.  move_pages with a NULL
+ * node list only queries: pages not yet faulted in report -ENOENT and stay
+ * untouched, so PROT_NONE and device memory are safe here. */
+static int xm_region_numa_node(uintptr_t va, size_t len)
+{
+	enum { SAMPLES = 16 };
+	/* Relaxed: every thread computes the same value. */
+	static _Atomic int avail = -2;
+	int a = atomic_load_explicit(&avail, memory_order_relaxed);
+	if (a == -2) {
+		a = numa_available();
+		atomic_store_explicit(&avail, a, memory_order_relaxed);
+	}
+	if (a < 0)
+		return XMEM_NUMA_NODE_UNKNOWN;
+
+	void *pages[SAMPLES];
+	int status[SAMPLES];
+	unsigned n = 0;
+	size_t step = len / SAMPLES;
+	for (unsigned i = 0; i < SAMPLES && (i == 0 || step >= 4096); i++)
+		pages[n++] = (void *)((va + i * step) & ~(uintptr_t)4095);
+	if (numa_move_pages(0, n, pages, NULL, status, 0) != 0)
+		return XMEM_NUMA_NODE_UNKNOWN;
+
+	int best = XMEM_NUMA_NODE_UNKNOWN, best_n = 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (status[i] < 0)
+			continue;
+		int c = 0;
+		for (unsigned j = 0; j < n; j++)
+			c += status[j] == status[i];
+		if (c > best_n) {
+			best = status[i];
+			best_n = c;
+		}
+	}
+	return best;
+}
+
+static int xm_region_check(void *va, size_t len, const uint64_t *iova,
+			   size_t n_pages, size_t page_size)
+{
+	uintptr_t a = (uintptr_t)va;
+	if (!va || len == 0 || !xm_is_pow2(page_size) ||
+	    page_size < XMEM_PAGE_SIZE_MIN || page_size > XMEM_PAGE_SIZE_MAX ||
+	    (a & (page_size - 1)) || (len & (page_size - 1)))
+		return -1;
+	if (len > ((uintptr_t)1 << XMEM_VA_BITS) ||
+	    a > ((uintptr_t)1 << XMEM_VA_BITS) - len)
+		return -1;
+	size_t pages = len / page_size;
+	if (iova ? n_pages != pages : (n_pages != 0 && n_pages != pages))
+		return -1;
+	return 0;
+}
+
+struct xm_region *xm_region_new(void *va, size_t len, const uint64_t *iova,
+				size_t n_pages, size_t page_size, bool for_heap)
+{
+	if (xm_region_check(va, len, iova, n_pages, page_size)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	struct xm_region *r = xm_meta_zalloc(sizeof(*r));
+	if (!r)
+		return NULL;
+	r->va = (uintptr_t)va;
+	r->len = len;
+	r->page_shift = (unsigned)__builtin_ctzll(page_size);
+	r->n_pages = len / page_size;
+	r->n_runs = 1;
+	r->meta_bytes = sizeof(*r);
+
+	if (iova) {
+		r->iova = xm_meta_zalloc(r->n_pages * sizeof(uint64_t));
+		if (!r->iova)
+			goto fail;
+		memcpy(r->iova, iova, r->n_pages * sizeof(uint64_t));
+		r->meta_bytes += r->n_pages * sizeof(uint64_t);
+		for (size_t p = 1; p < r->n_pages; p++)
+			r->n_runs += !xm_iova_continues(iova[p - 1], iova[p],
+							page_size);
+	}
+	if (r->n_runs > 1) {
+		size_t bytes = XM_BM_WORDS(r->n_pages) * sizeof(uint64_t);
+		r->run_start = xm_meta_zalloc(bytes);
+		if (!r->run_start)
+			goto fail;
+		r->meta_bytes += bytes;
+		xm_bm_set(r->run_start, 0);
+		for (size_t p = 1; p < r->n_pages; p++)
+			if (!xm_iova_continues(iova[p - 1], iova[p], page_size))
+				xm_bm_set(r->run_start, p);
+	}
+	if (for_heap) {
+		r->n_units = len >> XM_UNIT_SHIFT;
+		size_t bm = XM_BM_WORDS(r->n_units) * sizeof(uint64_t);
+		size_t sm = r->n_units * sizeof(struct xm_span *);
+		r->free_units = xm_meta_zalloc(bm);
+		r->span_map = xm_meta_zalloc(sm);
+		if (!r->free_units || !r->span_map)
+			goto fail;
+		r->meta_bytes += bm + sm;
+		xm_bm_fill(r->free_units, 0, r->n_units, 1);
+		r->free_count = r->n_units;
+	}
+	r->numa_node = xm_region_numa_node(r->va, len);
+	return r;
+fail:
+	xm_region_free(r);
+	errno = ENOMEM;
+	return NULL;
+}
+
+void xm_region_free(struct xm_region *r)
+{
+	if (!r)
+		return;
+	xm_meta_free(r->iova, r->n_pages * sizeof(uint64_t));
+	xm_meta_free(r->run_start, XM_BM_WORDS(r->n_pages) * sizeof(uint64_t));
+	xm_meta_free(r->free_units, XM_BM_WORDS(r->n_units) * sizeof(uint64_t));
+	xm_meta_free(r->span_map, r->n_units * sizeof(struct xm_span *));
+	xm_meta_free(r, sizeof(*r));
+}
+
+size_t xm_region_run_end(const struct xm_region *r, size_t u)
+{
+	if (!r->run_start)
+		return r->n_units;
+	unsigned ups = r->page_shift - XM_UNIT_SHIFT; /* units per page, log2 */
+	size_t next = xm_bm_next(r->run_start, (u >> ups) + 1, r->n_pages, 1);
+	return next << ups;
+}

@@ -1,0 +1,78 @@
+/* region.h - a region is one registered range of memory: what
+ * xmem_register or xmem_heap_add_memory was given.  It owns the copy of the
+ * per-page IOVA table, the map of IOVA-contiguous runs, and, for heap
+ * chunks, the free-unit bitmap and the unit -> span map.
+ *
+ * Lifetime: created and destroyed under the control mutex.  Published to
+ * lock-free readers through the page map; retired only after the page map no
+ * longer points at it and an RCU grace period has passed. */
+#ifndef XM_REGION_H
+#define XM_REGION_H
+
+#include "xm_common.h"
+
+struct xm_span;
+
+struct xm_region {
+	uintptr_t va;
+	size_t    len;
+	unsigned  page_shift;
+	size_t    n_pages;
+	uint64_t *iova;          /* n_pages entries, or NULL: all XMEM_BAD_IOVA */
+	uint64_t *run_start;     /* bit p: page p starts an IOVA-contiguous run;
+				    NULL when the region is one run */
+	size_t    n_runs;
+	int       numa_node;
+	struct xmem_heap *heap;  /* NULL for translation-only registrations */
+
+	/* Heap chunks only; guarded by the heap lock. */
+	size_t    n_units;
+	uint64_t *free_units;    /* bit u: unit u is free */
+	struct xm_span **span_map; /* unit -> span; for large blocks only the
+				      first unit is set */
+	size_t    free_count;    /* free units */
+	size_t    first_free;    /* no free unit below this index */
+	uint64_t  live;          /* live blocks carved from this region */
+	struct xm_region *next;  /* heap's chunk list */
+	size_t    meta_bytes;
+};
+
+/* Validate (va, len, iova, n_pages, page_size) as xmem_register documents,
+ * then build a region: IOVA copy, run map, NUMA node and, when for_heap, the
+ * unit maps (all free).  Does not publish it.  NULL with errno on failure. */
+struct xm_region *xm_region_new(void *va, size_t len, const uint64_t *iova,
+				size_t n_pages, size_t page_size,
+				bool for_heap);
+void xm_region_free(struct xm_region *r);
+
+/* Publish r: check overlap (EEXIST), enter it in the page map and the IOVA
+ * search table.  On failure nothing is published.  Control mutex held. */
+int  xm_region_publish(struct xm_region *r);
+/* Undo xm_region_publish, then wait for an RCU grace period so that no
+ * reader of the IOVA table still sees r.  Fails only with ENOMEM, before
+ * changing anything.  Control mutex held. */
+int  xm_region_unpublish(struct xm_region *r);
+
+/* The published region that is exactly (va, len), or NULL.  Control mutex
+ * held. */
+struct xm_region *xm_region_find_exact(uintptr_t va, size_t len);
+
+/* Visit every published region in address order.  Control mutex held. */
+void xm_region_foreach(void (*fn)(struct xm_region *r, void *arg), void *arg);
+
+/* End (exclusive, in units from the region start) of the IOVA-contiguous
+ * run holding unit u. */
+size_t xm_region_run_end(const struct xm_region *r, size_t u);
+
+static inline uint64_t xm_region_iova(const struct xm_region *r, uintptr_t va)
+{
+	if (!r->iova)
+		return XMEM_BAD_IOVA;
+	size_t off = va - r->va;
+	uint64_t base = r->iova[off >> r->page_shift];
+	if (base == XMEM_BAD_IOVA)
+		return XMEM_BAD_IOVA;
+	return base + (off & (((size_t)1 << r->page_shift) - 1));
+}
+
+#endif

@@ -1,0 +1,202 @@
+/* registry.c - the set of published regions, every heap chunk and every
+ * translation-only registration together: overlap detection (EEXIST), the
+ * page map entries, and the IOVA -> VA search table.
+ *
+ * Writers hold the control mutex.  The IOVA table is an immutable sorted
+ * array replaced as a whole and published with rcu_assign_pointer, so
+ * xmem_iova2virt searches it inside an RCU read section without locks. */
+#define _LGPL_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <urcu/pointer.h>
+
+#include "meta.h"
+#include "pagemap.h"
+#include "region.h"
+
+struct xm_iova_ent {
+	uint64_t  iova;
+	uintptr_t va;
+	size_t    len;
+};
+
+struct xm_iova_table {
+	size_t n;
+	size_t bytes;
+	struct xm_iova_ent e[];
+};
+
+/* Writer-side list of regions sorted by va. */
+static struct xm_region **xm_regs;
+static size_t xm_n_regs, xm_cap_regs;
+
+static struct xm_iova_table *xm_iova_tab; /* RCU-published */
+
+static size_t xm_regs_lower_bound(uintptr_t va)
+{
+	size_t lo = 0, hi = xm_n_regs;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (xm_regs[mid]->va < va)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static bool xm_regs_overlap(uintptr_t va, size_t len)
+{
+	size_t i = xm_regs_lower_bound(va);
+	if (i > 0 && xm_regs[i - 1]->va + xm_regs[i - 1]->len > va)
+		return true;
+	return i < xm_n_regs && xm_regs[i]->va < va + len;
+}
+
+static int xm_iova_ent_cmp(const void *a, const void *b)
+{
+	const struct xm_iova_ent *x = a, *y = b;
+	return x->iova < y->iova ? -1 : x->iova > y->iova;
+}
+
+/* Count (out == NULL) or emit the IOVA runs of r. */
+static size_t xm_region_iova_runs(const struct xm_region *r,
+				  struct xm_iova_ent *out)
+{
+	if (!r->iova)
+		return 0;
+	size_t n = 0, ps = (size_t)1 << r->page_shift;
+	for (size_t p = 0; p < r->n_pages;) {
+		size_t q = p + 1;
+		while (q < r->n_pages && r->iova[p] != XMEM_BAD_IOVA &&
+		       r->iova[q] == r->iova[p] + (q - p) * ps)
+			q++;
+		if (r->iova[p] != XMEM_BAD_IOVA) {
+			if (out)
+				out[n] = (struct xm_iova_ent){
+					r->iova[p], r->va + p * ps, (q - p) * ps};
+			n++;
+		}
+		p = q;
+	}
+	return n;
+}
+
+/* A new table from the published regions, plus add, minus skip. */
+static struct xm_iova_table *xm_iova_build(const struct xm_region *add,
+					   const struct xm_region *skip)
+{
+	size_t n = add ? xm_region_iova_runs(add, NULL) : 0;
+	for (size_t i = 0; i < xm_n_regs; i++)
+		if (xm_regs[i] != skip)
+			n += xm_region_iova_runs(xm_regs[i], NULL);
+	size_t bytes = sizeof(struct xm_iova_table) + n * sizeof(struct xm_iova_ent);
+	struct xm_iova_table *t = xm_meta_zalloc(bytes);
+	if (!t)
+		return NULL;
+	t->bytes = bytes;
+	if (add)
+		t->n += xm_region_iova_runs(add, t->e);
+	for (size_t i = 0; i < xm_n_regs; i++)
+		if (xm_regs[i] != skip)
+			t->n += xm_region_iova_runs(xm_regs[i], t->e + t->n);
+	qsort(t->e, t->n, sizeof(t->e[0]), xm_iova_ent_cmp);
+	return t;
+}
+
+static void xm_iova_replace(struct xm_iova_table *t)
+{
+	struct xm_iova_table *old = xm_iova_tab;
+	rcu_assign_pointer(xm_iova_tab, t);
+	/* Readers that found the old table leave it before this returns. */
+	xm_rcu_synchronize();
+	if (old)
+		xm_meta_free(old, old->bytes);
+}
+
+int xm_region_publish(struct xm_region *r)
+{
+	if (xm_regs_overlap(r->va, r->len)) {
+		errno = EEXIST;
+		return -1;
+	}
+	if (xm_n_regs == xm_cap_regs) {
+		size_t cap = xm_cap_regs ? 2 * xm_cap_regs : 64;
+		struct xm_region **a = xm_meta_zalloc(cap * sizeof(*a));
+		if (!a)
+			return -1;
+		for (size_t i = 0; i < xm_n_regs; i++)
+			a[i] = xm_regs[i];
+		xm_meta_free(xm_regs, xm_cap_regs * sizeof(*a));
+		xm_regs = a;
+		xm_cap_regs = cap;
+	}
+	struct xm_iova_table *t = xm_iova_build(r, NULL);
+	if (!t)
+		return -1;
+	if (xm_pagemap_set(r->va, r->len, r)) {
+		xm_meta_free(t, t->bytes);
+		return -1;
+	}
+	size_t i = xm_regs_lower_bound(r->va);
+	for (size_t j = xm_n_regs; j > i; j--)
+		xm_regs[j] = xm_regs[j - 1];
+	xm_regs[i] = r;
+	xm_n_regs++;
+	xm_iova_replace(t);
+	return 0;
+}
+
+int xm_region_unpublish(struct xm_region *r)
+{
+	struct xm_iova_table *t = xm_iova_build(NULL, r);
+	if (!t)
+		return -1;
+	/* Leaves exist for every unit of r, so clearing cannot fail. */
+	xm_pagemap_set(r->va, r->len, NULL);
+	size_t i = xm_regs_lower_bound(r->va);
+	for (; i + 1 < xm_n_regs; i++)
+		xm_regs[i] = xm_regs[i + 1];
+	xm_n_regs--;
+	xm_iova_replace(t); /* includes the grace period r's callers need */
+	return 0;
+}
+
+struct xm_region *xm_region_find_exact(uintptr_t va, size_t len)
+{
+	size_t i = xm_regs_lower_bound(va);
+	if (i < xm_n_regs && xm_regs[i]->va == va && xm_regs[i]->len == len)
+		return xm_regs[i];
+	return NULL;
+}
+
+void xm_region_foreach(void (*fn)(struct xm_region *r, void *arg), void *arg)
+{
+	for (size_t i = 0; i < xm_n_regs; i++)
+		fn(xm_regs[i], arg);
+}
+
+void *xmem_iova2virt(uint64_t iova)
+{
+	void *va = NULL;
+	xm_rcu_read_lock();
+	struct xm_iova_table *t = rcu_dereference(xm_iova_tab);
+	if (t && t->n) {
+		/* Last entry whose iova <= the one asked for. */
+		size_t lo = 0, hi = t->n;
+		while (hi - lo > 1) {
+			size_t mid = (lo + hi) / 2;
+			if (t->e[mid].iova <= iova)
+				lo = mid;
+			else
+				hi = mid;
+		}
+		const struct xm_iova_ent *e = &t->e[lo];
+		if (e->iova <= iova && iova - e->iova < e->len)
+			va = (void *)(e->va + (iova - e->iova));
+	}
+	xm_rcu_read_unlock();
+	if (!va)
+		errno = ENOENT;
+	return va;
+}

@@ -1,0 +1,69 @@
+/* sizeclass.c - builds the class tables once, before main. */
+#include <errno.h>
+
+#include "sizeclass.h"
+
+uint32_t xm_class_bytes[XMEM_NUM_CLASSES];
+uint16_t xm_class_units[XMEM_NUM_CLASSES];
+uint8_t  xm_class_table[(XMEM_MAX_CLASS_SIZE >> 4) + 1];
+
+/* Spans hold at least 16 objects and are at least 64 KiB: few carves per
+ * burst, and a span's bitmap stays a few words. */
+#define XM_SPAN_MIN_UNITS 16
+#define XM_SPAN_MIN_OBJS  16
+
+__attribute__((constructor)) static void xm_sizeclass_init(void)
+{
+	int n = 0;
+	for (uint32_t s = 16; s <= 48; s += 16)
+		xm_class_bytes[n++] = s;
+	for (uint32_t s = 64; s <= 512; s += 64)
+		xm_class_bytes[n++] = s;
+	for (uint32_t base = 512; base < XMEM_MAX_CLASS_SIZE; base *= 2)
+		for (uint32_t k = 5; k <= 8; k++)
+			xm_class_bytes[n++] = base / 4 * k;
+	/* n == XMEM_NUM_CLASSES here; the header's constant must match. */
+	for (int c = 0; c < XMEM_NUM_CLASSES; c++) {
+		size_t u = xm_div_ceil((size_t)xm_class_bytes[c] * XM_SPAN_MIN_OBJS,
+				       XM_UNIT);
+		xm_class_units[c] = (uint16_t)(u < XM_SPAN_MIN_UNITS ? XM_SPAN_MIN_UNITS : u);
+	}
+	int c = 0;
+	for (size_t i = 0; i <= (XMEM_MAX_CLASS_SIZE >> 4); i++) {
+		while ((size_t)xm_class_bytes[c] < i * 16)
+			c++;
+		xm_class_table[i] = (uint8_t)c;
+	}
+}
+
+_Static_assert(3 + 8 + 4 * 6 == XMEM_NUM_CLASSES, "class count");
+
+int xm_class_for(size_t size, size_t align)
+{
+	if (size > XMEM_MAX_CLASS_SIZE || align > XM_UNIT)
+		return -1;
+	if (align == 0)
+		return xm_class_of(size);
+	int c = xm_class_of(size < align ? align : size);
+	while (c < XMEM_NUM_CLASSES && xm_class_bytes[c] % align)
+		c++;
+	return c < XMEM_NUM_CLASSES ? c : -1;
+}
+
+int xmem_size_class(size_t size)
+{
+	if (size == 0 || size > XMEM_MAX_CLASS_SIZE) {
+		errno = EINVAL;
+		return -1;
+	}
+	return xm_class_of(size);
+}
+
+size_t xmem_class_size(int cls)
+{
+	if (cls < 0 || cls >= XMEM_NUM_CLASSES) {
+		errno = EINVAL;
+		return 0;
+	}
+	return xm_class_bytes[cls];
+}

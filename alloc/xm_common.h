@@ -1,0 +1,54 @@
+/* xm_common.h - small definitions every part of the core shares: branch
+ * hints, the 4 KiB allocation unit, bit tricks and the RCU wrappers. */
+#ifndef XM_COMMON_H
+#define XM_COMMON_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <xmem/xmem.h>
+
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* The allocation unit: spans and large blocks are whole units.  Every region
+ * page size is a multiple of it, so units never straddle pages. */
+#define XM_UNIT_SHIFT 12
+#define XM_UNIT       ((size_t)1 << XM_UNIT_SHIFT)
+
+static inline bool xm_is_pow2(size_t x)
+{
+	return x != 0 && (x & (x - 1)) == 0;
+}
+
+static inline uintptr_t xm_align_up(uintptr_t x, size_t a)
+{
+	return (x + a - 1) & ~(uintptr_t)(a - 1);
+}
+
+static inline size_t xm_div_ceil(size_t a, size_t b)
+{
+	return (a + b - 1) / b;
+}
+
+/* RCU (liburcu-memb) read side.  Threads are registered with liburcu on
+ * their first read section and unregistered when they exit. */
+void xm_rcu_read_lock(void);
+void xm_rcu_read_unlock(void);
+void xm_rcu_synchronize(void);
+
+/* The control mutex: every writer of heaps, regions and the translation
+ * tables holds it.  Lock order: control -> heap -> metadata allocator. */
+void xm_ctl_lock(void);
+void xm_ctl_unlock(void);
+
+/* Log one line through the user's hook (stderr by default). */
+void xm_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Report a pointer handed to a free-like call that is not a live block:
+ * counts it, logs it and sets errno to EINVAL. */
+void xm_report_invalid(const char *fn, const void *p, const char *why);
+
+#endif

@@ -1,0 +1,252 @@
+/* xmem.h - the public API of libxmem: regions, named heaps, allocation and
+ * virt<->IOVA translation over memory the application brings itself.
+ *
+ * Conventions, for every function below:
+ *  - A function returning int returns 0 (or a non-negative value) on success
+ *    and -1 on failure with errno set to one of the codes listed for it.
+ *  - A function returning a pointer returns NULL on failure with errno set.
+ *  - A failed call leaves every heap and registration exactly as it was.
+ *  - The library never reads or writes the memory it manages (the one
+ *    exception is xmem_zalloc, which zeroes what it returns).  A range mapped
+ *    PROT_NONE is a valid heap.
+ *  - All functions are thread-safe.  Control-plane calls (create, destroy,
+ *    add, remove, register, unregister) serialise on one internal mutex;
+ *    lookups and translation never block.
+ *
+ * The library initialises itself on first use; no init call is needed.
+ */
+#ifndef XMEM_XMEM_H
+#define XMEM_XMEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* IOVA of a page that has none, and the result of a failed translation. */
+#define XMEM_BAD_IOVA ((uint64_t)-1)
+
+/* Heap names: 1 to XMEM_HEAP_NAME_MAX - 1 characters plus the NUL. */
+#define XMEM_HEAP_NAME_MAX 32
+
+/* How many heaps may exist at once.  Heap ids are 0 .. XMEM_MAX_HEAPS - 1. */
+#define XMEM_MAX_HEAPS 128
+
+/* Page sizes accepted by xmem_register / xmem_heap_add_memory: powers of two
+ * from XMEM_PAGE_SIZE_MIN to XMEM_PAGE_SIZE_MAX. */
+#define XMEM_PAGE_SIZE_MIN ((size_t)4096)
+#define XMEM_PAGE_SIZE_MAX ((size_t)1 << 30)
+
+/* Addresses handled by the page map: the x86-64 / arm64 48-bit user space. */
+#define XMEM_VA_BITS 48
+
+/* Allocation with align == 0 gets XMEM_ALIGN_MIN for sizes below
+ * XMEM_ALIGN_DEFAULT bytes, XMEM_ALIGN_DEFAULT (a cache line) otherwise. */
+#define XMEM_ALIGN_MIN     16
+#define XMEM_ALIGN_DEFAULT 64
+
+/* NUMA node of a region or heap whose pages are not resident yet, or whose
+ * regions span several nodes. */
+#define XMEM_NUMA_NODE_UNKNOWN (-1)
+
+/* Size classes: sizes up to XMEM_MAX_CLASS_SIZE are served from spans of
+ * equal-sized objects; larger sizes are carved page-granular (4 KiB units). */
+#define XMEM_NUM_CLASSES    35
+#define XMEM_MAX_CLASS_SIZE ((size_t)32768)
+
+struct xmem_heap; /* opaque */
+
+/* ------------------------------------------------------------------------ */
+/* Heaps                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* Create an empty heap.
+ * EINVAL: name is NULL, empty, or XMEM_HEAP_NAME_MAX bytes or longer.
+ * EEXIST: a heap of that name exists.
+ * ENOSPC: XMEM_MAX_HEAPS heaps exist.
+ * ENOMEM: no memory for the heap's metadata. */
+struct xmem_heap *xmem_heap_create(const char *name);
+
+/* Destroy a heap that has no memory added.
+ * EINVAL: heap is NULL or not a live heap.
+ * EBUSY:  memory is still added to it (remove it first). */
+int xmem_heap_destroy(struct xmem_heap *heap);
+
+/* Find a heap by name.  Never blocks (RCU read side).
+ * EINVAL: name is NULL, empty or too long (as for xmem_heap_create).
+ * ENOENT: no heap has that name. */
+struct xmem_heap *xmem_heap_lookup(const char *name);
+
+/* The heap's id: a small integer in [0, XMEM_MAX_HEAPS), stable for the
+ * heap's lifetime.  Ids of destroyed heaps are reused.
+ * EINVAL: heap is NULL or not a live heap (returns -1). */
+int xmem_heap_id(const struct xmem_heap *heap);
+
+/* The heap with that id.  Never blocks.
+ * ENOENT: no live heap has that id (including ids out of range). */
+struct xmem_heap *xmem_heap_from_id(int id);
+
+/* The heap's name, or NULL with EINVAL for a NULL or dead heap. */
+const char *xmem_heap_name(const struct xmem_heap *heap);
+
+/* Add a chunk of memory to a heap.  The chunk becomes one region: it is
+ * registered for translation and its pages are handed out by the heap.
+ *
+ * va, len     the chunk; both multiples of page_size.
+ * iova        per-page IOVA table of n_pages == len / page_size entries, or
+ *             NULL: every page then has XMEM_BAD_IOVA.  The table is copied.
+ * n_pages     len / page_size.  With iova == NULL it may also be 0.
+ * page_size   a power of two in [XMEM_PAGE_SIZE_MIN, XMEM_PAGE_SIZE_MAX].
+ *
+ * No allocation ever straddles a page boundary at which the IOVA is not
+ * contiguous (iova[i + 1] != iova[i] + page_size), so each allocation is one
+ * DMA segment.  The region's NUMA node is read from where its resident pages
+ * are (pages not yet touched are not faulted in).
+ *
+ * EINVAL: heap NULL or dead; va NULL; len 0; page_size not a power of two in
+ *         range; va or len not a multiple of page_size; with a table, n_pages
+ *         != len / page_size; without one, n_pages not 0 or len / page_size;
+ *         the range leaves the 48-bit address space.
+ * EEXIST: the range overlaps memory already added or registered anywhere.
+ * ENOMEM: no memory for the region's metadata. */
+int xmem_heap_add_memory(struct xmem_heap *heap, void *va, size_t len,
+                         const uint64_t *iova, size_t n_pages,
+                         size_t page_size);
+
+/* Take back exactly one chunk that xmem_heap_add_memory added to this heap.
+ * Afterwards no address in it is returned by an allocation or translated.
+ * EINVAL: heap NULL or dead; va NULL; len 0.
+ * ENOENT: (va, len) is not exactly a chunk of this heap.
+ * EBUSY:  an allocation in the chunk is live; nothing changes. */
+int xmem_heap_remove_memory(struct xmem_heap *heap, void *va, size_t len);
+
+/* ------------------------------------------------------------------------ */
+/* Translation-only registration (the counterpart of rte_extmem_register)   */
+/* ------------------------------------------------------------------------ */
+
+/* Register memory for translation only; no heap hands it out.  Arguments
+ * and errors are those of xmem_heap_add_memory (without the heap). */
+int xmem_register(void *va, size_t len, const uint64_t *iova, size_t n_pages,
+                  size_t page_size);
+
+/* Unregister memory registered with xmem_register.
+ * EINVAL: va NULL or len 0.
+ * ENOENT: (va, len) is not exactly one xmem_register registration (memory
+ *         added to a heap is removed with xmem_heap_remove_memory). */
+int xmem_unregister(void *va, size_t len);
+
+/* ------------------------------------------------------------------------ */
+/* Allocation                                                               */
+/* ------------------------------------------------------------------------ */
+
+/* Allocate size bytes aligned to align from heap.  align 0 means the default
+ * (see XMEM_ALIGN_DEFAULT); otherwise a power of two no larger than the page
+ * size of the region that serves it.  The block is IOVA-contiguous.
+ * EINVAL: heap NULL or dead; size 0; align not 0 and not a power of two.
+ * ENOMEM: no free run is large enough (with that alignment and IOVA
+ *         contiguity), or no memory for metadata. */
+void *xmem_alloc(struct xmem_heap *heap, size_t size, size_t align);
+
+/* xmem_alloc, then zero the block.  The only function that writes to
+ * managed memory; never use it on a heap over PROT_NONE or device memory. */
+void *xmem_zalloc(struct xmem_heap *heap, size_t size, size_t align);
+
+/* Free a block from any heap.  NULL is a no-op.  A pointer that is not the
+ * start of a live block (foreign, interior, already freed) is reported: the
+ * call sets errno to EINVAL, counts it (xmem_invalid_free_count), logs one
+ * line through the log function, and leaves every heap untouched. */
+void xmem_free(void *ptr);
+
+/* Allocate n blocks of size bytes (default alignment) from heap, all or
+ * nothing: on failure no block is allocated and objs is not meaningful.
+ * Returns 0 on success.
+ * EINVAL: heap NULL or dead; objs NULL; size 0; n 0.
+ * ENOMEM: fewer than n blocks could be allocated. */
+int xmem_alloc_bulk(struct xmem_heap *heap, size_t size, void **objs,
+                    unsigned n);
+
+/* Free n blocks; each is handled as by xmem_free (NULL entries skipped,
+ * invalid ones reported and skipped).  objs NULL with n > 0 sets EINVAL. */
+void xmem_free_bulk(void *const *objs, unsigned n);
+
+/* Usable size of a live block (at least what was asked for).
+ * Returns 0 with errno EINVAL for NULL or a pointer that is not the start of
+ * a live block. */
+size_t xmem_usable_size(const void *ptr);
+
+/* Number of invalid frees reported since the library started. */
+uint64_t xmem_invalid_free_count(void);
+
+/* ------------------------------------------------------------------------ */
+/* Translation                                                              */
+/* ------------------------------------------------------------------------ */
+
+/* IOVA of any byte of registered or added memory: a few loads, no lock, no
+ * RCU section.  XMEM_BAD_IOVA when the address is not registered or its
+ * page has no IOVA.  Translating an address while its own region is being
+ * removed is a caller race (as with any use of memory being freed). */
+uint64_t xmem_virt2iova(const void *va);
+
+/* Virtual address of an IOVA, searched in an RCU-published sorted table of
+ * IOVA runs.  Lock-free.  NULL (errno ENOENT) when no region maps it. */
+void *xmem_iova2virt(uint64_t iova);
+
+/* ------------------------------------------------------------------------ */
+/* Statistics                                                               */
+/* ------------------------------------------------------------------------ */
+
+struct xmem_class_stats {
+	size_t   size;        /* object size of the class */
+	uint64_t live;        /* objects allocated and not freed */
+	uint64_t spans;       /* spans carved for the class */
+	uint64_t span_bytes;  /* bytes held by those spans */
+};
+
+struct xmem_heap_stats {
+	char     name[XMEM_HEAP_NAME_MAX];
+	int      id;
+	int      numa_node;         /* node of all regions, or
+	                               XMEM_NUMA_NODE_UNKNOWN */
+	size_t   n_regions;         /* chunks added */
+	size_t   total_bytes;       /* sum of chunk lengths */
+	size_t   alloc_bytes;       /* usable bytes of live blocks */
+	size_t   free_bytes;        /* total_bytes - alloc_bytes */
+	size_t   largest_free;      /* largest run of free 4 KiB units, bytes */
+	uint64_t alloc_count;       /* live blocks */
+	uint64_t large_count;       /* live blocks above XMEM_MAX_CLASS_SIZE */
+	size_t   metadata_bytes;    /* metadata the heap and its regions hold */
+	struct xmem_class_stats classes[XMEM_NUM_CLASSES];
+};
+
+/* Fill *out with a consistent snapshot of the heap's counters.
+ * EINVAL: heap or out NULL, or heap dead. */
+int xmem_heap_stats(const struct xmem_heap *heap, struct xmem_heap_stats *out);
+
+/* Print every heap, its regions and its non-empty classes, readable by a
+ * person.  f NULL means stdout.
+ * EIO: writing to f failed. */
+int xmem_heap_dump(FILE *f);
+
+/* The class index that serves (size, align == 0), or -1 with EINVAL when
+ * size is 0 or above XMEM_MAX_CLASS_SIZE; and the object size of a class
+ * (0 with EINVAL for an index out of range). */
+int    xmem_size_class(size_t size);
+size_t xmem_class_size(int cls);
+
+/* ------------------------------------------------------------------------ */
+/* Diagnostics                                                              */
+/* ------------------------------------------------------------------------ */
+
+/* Log hook for reports such as invalid frees.  NULL restores the default,
+ * which writes the line to stderr. */
+typedef void (*xmem_log_fn)(const char *line);
+void xmem_set_log(xmem_log_fn fn);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* XMEM_XMEM_H */

@@ -1,0 +1,220 @@
+/* xmem_vfio.h - the public API of xmem's VFIO type1 backend: containers,
+ * groups, IOMMU info (valid IOVA ranges, DMA_AVAIL), DMA map and unmap,
+ * batched mapping of a per-page IOVA table, and device fds for tests and tools.
+ *
+ * Conventions, for every function below:
+ *  - A function returning int returns 0 (or a non-negative value) on success
+ *    and -1 on failure with errno set to one of the codes listed for it.
+ *    Codes a function passes through from the kernel are listed as such.
+ *  - A function returning a pointer returns NULL on failure with errno set.
+ *  - A container is safe to use from several threads; calls on one container
+ *    serialise on its own mutex.
+ *  - The backend never reads or writes the memory it maps.
+ */
+#ifndef XMEM_XMEM_VFIO_H
+#define XMEM_XMEM_VFIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* IOVA of a page that has none (same value as XMEM_BAD_IOVA in xmem.h). */
+#define XMEM_VFIO_NO_IOVA ((uint64_t)-1)
+
+/* Limits of one container. */
+#define XMEM_VFIO_MAX_GROUPS  64   /* groups in one container */
+#define XMEM_VFIO_MAX_DEVICES 16   /* open device fds per group */
+#define XMEM_VFIO_MAX_RANGES  32   /* valid IOVA ranges kept by xmem_vfio_get_info */
+
+struct xmem_vfio_container; /* opaque */
+
+/* One valid IOVA range, both ends inclusive (as the kernel reports them). */
+struct xmem_vfio_iova_range {
+    uint64_t start;
+    uint64_t end;
+};
+
+/* What VFIO_IOMMU_GET_INFO and its capability chain report. */
+struct xmem_vfio_info {
+    uint64_t iova_pgsizes;      /* bitmap of IOMMU page sizes; 0 if not reported */
+    uint32_t n_ranges;          /* valid IOVA ranges stored below; 0 if not reported */
+    uint32_t ranges_total;      /* ranges the kernel reported (may exceed n_ranges) */
+    struct xmem_vfio_iova_range ranges[XMEM_VFIO_MAX_RANGES];
+    int      has_dma_avail;     /* 1 if the DMA_AVAIL capability was present */
+    uint32_t dma_avail;         /* mapping entries still available in the container */
+};
+
+/* Counters of one container, since it was opened. */
+struct xmem_vfio_stats {
+    uint64_t map_calls;         /* VFIO_IOMMU_MAP_DMA ioctls issued (ok or failed) */
+    uint64_t map_failed;        /* of which failed */
+    uint64_t unmap_calls;       /* VFIO_IOMMU_UNMAP_DMA ioctls issued */
+    uint64_t unmap_failed;      /* of which failed or unmapped another size */
+};
+
+/* One device region (VFIO_DEVICE_GET_REGION_INFO). */
+struct xmem_vfio_region {
+    uint32_t index;
+    uint32_t flags;             /* VFIO_REGION_INFO_FLAG_READ/WRITE/MMAP/CAPS */
+    uint64_t size;              /* 0: the region does not exist */
+    uint64_t offset;            /* offset in the device fd for pread/pwrite/mmap */
+};
+
+/* ------------------------------------------------------------------------ */
+/* Containers and groups                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* Open a new container on /dev/vfio/vfio and check the API version and that
+ * the TYPE1v2 IOMMU is supported.  The IOMMU is selected when the first group
+ * is added.
+ * ENODEV:  /dev/vfio/vfio does not exist (no VFIO in this kernel).
+ * EACCES:  it exists but cannot be opened.
+ * EPROTO:  the kernel speaks another VFIO API version.
+ * ENOTSUP: the kernel has no TYPE1v2 IOMMU driver (vfio_iommu_type1 not loaded).
+ * ENOMEM:  no memory for the container. */
+struct xmem_vfio_container *xmem_vfio_container_open(void);
+
+/* Close every device fd and group the container holds, then the container.
+ * Every mapping of the container goes with it.  NULL is a no-op returning 0.
+ * (Never fails otherwise; returns 0.) */
+int xmem_vfio_container_close(struct xmem_vfio_container *c);
+
+/* The container's file descriptor, for ioctls this API does not wrap.
+ * EINVAL: c is NULL. */
+int xmem_vfio_container_fd(const struct xmem_vfio_container *c);
+
+/* The IOMMU group number of a PCI device, from
+ * /sys/bus/pci/devices/<bdf>/iommu_group.
+ * EINVAL: bdf is NULL, empty, longer than 31 characters or contains '/'.
+ * ENOENT: no such device, or it has no IOMMU group (no IOMMU). */
+int xmem_vfio_group_of(const char *bdf);
+
+/* Open /dev/vfio/<group_id>, check it is viable, and set it into the
+ * container.  The first group selects the TYPE1v2 IOMMU.
+ * EINVAL: c is NULL or group_id is negative.
+ * EEXIST: the group is already in this container.
+ * ENOENT: /dev/vfio/<group_id> does not exist.
+ * EBUSY:  the group is in use: open elsewhere, or set into another container.
+ * EPERM:  the group is not viable (some device in it is not bound to a VFIO
+ *         driver).
+ * ENOSPC: the container already holds XMEM_VFIO_MAX_GROUPS groups.
+ * Other:  errno of open(2) or of VFIO_GROUP_SET_CONTAINER / VFIO_SET_IOMMU,
+ *         passed through.  On failure the container is as it was. */
+int xmem_vfio_group_add(struct xmem_vfio_container *c, int group_id);
+
+/* Take a group out of the container (VFIO_GROUP_UNSET_CONTAINER) and close
+ * it.  The group's device fds must have been closed first.  When the last
+ * group leaves, the kernel drops the container's IOMMU and all its mappings;
+ * the next group_add selects the IOMMU again.
+ * EINVAL: c is NULL.
+ * ENOENT: the group is not in this container.
+ * EBUSY:  a device fd of the group is still open (xmem_vfio_device_close). */
+int xmem_vfio_group_remove(struct xmem_vfio_container *c, int group_id);
+
+/* ------------------------------------------------------------------------ */
+/* IOMMU info, map and unmap                                                */
+/* ------------------------------------------------------------------------ */
+
+/* Read VFIO_IOMMU_GET_INFO with its capability chain (valid IOVA ranges,
+ * DMA_AVAIL), growing the buffer as often as the kernel asks.
+ * EINVAL: c or out is NULL.
+ * ENODEV: no group has been added yet (the container has no IOMMU).
+ * EPROTO: the capability chain is malformed (an offset outside the buffer,
+ *         or a loop).
+ * ENOMEM: no memory for the buffer.
+ * Other:  errno of the ioctl, passed through. */
+int xmem_vfio_get_info(struct xmem_vfio_container *c, struct xmem_vfio_info *out);
+
+/* Map [va, va + len) at [iova, iova + len) for device reads and writes with
+ * one VFIO_IOMMU_MAP_DMA.
+ * EINVAL: c or va is NULL; len is 0; va, iova or len is not a multiple of the
+ *         IOMMU's smallest page size (4096 if unknown); va + len or
+ *         iova + len wraps.
+ * ENODEV: no group has been added yet.
+ * Other:  errno of the ioctl, passed through; notably EEXIST (the IOVA range
+ *         overlaps an existing mapping), ENOSPC (no entries left, see
+ *         DMA_AVAIL), EFAULT (va not mapped), ENOMEM (locked-memory limit). */
+int xmem_vfio_dma_map(struct xmem_vfio_container *c, void *va, uint64_t iova,
+                      uint64_t len);
+
+/* Unmap [iova, iova + len) with one VFIO_IOMMU_UNMAP_DMA, and check that the
+ * kernel reports exactly len bytes unmapped.  If unmapped is not NULL it gets
+ * the size the kernel reported (also on failure; 0 if the ioctl failed).
+ * EINVAL: c is NULL; len is 0; iova or len not page-aligned; iova + len
+ *         wraps; or the kernel refused because the range cuts a mapping.
+ * ENODEV: no group has been added yet.
+ * ENOENT: nothing was mapped in the range (the kernel unmapped 0 bytes).
+ * EIO:    the kernel unmapped a size other than len (something else was, or
+ *         part of the range was not, mapped).
+ * Other:  errno of the ioctl, passed through. */
+int xmem_vfio_dma_unmap(struct xmem_vfio_container *c, uint64_t iova, uint64_t len,
+                        uint64_t *unmapped);
+
+/* Map a region given as a per-page IOVA table: iova[i] is the IOVA of the
+ * page at va + i * page_size (XMEM_VFIO_NO_IOVA: not mapped).  Each maximal
+ * run of pages contiguous in both VA and IOVA becomes one VFIO_IOMMU_MAP_DMA,
+ * never more.  Runs are not merged with anything mapped before.  If DMA_AVAIL
+ * is reported and is smaller than the number of runs, nothing is mapped.  If
+ * a map call fails, every run this call mapped is unmapped again, so the
+ * container is as it was.  n_calls (may be NULL) gets the number of map
+ * calls issued, counting a failed one.
+ * EINVAL: c, va or iova is NULL; n_pages is 0; page_size is not a power of
+ *         two of at least 4096; va or an IOVA is not page_size-aligned; a run
+ *         wraps the address space.
+ * ENODEV: no group has been added yet.
+ * ENOSPC: DMA_AVAIL is smaller than the number of runs (checked first), or
+ *         the kernel ran out of entries.
+ * ENOMEM: no memory for the run list.
+ * Other:  errno of the failing map call, passed through (EEXIST, EFAULT, ...). */
+int xmem_vfio_map_table(struct xmem_vfio_container *c, void *va,
+                        const uint64_t *iova, size_t n_pages, size_t page_size,
+                        size_t *n_calls);
+
+/* Undo xmem_vfio_map_table with the same arguments: one unmap per run, each
+ * checked for the exact size.  It goes on past a failing run and reports the
+ * first error.  n_calls (may be NULL) gets the number of unmap calls.
+ * EINVAL, ENODEV, ENOMEM: as for xmem_vfio_map_table.
+ * ENOENT, EIO: a run was not mapped, or not exactly (see xmem_vfio_dma_unmap). */
+int xmem_vfio_unmap_table(struct xmem_vfio_container *c, void *va,
+                          const uint64_t *iova, size_t n_pages, size_t page_size,
+                          size_t *n_calls);
+
+/* Copy the container's counters.
+ * EINVAL: c or out is NULL. */
+int xmem_vfio_get_stats(const struct xmem_vfio_container *c, struct xmem_vfio_stats *out);
+
+/* ------------------------------------------------------------------------ */
+/* Devices (tests and tools)                                                */
+/* ------------------------------------------------------------------------ */
+
+/* Open a device of a group in the container (VFIO_GROUP_GET_DEVICE_FD), by
+ * its name, e.g. "0000:00:03.0".  Returns the device fd, which the container
+ * owns: close it with xmem_vfio_device_close.
+ * EINVAL: c or name is NULL, or name is empty.
+ * ENOENT: the group is not in this container.
+ * ENOSPC: the group already has XMEM_VFIO_MAX_DEVICES device fds open.
+ * Other:  errno of the ioctl, passed through (e.g. ENODEV: no such device in
+ *         the group). */
+int xmem_vfio_device_open(struct xmem_vfio_container *c, int group_id, const char *name);
+
+/* Close a device fd that xmem_vfio_device_open returned.
+ * EINVAL: c is NULL.
+ * ENOENT: fd is not a device fd of this container. */
+int xmem_vfio_device_close(struct xmem_vfio_container *c, int fd);
+
+/* Describe region `index` of a device fd (for PCI: VFIO_PCI_BAR0_REGION_INDEX
+ * .. VFIO_PCI_CONFIG_REGION_INDEX).  BARs can then be mmap'd at out->offset
+ * and config space read and written with pread/pwrite at out->offset + reg.
+ * EINVAL: device_fd is negative or out is NULL; or the kernel has no such
+ *         region index.
+ * Other:  errno of the ioctl, passed through. */
+int xmem_vfio_region_info(int device_fd, uint32_t index, struct xmem_vfio_region *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* XMEM_XMEM_VFIO_H */
