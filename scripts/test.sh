@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# xmem: the project's one test command.
+#
+#   ./scripts/test.sh            install deps, then run every stage
+#   XMEM_STAGES="normal asan" ./scripts/test.sh    run only some stages
+#   XMEM_SKIP_DEPS=1 ./scripts/test.sh             don't run scripts/deps.sh
+#   XMEM_BAZEL_ARGS="--test_output=all" ./scripts/test.sh   extra `bazel test` flags
+#   XMEM_TARGETS=//tests/...  XMEM_ASAN_TARGETS=//tests:foo   narrow the target patterns
+#
+# Stages (each is one function, stage_<name>, below):
+#   normal  bazel test //...                              (builds everything, runs all tests)
+#   asan    bazel test --config=asan //tests/...          (ASan + UBSan)
+#   tsan    bazel test --config=tsan, tests tagged "concurrency" (skipped if none)
+#
+# Every test target is counted once per stage that ran it ("//tests:foo (asan)").
+# A target that passes but whose test.log has a line starting with "SKIPPED:"
+# counts as skipped. A build failure counts as failed. The last line printed is
+#   N passed, M failed, K skipped
+# and the exit code is 0 only if M == 0 and at least one test ran.
+set -uo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 2
+ROOT="$(pwd)"
+
+BAZEL="${BAZEL:-bazel}"
+STAGES="${XMEM_STAGES:-normal asan tsan}"
+# shellcheck disable=SC2206
+EXTRA_ARGS=(${XMEM_BAZEL_ARGS:-})
+COMMON_ARGS=(--keep_going)
+if [ -n "${CI:-}" ] || [ ! -t 1 ]; then
+    COMMON_ARGS+=(--curses=no --color=no --show_progress_rate_limit=30)
+fi
+
+WORK="$(mktemp -d -t xmem-test.XXXXXX)"
+trap 'rm -rf "$WORK"' EXIT
+
+# Results: one line per (target, stage) in $WORK/results:
+#   STATUS<TAB>NAME<TAB>NOTE      STATUS in PASS FAIL SKIP (counted), NOTE (not)
+RESULTS="$WORK/results"
+: >"$RESULTS"
+
+say() { printf '==> %s\n' "$*"; }
+record() { printf '%s\t%s\t%s\n' "$1" "$2" "${3:-}" >>"$RESULTS"; }
+
+# List test targets matching a query expression (keep_going: a broken package
+# elsewhere must not hide the rest). Prints labels, one a line.
+query_tests() {
+    "$BAZEL" query --keep_going --noshow_progress "$1" 2>/dev/null | grep '^//' || true
+}
+
+# run_bazel_test STAGE_NAME SUFFIX CONFIG_ARGS... -- TARGETS...
+# Runs `bazel test`, parses the per-target summary, records results.
+run_bazel_test() {
+    local stage="$1" suffix="$2"
+    shift 2
+    local cfg=()
+    while [ "$#" -gt 0 ] && [ "$1" != "--" ]; do cfg+=("$1"); shift; done
+    shift # --
+    local targets=("$@")
+    local log="$WORK/$stage.log"
+
+    say "stage $stage: $BAZEL test ${cfg[*]:+${cfg[*]} }${targets[*]}"
+    "$BAZEL" test "${COMMON_ARGS[@]}" "${cfg[@]}" "${EXTRA_ARGS[@]}" -- "${targets[@]}" 2>&1 | tee "$log"
+    local rc="${PIPESTATUS[0]}"
+    say "stage $stage: bazel exited $rc"
+
+    # Where this config's test.log files are (bazel-testlogs/ follows the
+    # last invocation, which may be someone else's). Only --config flags:
+    # `bazel info` does not take test-only flags.
+    local testlogs a info_args=()
+    for a in "${cfg[@]}"; do
+        case "$a" in --config=*) info_args+=("$a") ;; esac
+    done
+    testlogs="$("$BAZEL" info "${info_args[@]}" bazel-testlogs 2>/dev/null)" || testlogs="$ROOT/bazel-testlogs"
+
+    # Summary lines look like
+    #   //pkg:name        (cached) PASSED in 0.1s
+    #   //pkg:name                 FAILED TO BUILD
+    #   //pkg:name                 FLAKY, failed in 1 out of 2 in 0.3s
+    local n_lines=0 n_bad=0 line label rest status name reason
+    while IFS= read -r line; do
+        label="${line%%[[:space:]]*}"
+        rest="${line#"$label"}"
+        rest="${rest#"${rest%%[![:space:]]*}"}"  # ltrim
+        rest="${rest#(cached) }"
+        case "$rest" in
+            "FAILED TO BUILD"*) status="FAIL"; reason="failed to build" ;;
+            PASSED*)            status="PASS"; reason="" ;;
+            FLAKY*)             status="PASS"; reason="flaky: ${rest#FLAKY, }" ;;
+            FAILED*)            status="FAIL"; reason="failed" ;;
+            TIMEOUT*)           status="FAIL"; reason="timeout" ;;
+            "NO STATUS"*)       status="FAIL"; reason="no status (not run: build error?)" ;;
+            INCOMPLETE*)        status="FAIL"; reason="incomplete" ;;
+            "REMOTE FAILURE"*)  status="FAIL"; reason="remote failure" ;;
+            SKIPPED*)           status="SKIP"; reason="skipped by bazel (incompatible target)" ;;
+            *) continue ;;
+        esac
+        name="$label$suffix"
+        if [ "$status" = PASS ]; then
+            # //pkg/sub:name -> $testlogs/pkg/sub/name/test.log
+            local pkg="${label#//}" tname
+            tname="${pkg#*:}"
+            pkg="${pkg%%:*}"
+            local tlog="$testlogs/${pkg:+$pkg/}$tname/test.log"
+            if [ -f "$tlog" ] && grep -q '^SKIPPED:' "$tlog"; then
+                status="SKIP"
+                reason="$(grep -m1 '^SKIPPED:' "$tlog" | sed 's/^SKIPPED:[[:space:]]*//')"
+            fi
+        fi
+        [ "$status" = FAIL ] && n_bad=$((n_bad + 1))
+        n_lines=$((n_lines + 1))
+        record "$status" "$name" "$reason"
+    done < <(grep -E '^(//|@)[^[:space:]]+[[:space:]]+((\(cached\)[[:space:]]+)?(PASSED|FAILED|FLAKY|TIMEOUT|NO STATUS|INCOMPLETE|REMOTE FAILURE|SKIPPED))' "$log" | sort -u)
+
+    # Bazel exit codes: 0 ok, 3 some tests failed, 4 no test targets;
+    # anything else (1 build failure, 2 bad flags, 8 interrupted, 36/37 ...)
+    # is a failure even when every listed test passed (e.g. a library or a
+    # benchmark binary failed to compile).
+    case "$rc" in
+        0) ;;
+        3) [ "$n_bad" -gt 0 ] || record FAIL "stage $stage" "bazel exited 3 but no failing test was listed" ;;
+        4) say "stage $stage: no test targets" ;;
+        *)
+            if [ "$n_bad" -gt 0 ]; then
+                # Already counted through its failing targets; still say so.
+                record NOTE "stage $stage" "bazel exited $rc: build errors too, see the ERROR lines above"
+            else
+                record FAIL "stage $stage" "bazel exited $rc (build or analysis error: see the ERROR lines above)"
+            fi
+            ;;
+    esac
+    [ "$n_lines" -gt 0 ] || [ "$rc" != 0 ] || say "stage $stage: no per-target results found"
+    return 0
+}
+
+# ---- stages --------------------------------------------------------------
+# To add a stage: write stage_<name>() and add <name> to STAGES above.
+
+stage_normal() {
+    run_bazel_test normal "" -- "${XMEM_TARGETS:-//...}"
+}
+
+stage_asan() {
+    local t
+    local pattern="${XMEM_ASAN_TARGETS:-//tests/...}"
+    t="$(query_tests "tests($pattern)")"
+    if [ -z "$t" ]; then
+        say "stage asan: no test targets under $pattern, skipped"
+        return 0
+    fi
+    run_bazel_test asan " (asan)" --config=asan --build_tests_only -- "$pattern"
+}
+
+stage_tsan() {
+    local t
+    local pattern="${XMEM_TARGETS:-//...}"
+    t="$(query_tests "attr(tags, '\\bconcurrency\\b', tests($pattern))")"
+    if [ -z "$t" ]; then
+        say "stage tsan: no test targets tagged \"concurrency\", skipped"
+        return 0
+    fi
+    run_bazel_test tsan " (tsan)" --config=tsan --build_tests_only --test_tag_filters=concurrency -- "$pattern"
+}
+
+# ---- main ----------------------------------------------------------------
+
+if [ -z "${XMEM_SKIP_DEPS:-}" ]; then
+    say "installing dependencies (scripts/deps.sh)"
+    if ! bash ./scripts/deps.sh </dev/null; then
+        echo "scripts/deps.sh failed"
+        echo "0 passed, 1 failed"
+        exit 1
+    fi
+fi
+
+for s in $STAGES; do
+    if ! declare -F "stage_$s" >/dev/null; then
+        record FAIL "stage $s" "no such stage"
+        continue
+    fi
+    "stage_$s"
+done
+
+say "results"
+passed=0 failed=0 skipped=0
+while IFS=$'\t' read -r status name note; do
+    case "$status" in
+        PASS) passed=$((passed + 1)); printf '  PASS  %s%s\n' "$name" "${note:+  ($note)}" ;;
+        SKIP) skipped=$((skipped + 1)); printf '  SKIP  %s  (%s)\n' "$name" "$note" ;;
+        FAIL) failed=$((failed + 1)); printf '  FAIL  %s  (%s)\n' "$name" "$note" ;;
+        NOTE) printf '  NOTE  %s  (%s)\n' "$name" "$note" ;;
+    esac
+done <"$RESULTS"
+
+if [ $((passed + failed + skipped)) -eq 0 ]; then
+    echo "  no test ran"
+fi
+line="$passed passed, $failed failed"
+[ "$skipped" -eq 0 ] || line="$line, $skipped skipped"
+echo "$line"
+if [ "$failed" -eq 0 ] && [ $((passed + skipped)) -gt 0 ]; then
+    exit 0
+fi
+exit 1
