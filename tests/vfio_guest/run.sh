@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# tests/vfio_guest/run.sh: the VFIO-in-a-guest test.
+#
+# Owns: building the static guest test binary (tests/vfio_guest/guest_test.c + iommu/),
+# building the guest image (build_image.sh), booting it under QEMU TCG with intel-iommu and
+# the edu device, with a hard timeout, and judging the serial console.
+#
+# Usage: tests/vfio_guest/run.sh            (from anywhere; needs root for apt)
+# Exit: 0 when the guest printed "GUEST RESULT: PASS", or when QEMU or the kernel cannot be
+#       installed (then it prints "SKIPPED: <reason>"); 1 otherwise.
+# Environment: XMEM_GUEST_CACHE (default /var/cache/xmem-guest): downloads;
+#              XMEM_GUEST_OUT (default a temporary dir): binary, image and console.log are kept
+#              there when set; XMEM_GUEST_TIMEOUT (default 120): seconds for QEMU.
+set -uo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+TIMEOUT=${XMEM_GUEST_TIMEOUT:-120}
+if [ -n "${XMEM_GUEST_OUT:-}" ]; then
+    OUT=$XMEM_GUEST_OUT
+    mkdir -p "$OUT"
+else
+    OUT=$(mktemp -d "${TMPDIR:-/tmp}/xmem-guest.XXXXXX")
+    trap 'rm -rf "$OUT"' EXIT
+fi
+
+t0=$(date +%s)
+echo "vfio_guest: building the static guest test"
+if ! gcc -static -std=c11 -O2 -g -Wall -Wextra -Werror \
+        -I"$ROOT/include" -I"$ROOT" \
+        "$HERE/guest_test.c" \
+        "$ROOT/iommu/vfio.c" "$ROOT/iommu/runs.c" "$ROOT/iommu/iova_alloc.c" \
+        "$ROOT/iommu/iova_pa.c" \
+        -lpthread -o "$OUT/guest_test"; then
+    echo "vfio_guest: FAIL: the guest test does not build"
+    exit 1
+fi
+
+echo "vfio_guest: building the guest image"
+"$HERE/build_image.sh" "$OUT/guest_test" "$OUT" 2> "$OUT/build_image.log"
+rc=$?
+if [ $rc -eq 2 ]; then
+    reason=$(sed -n 's/^REASON: //p' "$OUT/build_image.log" | tail -n1)
+    echo "SKIPPED: ${reason:-guest image dependencies unavailable}"
+    exit 0
+elif [ $rc -ne 0 ]; then
+    cat "$OUT/build_image.log"
+    echo "vfio_guest: FAIL: build_image.sh exited $rc"
+    exit 1
+fi
+grep '^build_image: ' "$OUT/build_image.log" | grep -v 'apt-get update' | sed 's/^/  /'
+
+echo "vfio_guest: booting the guest (TCG, timeout ${TIMEOUT}s)"
+t1=$(date +%s)
+timeout --kill-after=10 "$TIMEOUT" qemu-system-x86_64 -accel tcg -m 512 -smp 1 \
+    -M q35,kernel-irqchip=split \
+    -device intel-iommu,intremap=on,caching-mode=on \
+    -device edu,dma_mask=0xffffffffffffffff \
+    -kernel "$OUT/vmlinuz" -initrd "$OUT/initrd.gz" \
+    -append "console=ttyS0 intel_iommu=on quiet" \
+    -nographic -no-reboot < /dev/null > "$OUT/console.raw" 2>&1
+qrc=$?
+t2=$(date +%s)
+# Strip the firmware's terminal escapes and carriage returns.
+sed -e 's/\x1b\[[0-9;?]*[a-zA-Z]//g' -e 's/\x1bc//g' -e 's/\r$//' "$OUT/console.raw" > "$OUT/console.log"
+
+# The guest's own lines, plus the kernel's DMAR lines.
+grep -E '^(INIT:|GUEST|STEP|  )|DMAR' "$OUT/console.log"
+
+echo "vfio_guest: qemu exit $qrc, boot+test $((t2 - t1)) s, total $((t2 - t0)) s"
+if [ $qrc -eq 124 ] || [ $qrc -eq 137 ]; then
+    echo "vfio_guest: FAIL: the guest did not power off within ${TIMEOUT}s (console: $OUT/console.log)"
+    exit 1
+fi
+if grep -q '^GUEST RESULT: PASS' "$OUT/console.log" && ! grep -q '^STEP . FAIL' "$OUT/console.log"; then
+    echo "vfio_guest: PASS"
+    exit 0
+fi
+if ! grep -q '^GUEST RESULT:' "$OUT/console.log"; then
+    echo "--- last console lines ---"
+    tail -n 30 "$OUT/console.log"
+fi
+echo "vfio_guest: FAIL"
+exit 1
