@@ -76,6 +76,44 @@ static int xm_region_check(void *va, size_t len, const uint64_t *iova,
 	return 0;
 }
 
+/* Copy iova into r and derive the run-start map, replacing what r had.
+ * Nothing changes on failure (ENOMEM). */
+int xm_region_set_iova(struct xm_region *r, const uint64_t *iova)
+{
+	size_t ps = (size_t)1 << r->page_shift;
+	size_t tab = r->n_pages * sizeof(uint64_t);
+	size_t bm = XM_BM_WORDS(r->n_pages) * sizeof(uint64_t);
+	size_t runs = 1;
+	for (size_t p = 1; p < r->n_pages; p++)
+		runs += !xm_iova_continues(iova[p - 1], iova[p], ps);
+
+	uint64_t *copy = xm_meta_zalloc(tab);
+	uint64_t *starts = runs > 1 ? xm_meta_zalloc(bm) : NULL;
+	if (!copy || (runs > 1 && !starts)) {
+		xm_meta_free(copy, tab);
+		errno = ENOMEM;
+		return -1;
+	}
+	memcpy(copy, iova, tab);
+	if (starts) {
+		xm_bm_set(starts, 0);
+		for (size_t p = 1; p < r->n_pages; p++)
+			if (!xm_iova_continues(iova[p - 1], iova[p], ps))
+				xm_bm_set(starts, p);
+	}
+	if (r->iova)
+		r->meta_bytes -= tab;
+	if (r->run_start)
+		r->meta_bytes -= bm;
+	xm_meta_free(r->iova, tab);
+	xm_meta_free(r->run_start, bm);
+	r->iova = copy;
+	r->run_start = starts;
+	r->n_runs = runs;
+	r->meta_bytes += tab + (starts ? bm : 0);
+	return 0;
+}
+
 struct xm_region *xm_region_new(void *va, size_t len, const uint64_t *iova,
 				size_t n_pages, size_t page_size, bool for_heap)
 {
@@ -93,27 +131,8 @@ struct xm_region *xm_region_new(void *va, size_t len, const uint64_t *iova,
 	r->n_runs = 1;
 	r->meta_bytes = sizeof(*r);
 
-	if (iova) {
-		r->iova = xm_meta_zalloc(r->n_pages * sizeof(uint64_t));
-		if (!r->iova)
-			goto fail;
-		memcpy(r->iova, iova, r->n_pages * sizeof(uint64_t));
-		r->meta_bytes += r->n_pages * sizeof(uint64_t);
-		for (size_t p = 1; p < r->n_pages; p++)
-			r->n_runs += !xm_iova_continues(iova[p - 1], iova[p],
-							page_size);
-	}
-	if (r->n_runs > 1) {
-		size_t bytes = XM_BM_WORDS(r->n_pages) * sizeof(uint64_t);
-		r->run_start = xm_meta_zalloc(bytes);
-		if (!r->run_start)
-			goto fail;
-		r->meta_bytes += bytes;
-		xm_bm_set(r->run_start, 0);
-		for (size_t p = 1; p < r->n_pages; p++)
-			if (!xm_iova_continues(iova[p - 1], iova[p], page_size))
-				xm_bm_set(r->run_start, p);
-	}
+	if (iova && xm_region_set_iova(r, iova))
+		goto fail;
 	if (for_heap) {
 		r->n_units = len >> XM_UNIT_SHIFT;
 		size_t bm = XM_BM_WORDS(r->n_units) * sizeof(uint64_t);

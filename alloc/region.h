@@ -45,11 +45,20 @@ struct xm_region *xm_region_new(void *va, size_t len, const uint64_t *iova,
 				bool for_heap);
 void xm_region_free(struct xm_region *r);
 
-/* Publish r: check overlap (EEXIST), enter it in the page map and the IOVA
- * search table.  On failure nothing is published.  Control mutex held. */
+/* Replace r's IOVA table with a copy of iova (n_pages entries) and rebuild
+ * the run map.  Only before r is published.  -1 with ENOMEM, r unchanged. */
+int  xm_region_set_iova(struct xm_region *r, const uint64_t *iova);
+
+/* True when [va, va + len) overlaps a published region.  Control mutex
+ * held. */
+bool xm_region_overlaps(uintptr_t va, size_t len);
+
+/* Publish r: check overlap (EEXIST), map it for DMA (dma_hooks.h), enter
+ * it in the page map and the IOVA search table.  On failure nothing is
+ * published or mapped.  Control mutex held. */
 int  xm_region_publish(struct xm_region *r);
-/* Undo xm_region_publish, then wait for an RCU grace period so that no
- * reader of the IOVA table still sees r.  Fails only with ENOMEM, before
+/* Undo xm_region_publish, wait for an RCU grace period so that no reader of
+ * the IOVA table still sees r, then unmap it for DMA.  Fails only with ENOMEM, before
  * changing anything.  Control mutex held. */
 int  xm_region_unpublish(struct xm_region *r);
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <urcu/pointer.h>
 
+#include "dma_hooks.h"
 #include "meta.h"
 #include "pagemap.h"
 #include "region.h"
@@ -45,7 +46,7 @@ static size_t xm_regs_lower_bound(uintptr_t va)
 	return lo;
 }
 
-static bool xm_regs_overlap(uintptr_t va, size_t len)
+bool xm_region_overlaps(uintptr_t va, size_t len)
 {
 	size_t i = xm_regs_lower_bound(va);
 	if (i > 0 && xm_regs[i - 1]->va + xm_regs[i - 1]->len > va)
@@ -114,12 +115,31 @@ static void xm_iova_replace(struct xm_iova_table *t)
 		xm_meta_free(old, old->bytes);
 }
 
+static int xm_region_publish_tables(struct xm_region *r);
+
 int xm_region_publish(struct xm_region *r)
 {
-	if (xm_regs_overlap(r->va, r->len)) {
+	if (xm_region_overlaps(r->va, r->len)) {
 		errno = EEXIST;
 		return -1;
 	}
+	/* Map for DMA first: it may assign r's IOVAs, which the IOVA table
+	 * built below must already see. */
+	if (xm_dma_region_added(r))
+		return -1;
+	if (xm_region_publish_tables(r)) {
+		int e = errno;
+		xm_dma_region_removed(r);
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+/* The fallible part of publishing, then the commit.  On failure nothing
+ * is visible. */
+static int xm_region_publish_tables(struct xm_region *r)
+{
 	if (xm_n_regs == xm_cap_regs) {
 		size_t cap = xm_cap_regs ? 2 * xm_cap_regs : 64;
 		struct xm_region **a = xm_meta_zalloc(cap * sizeof(*a));
@@ -159,6 +179,7 @@ int xm_region_unpublish(struct xm_region *r)
 		xm_regs[i] = xm_regs[i + 1];
 	xm_n_regs--;
 	xm_iova_replace(t); /* includes the grace period r's callers need */
+	xm_dma_region_removed(r);
 	return 0;
 }
 
