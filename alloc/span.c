@@ -35,21 +35,31 @@ static size_t xm_region_find(const struct xm_region *r, size_t n, size_t align)
 	return SIZE_MAX;
 }
 
+/* A unit an allocation could get now: free, or in an empty class span
+ * (those are given back when carving fails). */
+static bool xm_unit_reclaimable(const struct xm_region *r, size_t u)
+{
+	if (xm_bm_test(r->free_units, u))
+		return true;
+	const struct xm_span *s = r->span_map[u];
+	return s && s->cls != XM_CLS_LARGE && s->n_free == s->n_objs;
+}
+
 size_t xm_region_largest_free(const struct xm_region *r)
 {
-	size_t best = 0;
-	for (size_t u = r->first_free; u < r->n_units;) {
-		size_t a = xm_bm_next(r->free_units, u, r->n_units, 1);
-		size_t b = xm_bm_next(r->free_units, a, r->n_units, 0);
-		for (size_t s = a; s < b;) {
-			size_t e = xm_region_run_end(r, s);
-			if (e > b)
-				e = b;
-			if (e - s > best)
-				best = e - s;
-			s = e;
+	unsigned ups = r->page_shift - XM_UNIT_SHIFT; /* units per page, log2 */
+	size_t best = 0, run = 0;
+	for (size_t u = 0; u < r->n_units; u++) {
+		if (!xm_unit_reclaimable(r, u)) {
+			run = 0;
+			continue;
 		}
-		u = b;
+		/* An IOVA jump ends the run as a used unit does. */
+		if (r->run_start && (u & (((size_t)1 << ups) - 1)) == 0 &&
+		    xm_bm_test(r->run_start, u >> ups))
+			run = 0;
+		if (++run > best)
+			best = run;
 	}
 	return best << XM_UNIT_SHIFT;
 }

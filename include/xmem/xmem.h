@@ -214,7 +214,8 @@ struct xmem_heap_stats {
 	size_t   total_bytes;       /* sum of chunk lengths */
 	size_t   alloc_bytes;       /* usable bytes of live blocks */
 	size_t   free_bytes;        /* total_bytes - alloc_bytes */
-	size_t   largest_free;      /* largest run of free 4 KiB units, bytes */
+	size_t   largest_free;      /* largest block one allocation could get
+	                               now (4 KiB granular, IOVA-contiguous) */
 	uint64_t alloc_count;       /* live blocks */
 	uint64_t large_count;       /* live blocks above XMEM_MAX_CLASS_SIZE */
 	size_t   metadata_bytes;    /* metadata the heap and its regions hold */
