@@ -1,13 +1,22 @@
-/* alloc.c - xmem_alloc / xmem_free and their bulk, zeroing and sizing
- * variants: class objects from spans, large blocks page-granular, all under
- * the heap lock.  Frees find their heap and span through the page map, so a
- * pointer xmem does not own is caught by a miss and reported. */
+/* alloc.c - the allocation entry points.
+ *
+ * Fast path: blocks up to XMEM_MAX_CLASS_SIZE, in calls of up to
+ * XM_CACHE_CAP blocks, go through this lcore's cache for the heap (cache.h):
+ * no lock, no atomic read-modify-write per object.  Free finds the span of
+ * each pointer through the page map, remembering the last span because the
+ * pointers of a burst usually share one.
+ *
+ * Locked path (heap lock): large blocks, threads without an lcore id,
+ * checked mode, and the spans themselves.  The span layer keeps free objects
+ * in bitmaps in the span descriptors, never in managed memory. */
 #include <errno.h>
 #include <string.h>
 
 #include "bitmap.h"
-#include "heap.h"
+#include "cache.h"
 #include "pagemap.h"
+
+/* ---- span layer (heap lock held) -------------------------------------- */
 
 static void xm_partial_push(struct xm_class *c, struct xm_span *s)
 {
@@ -27,17 +36,6 @@ static void xm_partial_unlink(struct xm_class *c, struct xm_span *s)
 	if (s->next)
 		s->next->prev = s->prev;
 	s->prev = s->next = NULL;
-}
-
-static void xm_account(struct xmem_heap *h, struct xm_span *s, int sign)
-{
-	s->region->live += (uint64_t)(int64_t)sign;
-	h->alloc_count += (uint64_t)(int64_t)sign;
-	h->alloc_bytes += (size_t)(ptrdiff_t)sign * s->obj_size;
-	if (s->cls == XM_CLS_LARGE)
-		h->large_count += (uint64_t)(int64_t)sign;
-	else
-		h->cls[s->cls].live += (uint64_t)(int64_t)sign;
 }
 
 /* Give back the empty spans of region r (every span of r must be empty),
@@ -65,6 +63,11 @@ void xm_heap_release_region_spans(struct xmem_heap *h, struct xm_region *r)
 	xm_release_empty(h, r);
 }
 
+void xm_heap_release_empty(struct xmem_heap *h)
+{
+	xm_release_empty(h, NULL);
+}
+
 /* Carve, and when nothing fits, retry once after giving back the empty spans
  * the classes keep: they are free memory too. */
 static struct xm_span *xm_carve(struct xmem_heap *h, int cls, size_t units,
@@ -76,7 +79,8 @@ static struct xm_span *xm_carve(struct xmem_heap *h, int cls, size_t units,
 	return s;
 }
 
-static void *xm_alloc_class(struct xmem_heap *h, int cls)
+/* One object of class cls out of its spans. */
+static void *xm_take_obj(struct xmem_heap *h, int cls)
 {
 	struct xm_class *c = &h->cls[cls];
 	struct xm_span *s = c->partial;
@@ -94,9 +98,54 @@ static void *xm_alloc_class(struct xmem_heap *h, int cls)
 	s->hint = (uint32_t)(i / 64);
 	if (--s->n_free == 0)
 		xm_partial_unlink(c, s);
-	xm_account(h, s, +1);
+	s->region->live++;
+	c->out++;
 	return (void *)(s->base + i * s->obj_size);
 }
+
+/* Object i of class span s back into it. */
+static void xm_put_obj(struct xmem_heap *h, struct xm_span *s, size_t i)
+{
+	struct xm_class *c = &h->cls[s->cls];
+	s->region->live--;
+	c->out--;
+	xm_bm_set(s->free_bits, i);
+	if (i / 64 < s->hint)
+		s->hint = (uint32_t)(i / 64);
+	if (++s->n_free == 1)
+		xm_partial_push(c, s);
+	if (s->n_free == s->n_objs) {
+		/* Keep one empty span per class to absorb churn; give the
+		 * rest back to the region. */
+		if (c->n_empty >= 1) {
+			xm_partial_unlink(c, s);
+			xm_span_release(h, s);
+		} else {
+			c->n_empty++;
+		}
+	}
+}
+
+unsigned xm_span_fill(struct xmem_heap *h, int cls, void **out, unsigned want)
+{
+	unsigned n = 0;
+	while (n < want && (out[n] = xm_take_obj(h, cls)))
+		n++;
+	return n;
+}
+
+void xm_span_put(struct xmem_heap *h, void *const *objs, unsigned n)
+{
+	for (unsigned k = 0; k < n; k++) {
+		uintptr_t p = (uintptr_t)objs[k];
+		struct xm_region *r = xm_pagemap_get(p);
+		struct xm_span *s = atomic_load_explicit(
+			&r->span_map[(p - r->va) >> XM_UNIT_SHIFT], memory_order_relaxed);
+		xm_put_obj(h, s, (p - s->base) / s->obj_size);
+	}
+}
+
+/* ---- locked path ------------------------------------------------------ */
 
 static void *xm_alloc_large(struct xmem_heap *h, size_t size, size_t align)
 {
@@ -104,29 +153,37 @@ static void *xm_alloc_large(struct xmem_heap *h, size_t size, size_t align)
 		errno = ENOMEM;
 		return NULL;
 	}
-	struct xm_span *s = xm_carve(h, XM_CLS_LARGE,
-					  xm_div_ceil(size, XM_UNIT), align);
+	struct xm_span *s = xm_carve(h, XM_CLS_LARGE, xm_div_ceil(size, XM_UNIT),
+				     align);
 	if (!s)
 		return NULL;
 	s->n_free = 0;
-	xm_account(h, s, +1);
+	s->region->live++;
+	h->large_count++;
+	h->large_bytes += s->obj_size;
 	return (void *)s->base;
 }
 
+/* Heap lock held. */
 static void *xm_alloc_locked(struct xmem_heap *h, size_t size, size_t align)
 {
 	int cls = xm_class_for(size, align);
-	if (likely(cls >= 0))
-		return xm_alloc_class(h, cls);
-	return xm_alloc_large(h, size, align);
+	if (cls < 0)
+		return xm_alloc_large(h, size, align);
+	void *p = xm_take_obj(h, cls);
+	if (p)
+		h->cls[cls].allocs++;
+	return p;
 }
 
-/* The span of p if p is the start of a live block of h, else NULL and *why
- * says what is wrong.  Heap lock held. */
+/* The span of p if p is the start of a live block, else NULL and *why says
+ * what is wrong.  Heap lock held.  Without checked mode a class object
+ * sitting in a cache looks live here. */
 static struct xm_span *xm_block_of(struct xm_region *r, uintptr_t p,
 				   size_t *idx, const char **why)
 {
-	struct xm_span *s = r->span_map[(p - r->va) >> XM_UNIT_SHIFT];
+	struct xm_span *s = atomic_load_explicit(
+		&r->span_map[(p - r->va) >> XM_UNIT_SHIFT], memory_order_relaxed);
 	*why = "not the start of a live block";
 	if (!s)
 		return NULL;
@@ -147,31 +204,21 @@ static struct xm_span *xm_block_of(struct xm_region *r, uintptr_t p,
 	return s;
 }
 
-static void xm_free_block(struct xmem_heap *h, struct xm_span *s, size_t i)
+/* Heap lock held; s from xm_block_of. */
+static void xm_free_locked(struct xmem_heap *h, struct xm_span *s, size_t idx)
 {
-	xm_account(h, s, -1);
 	if (s->cls == XM_CLS_LARGE) {
+		s->region->live--;
+		h->large_count--;
+		h->large_bytes -= s->obj_size;
 		xm_span_release(h, s);
 		return;
 	}
-	struct xm_class *c = &h->cls[s->cls];
-	xm_bm_set(s->free_bits, i);
-	if (i / 64 < s->hint)
-		s->hint = (uint32_t)(i / 64);
-	if (++s->n_free == 1)
-		xm_partial_push(c, s);
-	if (s->n_free == s->n_objs) {
-		/* Keep one empty span per class to absorb alloc/free churn;
-		 * give the rest back to the region. */
-		if (c->n_empty >= 1) {
-			xm_partial_unlink(c, s);
-			xm_span_release(h, s);
-		} else {
-			c->n_empty++;
-		}
-	}
+	h->cls[s->cls].frees++;
+	xm_put_obj(h, s, idx);
 }
 
+/* ---- entry points ----------------------------------------------------- */
 
 static int xm_alloc_check(struct xmem_heap *h, size_t size, size_t align)
 {
@@ -183,13 +230,77 @@ static int xm_alloc_check(struct xmem_heap *h, size_t size, size_t align)
 	return 0;
 }
 
+/* Fast path: 1 done, 0 out of memory, -1 not taken (no cache, stopped). */
+static int xm_cache_alloc(struct xmem_heap *h, int cls, void **objs, unsigned n)
+{
+	struct xm_lcache *lc = xm_lcache_get(h);
+	if (unlikely(!lc) || unlikely(!xm_lc_enter(lc)))
+		return -1;
+	struct xm_cache *k = &lc->cls[cls];
+	if (unlikely(k->n < n) && !xm_cache_refill(lc, cls, n)) {
+		xm_lc_exit(lc);
+		return 0;
+	}
+	k->n -= n;
+	memcpy(objs, &k->objs[k->n], n * sizeof(void *));
+	xm_lc_count(&lc->allocs[cls], n);
+	xm_lc_exit(lc);
+	return 1;
+}
+
+/* Locked path for n blocks, all or nothing. */
+static int xm_bulk_locked(struct xmem_heap *h, size_t size, size_t align,
+			  void **objs, unsigned n)
+{
+	pthread_mutex_lock(&h->lock);
+	for (unsigned i = 0; i < n; i++) {
+		objs[i] = xm_alloc_locked(h, size, align);
+		if (unlikely(!objs[i])) {
+			while (i--) {
+				uintptr_t p = (uintptr_t)objs[i];
+				struct xm_region *r = xm_pagemap_get(p);
+				size_t idx = 0;
+				const char *why;
+				/* Own statement: idx is set by xm_block_of. */
+				struct xm_span *s = xm_block_of(r, p, &idx, &why);
+				xm_free_locked(h, s, idx);
+			}
+			pthread_mutex_unlock(&h->lock);
+			errno = ENOMEM;
+			return -1;
+		}
+	}
+	pthread_mutex_unlock(&h->lock);
+	return 0;
+}
+
+static int xm_alloc_n(struct xmem_heap *h, size_t size, size_t align,
+		      void **objs, unsigned n)
+{
+	int cls = xm_class_for(size, align);
+	if (likely(cls >= 0 && n <= XM_CACHE_CAP)) {
+		int r = xm_cache_alloc(h, cls, objs, n);
+		if (likely(r == 1))
+			return 0;
+		if (r == 0) {
+			/* Other lcores may hold the memory: reclaim, retry. */
+			xm_heap_drain(h);
+			if (xm_cache_alloc(h, cls, objs, n) == 1)
+				return 0;
+		}
+	}
+	if (xm_bulk_locked(h, size, align, objs, n) == 0)
+		return 0;
+	if (xm_heap_drain(h) == 0)
+		return -1;
+	return xm_bulk_locked(h, size, align, objs, n);
+}
+
 void *xmem_alloc(struct xmem_heap *h, size_t size, size_t align)
 {
-	if (xm_alloc_check(h, size, align))
+	void *p;
+	if (xm_alloc_check(h, size, align) || xm_alloc_n(h, size, align, &p, 1))
 		return NULL;
-	pthread_mutex_lock(&h->lock);
-	void *p = xm_alloc_locked(h, size, align);
-	pthread_mutex_unlock(&h->lock);
 	return p;
 }
 
@@ -203,65 +314,101 @@ void *xmem_zalloc(struct xmem_heap *h, size_t size, size_t align)
 
 int xmem_alloc_bulk(struct xmem_heap *h, size_t size, void **objs, unsigned n)
 {
-	if (!objs || n == 0 || xm_alloc_check(h, size, 0)) {
+	if (unlikely(!objs || n == 0) || xm_alloc_check(h, size, 0)) {
 		errno = EINVAL;
 		return -1;
 	}
-	pthread_mutex_lock(&h->lock);
-	for (unsigned i = 0; i < n; i++) {
-		objs[i] = xm_alloc_locked(h, size, 0);
-		if (unlikely(!objs[i])) {
-			/* All or nothing: give back what this call took. */
-			while (i--) {
-				struct xm_region *r = xm_pagemap_get((uintptr_t)objs[i]);
-				size_t idx;
-				const char *why;
-				struct xm_span *s = xm_block_of(r, (uintptr_t)objs[i], &idx, &why);
-				xm_free_block(h, s, idx);
-			}
-			pthread_mutex_unlock(&h->lock);
-			errno = ENOMEM;
-			return -1;
-		}
-	}
-	pthread_mutex_unlock(&h->lock);
-	return 0;
+	return xm_alloc_n(h, size, 0, objs, n);
 }
 
-/* Free objs[0..n) from fn, taking each heap's lock once per run of
- * pointers of that heap. */
+/* Locked free of one pointer, validated; reports what is wrong. */
+static void xm_free_slow(struct xm_region *r, uintptr_t p, const char *fn)
+{
+	struct xmem_heap *h = r->heap;
+	size_t idx;
+	const char *why;
+	pthread_mutex_lock(&h->lock);
+	struct xm_span *s = xm_block_of(r, p, &idx, &why);
+	if (s)
+		xm_free_locked(h, s, idx);
+	pthread_mutex_unlock(&h->lock);
+	if (!s)
+		xm_report_invalid(fn, (void *)p, why);
+}
+
+/* Free objs[0..n) from fn.  Pointers in the span of the previous pointer
+ * (the common case in a burst) cost a compare and a store: the span's cache
+ * array and its count stay in registers for the run. */
 static void xm_free_many(void *const *objs, unsigned n, const char *fn)
 {
-	struct xmem_heap *locked = NULL;
+	struct xm_lcache *lc = NULL;    /* entered */
+	struct xm_cache *c = NULL;      /* lc's array for the last span's class */
+	int cls = 0;
+	uint32_t cn = 0;                /* c->n while c is in use */
+	uint32_t counted = 0;           /* cn when frees were last counted */
+	uintptr_t lo = 0, span_len = 0; /* the last span */
+
 	for (unsigned k = 0; k < n; k++) {
 		uintptr_t p = (uintptr_t)objs[k];
-		if (!p)
+		if (likely(p - lo < span_len)) {
+			if (unlikely(cn == XM_CACHE_CAP)) {
+				c->n = cn;
+				xm_cache_flush(lc, cls);
+				xm_lc_count(&lc->frees[cls], cn - counted);
+				cn = counted = c->n;
+			}
+			c->objs[cn++] = (void *)p;
+			continue;
+		}
+		/* Another span: settle the last run first. */
+		if (c) {
+			c->n = cn;
+			xm_lc_count(&lc->frees[cls], cn - counted);
+			c = NULL;
+		}
+		span_len = 0;
+		if (unlikely(!p))
 			continue;
 		struct xm_region *r = xm_pagemap_get(p);
-		const char *why = "not memory of any heap";
-		struct xm_span *s = NULL;
-		size_t idx = 0;
-		if (likely(r && r->heap)) {
-			if (r->heap != locked) {
-				if (locked)
-					pthread_mutex_unlock(&locked->lock);
-				locked = r->heap;
-				pthread_mutex_lock(&locked->lock);
-			}
-			s = xm_block_of(r, p, &idx, &why);
+		if (unlikely(!r || !r->heap)) {
+			xm_report_invalid(fn, (void *)p, r ?
+				"memory registered for translation only" :
+				"not memory of any heap");
+			continue;
 		}
-		if (likely(s)) {
-			xm_free_block(locked, s, idx);
-		} else {
-			if (locked) {
-				pthread_mutex_unlock(&locked->lock);
-				locked = NULL;
-			}
-			xm_report_invalid(fn, (void *)p, why);
+		struct xm_span *s = atomic_load_explicit(
+			&r->span_map[(p - r->va) >> XM_UNIT_SHIFT],
+			memory_order_relaxed);
+		if (unlikely(!s || s->cls == XM_CLS_LARGE)) {
+			xm_free_slow(r, p, fn);
+			continue;
 		}
+		if (unlikely(!lc || lc->heap != s->heap)) {
+			if (lc)
+				xm_lc_exit(lc);
+			lc = xm_lcache_get(s->heap);
+			if (unlikely(lc && !xm_lc_enter(lc)))
+				lc = NULL;
+			if (unlikely(!lc)) {
+				/* Locked path, pointer by pointer: it may release
+				 * the span, so do not remember it. */
+				xm_free_slow(r, p, fn);
+				continue;
+			}
+		}
+		cls = s->cls;
+		c = &lc->cls[cls];
+		cn = counted = c->n;
+		lo = s->base;
+		span_len = (uintptr_t)s->n_units << XM_UNIT_SHIFT;
+		k--;    /* store p through the fast branch */
 	}
-	if (locked)
-		pthread_mutex_unlock(&locked->lock);
+	if (c) {
+		c->n = cn;
+		xm_lc_count(&lc->frees[cls], cn - counted);
+	}
+	if (lc)
+		xm_lc_exit(lc);
 }
 
 void xmem_free(void *ptr)

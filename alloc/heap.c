@@ -4,12 +4,10 @@
  * The table is an array of RCU-published slots: lookups read it in an RCU
  * read section and never block; create and destroy hold the control mutex,
  * and destroy waits a grace period before the descriptor is reused. */
-#define _LGPL_SOURCE
 #include <errno.h>
 #include <string.h>
-#include <urcu/pointer.h>
 
-#include "heap.h"
+#include "cache.h"
 #include "meta.h"
 
 struct xmem_heap *xm_heaps[XMEM_MAX_HEAPS];
@@ -28,7 +26,7 @@ static bool xm_name_ok(const char *name)
 static int xm_heap_find(const char *name)
 {
 	for (int i = 0; i < XMEM_MAX_HEAPS; i++) {
-		struct xmem_heap *h = rcu_dereference(xm_heaps[i]);
+		struct xmem_heap *h = xm_rcu_deref(xm_heaps[i]);
 		if (h && strcmp(h->name, name) == 0)
 			return i;
 	}
@@ -56,12 +54,15 @@ struct xmem_heap *xmem_heap_create(const char *name)
 	h = xm_meta_zalloc(sizeof(*h));
 	if (!h)
 		goto out;
+	static uint64_t serials;   /* under the control mutex */
 	h->magic = XM_HEAP_MAGIC;
 	h->id = slot;
+	h->serial = ++serials;
+	pthread_mutex_init(&h->drain_lock, NULL);
 	strcpy(h->name, name);
 	pthread_mutex_init(&h->lock, NULL);
 	/* Publishes the initialised descriptor (release). */
-	rcu_assign_pointer(xm_heaps[slot], h);
+	xm_rcu_publish(xm_heaps[slot], h);
 out:
 	xm_ctl_unlock();
 	return h;
@@ -76,9 +77,11 @@ int xmem_heap_destroy(struct xmem_heap *h)
 	} else if (h->regions) {
 		errno = EBUSY;
 	} else {
-		rcu_assign_pointer(xm_heaps[h->id], NULL);
+		xm_rcu_publish(xm_heaps[h->id], NULL);
 		h->magic = 0;
 		xm_rcu_synchronize();   /* lookups that found h are done */
+		xm_heap_free_caches(h);
+		pthread_mutex_destroy(&h->drain_lock);
 		pthread_mutex_destroy(&h->lock);
 		xm_meta_free(h, sizeof(*h));
 		rc = 0;
@@ -93,7 +96,7 @@ struct xmem_heap *xmem_heap_lookup(const char *name)
 		return NULL;
 	xm_rcu_read_lock();
 	int i = xm_heap_find(name);
-	struct xmem_heap *h = i >= 0 ? rcu_dereference(xm_heaps[i]) : NULL;
+	struct xmem_heap *h = i >= 0 ? xm_rcu_deref(xm_heaps[i]) : NULL;
 	xm_rcu_read_unlock();
 	if (!h)
 		errno = ENOENT;
@@ -114,7 +117,7 @@ struct xmem_heap *xmem_heap_from_id(int id)
 	struct xmem_heap *h = NULL;
 	if (id >= 0 && id < XMEM_MAX_HEAPS) {
 		xm_rcu_read_lock();
-		h = rcu_dereference(xm_heaps[id]);
+		h = xm_rcu_deref(xm_heaps[id]);
 		xm_rcu_read_unlock();
 	}
 	if (!h)
@@ -200,6 +203,8 @@ int xmem_heap_remove_memory(struct xmem_heap *h, void *va, size_t len)
 		errno = ENOENT;
 		goto out;
 	}
+	/* Objects free in lcore caches and the depot must not hold r. */
+	xm_heap_drain(h);
 	pthread_mutex_lock(&h->lock);
 	if (r->live) {
 		pthread_mutex_unlock(&h->lock);

@@ -15,6 +15,7 @@
 
 #include <pthread.h>
 
+#include "depot.h"
 #include "region.h"
 #include "sizeclass.h"
 
@@ -23,6 +24,7 @@
 
 struct xm_span {
 	struct xm_region *region;
+	struct xmem_heap *heap;
 	uintptr_t base;
 	struct xm_span *prev, *next;  /* class list of spans with free objects */
 	size_t   obj_size;            /* usable bytes of each object */
@@ -35,10 +37,16 @@ struct xm_span {
 	uint64_t free_bits[];         /* bit i: object i is free */
 };
 
+/* Counters come in two layers.  Span level (heap lock): objects outside
+ * their spans, wherever they are (user, lcore cache, depot) -- what removal
+ * checks.  User level: blocks handed out minus blocks given back, counted by
+ * the locked path here and by each lcore cache for itself (struct
+ * xm_lcache); stats add them up. */
 struct xm_class {
 	struct xm_span *partial;      /* spans with a free object */
 	uint32_t n_empty;             /* fully free spans kept on that list */
-	uint64_t live;
+	uint64_t out;                 /* span level */
+	uint64_t allocs, frees;       /* user level, locked path */
 	uint64_t spans;
 	uint64_t span_bytes;
 };
@@ -46,17 +54,23 @@ struct xm_class {
 struct xmem_heap {
 	uint32_t magic;
 	int      id;
+	uint64_t serial;              /* unique per heap ever created */
 	char     name[XMEM_HEAP_NAME_MAX];
 	pthread_mutex_t lock;
 
 	struct xm_region *regions;
 	size_t   n_regions;
 	size_t   total_bytes;
-	size_t   alloc_bytes;
-	uint64_t alloc_count;
-	uint64_t large_count;
+	uint64_t large_count;         /* live large blocks */
+	size_t   large_bytes;
 	size_t   span_meta_bytes;
 	struct xm_class cls[XMEM_NUM_CLASSES];
+
+	/* Fast path (cache.c): full magazines per class, empty ones for
+	 * reuse, and the mutex that serialises drainers. */
+	struct xm_stack depot[XMEM_NUM_CLASSES];
+	struct xm_stack empties;
+	pthread_mutex_t drain_lock;
 };
 
 /* The heap table, indexed by id; slots are RCU-published. */
@@ -79,5 +93,23 @@ size_t xm_region_largest_free(const struct xm_region *r);
 
 /* alloc.c, heap lock held: drop every (empty) span of r. */
 void xm_heap_release_region_spans(struct xmem_heap *h, struct xm_region *r);
+/* alloc.c, heap lock held: give back the empty spans the classes keep. */
+void xm_heap_release_empty(struct xmem_heap *h);
+
+/* alloc.c, heap lock held: take up to want objects of class cls out of
+ * spans (carving as needed), or put n objects back; span level only. */
+unsigned xm_span_fill(struct xmem_heap *h, int cls, void **out, unsigned want);
+void     xm_span_put(struct xmem_heap *h, void *const *objs, unsigned n);
+
+/* cache.c: move the objects held by lcore caches and the depot of h back to
+ * spans.  The cache of an owner that stays inside it for more than a couple
+ * of milliseconds (a stalled thread) is skipped.  Heap lock and the caller's
+ * own cache section must not be held.  Returns the number of objects
+ * moved. */
+size_t xm_heap_drain(struct xmem_heap *h);
+/* cache.c: free the caches and magazines of a heap being destroyed. */
+void   xm_heap_free_caches(struct xmem_heap *h);
+/* cache.c: user-level live objects of class cls, all lcores together. */
+uint64_t xm_cache_live(const struct xmem_heap *h, int cls);
 
 #endif

@@ -28,8 +28,11 @@ struct xm_region {
 	/* Heap chunks only; guarded by the heap lock. */
 	size_t    n_units;
 	uint64_t *free_units;    /* bit u: unit u is free */
-	struct xm_span **span_map; /* unit -> span; for large blocks only the
-				      first unit is set */
+	struct xm_span *_Atomic *span_map; /* unit -> span; for large blocks
+				      only the first unit is set.  Written
+				      under the heap lock, read lock-free by
+				      free (relaxed: the block's own
+				      hand-over orders the write before) */
 	size_t    free_count;    /* free units */
 	size_t    first_free;    /* no free unit below this index */
 	uint64_t  live;          /* live blocks carved from this region */

@@ -3,12 +3,10 @@
  * page map entries, and the IOVA -> VA search table.
  *
  * Writers hold the control mutex.  The IOVA table is an immutable sorted
- * array replaced as a whole and published with rcu_assign_pointer, so
+ * array replaced as a whole and published with xm_rcu_publish, so
  * xmem_iova2virt searches it inside an RCU read section without locks. */
-#define _LGPL_SOURCE
 #include <errno.h>
 #include <stdlib.h>
-#include <urcu/pointer.h>
 
 #include "dma_hooks.h"
 #include "meta.h"
@@ -108,7 +106,7 @@ static struct xm_iova_table *xm_iova_build(const struct xm_region *add,
 static void xm_iova_replace(struct xm_iova_table *t)
 {
 	struct xm_iova_table *old = xm_iova_tab;
-	rcu_assign_pointer(xm_iova_tab, t);
+	xm_rcu_publish(xm_iova_tab, t);
 	/* Readers that found the old table leave it before this returns. */
 	xm_rcu_synchronize();
 	if (old)
@@ -201,7 +199,7 @@ void *xmem_iova2virt(uint64_t iova)
 {
 	void *va = NULL;
 	xm_rcu_read_lock();
-	struct xm_iova_table *t = rcu_dereference(xm_iova_tab);
+	struct xm_iova_table *t = xm_rcu_deref(xm_iova_tab);
 	if (t && t->n) {
 		/* Last entry whose iova <= the one asked for. */
 		size_t lo = 0, hi = t->n;

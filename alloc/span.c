@@ -41,7 +41,7 @@ static bool xm_unit_reclaimable(const struct xm_region *r, size_t u)
 {
 	if (xm_bm_test(r->free_units, u))
 		return true;
-	const struct xm_span *s = r->span_map[u];
+	const struct xm_span *s = atomic_load_explicit(&r->span_map[u], memory_order_relaxed);
 	return s && s->cls != XM_CLS_LARGE && s->n_free == s->n_objs;
 }
 
@@ -119,6 +119,7 @@ struct xm_span *xm_span_carve(struct xmem_heap *h, int cls, size_t units,
 	if (!s)
 		return NULL;
 	s->region = r;
+	s->heap = h;
 	s->base = r->va + (u << XM_UNIT_SHIFT);
 	s->obj_size = obj;
 	s->n_units = (uint32_t)units;
@@ -134,7 +135,7 @@ struct xm_span *xm_span_carve(struct xmem_heap *h, int cls, size_t units,
 	 * of it then misses, which is how interior frees are caught. */
 	size_t mapped = cls == XM_CLS_LARGE ? 1 : units;
 	for (size_t i = 0; i < mapped; i++)
-		r->span_map[u + i] = s;
+		atomic_store_explicit(&r->span_map[u + i], s, memory_order_relaxed);
 	h->span_meta_bytes += bytes;
 	if (cls != XM_CLS_LARGE) {
 		h->cls[cls].spans++;
@@ -149,7 +150,7 @@ void xm_span_release(struct xmem_heap *h, struct xm_span *s)
 	size_t u = (s->base - r->va) >> XM_UNIT_SHIFT;
 	size_t mapped = s->cls == XM_CLS_LARGE ? 1 : s->n_units;
 	for (size_t i = 0; i < mapped; i++)
-		r->span_map[u + i] = NULL;
+		atomic_store_explicit(&r->span_map[u + i], NULL, memory_order_relaxed);
 	xm_region_give(r, u, s->n_units);
 	h->span_meta_bytes -= s->desc_bytes;
 	if (s->cls != XM_CLS_LARGE) {

@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "heap.h"
+#include "cache.h"
 
 /* Heap lock held. */
 static void xm_stats_locked(const struct xmem_heap *h, struct xmem_heap_stats *o)
@@ -13,10 +13,9 @@ static void xm_stats_locked(const struct xmem_heap *h, struct xmem_heap_stats *o
 	o->id = h->id;
 	o->n_regions = h->n_regions;
 	o->total_bytes = h->total_bytes;
-	o->alloc_bytes = h->alloc_bytes;
-	o->free_bytes = h->total_bytes - h->alloc_bytes;
-	o->alloc_count = h->alloc_count;
 	o->large_count = h->large_count;
+	o->alloc_count = h->large_count;
+	o->alloc_bytes = h->large_bytes;
 	o->metadata_bytes = sizeof(*h) + h->span_meta_bytes;
 	o->numa_node = XMEM_NUMA_NODE_UNKNOWN;
 	for (const struct xm_region *r = h->regions; r; r = r->next) {
@@ -30,11 +29,23 @@ static void xm_stats_locked(const struct xmem_heap *h, struct xmem_heap_stats *o
 			o->numa_node = XMEM_NUMA_NODE_UNKNOWN;
 	}
 	for (int c = 0; c < XMEM_NUM_CLASSES; c++) {
+		/* Blocks handed out minus blocks given back, locked path plus
+		 * every lcore cache.  Read while other lcores run, the sum can
+		 * catch a free before its alloc: clamp that at zero. */
+		int64_t live = (int64_t)(h->cls[c].allocs - h->cls[c].frees +
+					 xm_cache_live(h, c));
+		if (live < 0)
+			live = 0;
 		o->classes[c].size = xm_class_bytes[c];
-		o->classes[c].live = h->cls[c].live;
+		o->classes[c].live = (uint64_t)live;
+		o->alloc_count += (uint64_t)live;
+		o->alloc_bytes += (size_t)live * xm_class_bytes[c];
 		o->classes[c].spans = h->cls[c].spans;
 		o->classes[c].span_bytes = h->cls[c].span_bytes;
 	}
+	if (o->alloc_bytes > o->total_bytes)
+		o->alloc_bytes = o->total_bytes;
+	o->free_bytes = o->total_bytes - o->alloc_bytes;
 }
 
 int xmem_heap_stats(const struct xmem_heap *heap, struct xmem_heap_stats *out)
@@ -44,7 +55,11 @@ int xmem_heap_stats(const struct xmem_heap *heap, struct xmem_heap_stats *out)
 		errno = EINVAL;
 		return -1;
 	}
+	/* Cached free objects would show as spans in use: give them back
+	 * first, so the figures describe the memory exactly. */
+	xm_heap_drain(h);
 	pthread_mutex_lock(&h->lock);
+	xm_heap_release_empty(h);
 	xm_stats_locked(h, out);
 	pthread_mutex_unlock(&h->lock);
 	return 0;
@@ -53,7 +68,9 @@ int xmem_heap_stats(const struct xmem_heap *heap, struct xmem_heap_stats *out)
 static void xm_dump_heap(FILE *f, struct xmem_heap *h)
 {
 	struct xmem_heap_stats st;
+	xm_heap_drain(h);
 	pthread_mutex_lock(&h->lock);
+	xm_heap_release_empty(h);
 	xm_stats_locked(h, &st);
 	fprintf(f, "heap \"%s\" id %d numa %d: %zu regions, %zu bytes total, "
 		"%zu allocated in %llu blocks (%llu large), %zu free, "

@@ -39,6 +39,13 @@ void xm_rcu_read_lock(void);
 void xm_rcu_read_unlock(void);
 void xm_rcu_synchronize(void);
 
+/* Publish and read RCU-protected pointers.  The semantics of liburcu's
+ * rcu_assign_pointer (release) and rcu_dereference (dependency-ordered; we
+ * use acquire, free on x86-64), written as C11 atomics so that
+ * ThreadSanitizer sees them. */
+#define xm_rcu_publish(p, v) __atomic_store_n(&(p), (v), __ATOMIC_RELEASE)
+#define xm_rcu_deref(p)      __atomic_load_n(&(p), __ATOMIC_ACQUIRE)
+
 /* The control mutex: every writer of heaps, regions and the translation
  * tables holds it.  Lock order: control -> heap -> metadata allocator. */
 void xm_ctl_lock(void);

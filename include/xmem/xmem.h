@@ -35,6 +35,10 @@ extern "C" {
 /* How many heaps may exist at once.  Heap ids are 0 .. XMEM_MAX_HEAPS - 1. */
 #define XMEM_MAX_HEAPS 128
 
+/* Threads that get a per-lcore cache at once; more threads still work,
+ * through the shared locked path. */
+#define XMEM_MAX_LCORES 128
+
 /* Page sizes accepted by xmem_register / xmem_heap_add_memory: powers of two
  * from XMEM_PAGE_SIZE_MIN to XMEM_PAGE_SIZE_MAX. */
 #define XMEM_PAGE_SIZE_MIN ((size_t)4096)
@@ -154,10 +158,14 @@ void *xmem_alloc(struct xmem_heap *heap, size_t size, size_t align);
  * managed memory; never use it on a heap over PROT_NONE or device memory. */
 void *xmem_zalloc(struct xmem_heap *heap, size_t size, size_t align);
 
-/* Free a block from any heap.  NULL is a no-op.  A pointer that is not the
- * start of a live block (foreign, interior, already freed) is reported: the
- * call sets errno to EINVAL, counts it (xmem_invalid_free_count), logs one
- * line through the log function, and leaves every heap untouched. */
+/* Free a block from any heap, from any thread.  NULL is a no-op.  A pointer
+ * that xmem can tell is not a live block is reported: the call sets errno to
+ * EINVAL, counts it (xmem_invalid_free_count), logs one line through the log
+ * function, and leaves every heap untouched.  Always caught: pointers outside
+ * every heap (stack, malloc, translation-only memory, removed memory), into
+ * a part of a heap that holds no block, or into the middle of a large block.
+ * Caught in checked mode only (xmem_set_checked): double frees and interior
+ * pointers of blocks up to XMEM_MAX_CLASS_SIZE. */
 void xmem_free(void *ptr);
 
 /* Allocate n blocks of size bytes (default alignment) from heap, all or
@@ -179,6 +187,43 @@ size_t xmem_usable_size(const void *ptr);
 
 /* Number of invalid frees reported since the library started. */
 uint64_t xmem_invalid_free_count(void);
+
+/* ------------------------------------------------------------------------ */
+/* Threads (lcores), caches and checked mode                                */
+/* ------------------------------------------------------------------------ */
+
+/* Give the calling thread an lcore id now (threads also get one on their
+ * first allocator call).  Each lcore has its own cache per heap and size
+ * class, used without locks or atomics.  Returns the id, in
+ * [0, XMEM_MAX_LCORES); the same id if the thread already has one.
+ * ENOSPC: every id is taken; the thread keeps working through the shared,
+ * locked path. */
+int xmem_thread_register(void);
+
+/* Flush the calling thread's caches and give its id back for reuse (this
+ * also happens when a thread exits).  ENOENT: the thread has no id. */
+int xmem_thread_unregister(void);
+
+/* The calling thread's lcore id, or -1 when it has none. */
+int xmem_lcore_id(void);
+
+/* Give the objects held in every lcore's cache and in the heap's depot back
+ * to their spans, and the empty spans back to the heap's regions.  Safe
+ * while other threads allocate; the cost is one membarrier(2) plus the
+ * copying.  The cache of a thread stalled inside an allocator call for more
+ * than 2 ms is left alone.  xmem_heap_remove_memory does this itself.
+ * EINVAL: heap NULL or dead. */
+int xmem_heap_trim(struct xmem_heap *heap);
+
+/* Checked mode, off by default (or on from the start with the environment
+ * variable XMEM_CHECKED=1).  While it is on, every call takes the heap
+ * lock and bypasses the caches, and xmem_free / xmem_free_bulk /
+ * xmem_usable_size also report double frees and interior pointers of small
+ * blocks (always reported: pointers outside any heap, and interior pointers
+ * of large blocks).  Switching it on first trims every heap.
+ * Returns the previous setting. */
+int xmem_set_checked(int on);
+int xmem_checked(void);
 
 /* ------------------------------------------------------------------------ */
 /* Translation                                                              */
@@ -222,7 +267,10 @@ struct xmem_heap_stats {
 	struct xmem_class_stats classes[XMEM_NUM_CLASSES];
 };
 
-/* Fill *out with a consistent snapshot of the heap's counters.
+/* Fill *out with the heap's figures.  The call first gives free objects
+ * held in lcore caches back to their spans (as xmem_heap_trim), so after
+ * everything is freed the figures equal those of the fresh heap.  While
+ * other threads allocate, the figures are a close, not atomic, snapshot.
  * EINVAL: heap or out NULL, or heap dead. */
 int xmem_heap_stats(const struct xmem_heap *heap, struct xmem_heap_stats *out);
 

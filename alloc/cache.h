@@ -1,0 +1,98 @@
+/* cache.h - per-lcore caches: for each (lcore, heap) pair that is used, one
+ * array of object pointers per size class, created on first use.  The owner
+ * thread touches its arrays with plain loads and stores; whole magazines
+ * move to and from the heap's depot with one CAS each.
+ *
+ * Draining (remove memory, trim, checked mode, reclaim on ENOMEM) must take
+ * objects out of other lcores' caches, idle or not, without racing their
+ * owner.  The owner brackets each use with `busy` and checks `stop`; a
+ * drainer sets `stop`, runs membarrier(2) so every running thread executes
+ * a full fence, then waits for `busy` to drop.  This is Dekker's handshake
+ * with the expensive fence moved entirely to the drainer's side (an
+ * asymmetric fence): the owner pays two stores and a load, no fence. */
+#ifndef XM_CACHE_H
+#define XM_CACHE_H
+
+#include "heap.h"
+#include "lcore.h"
+
+#define XM_CACHE_CAP (2 * XM_MAG)
+
+#define XM_STOP_DRAIN   1u   /* a drainer owns the cache right now */
+#define XM_STOP_CHECKED 2u   /* checked mode: use the locked path */
+
+struct xm_cache {
+	uint32_t n;
+	void *objs[XM_CACHE_CAP];
+};
+
+struct xm_lcache {
+	_Atomic uint32_t busy;       /* owner is inside a cache section */
+	_Atomic uint32_t stop;       /* XM_STOP_*: owner must not enter */
+	uint64_t serial;             /* of the heap it belongs to */
+	struct xmem_heap *heap;
+	/* User-level counters, written only by the owner (relaxed load +
+	 * store, no read-modify-write) and summed by stats. */
+	_Atomic uint64_t allocs[XMEM_NUM_CLASSES];
+	_Atomic uint64_t frees[XMEM_NUM_CLASSES];
+	struct xm_cache cls[XMEM_NUM_CLASSES];
+};
+
+/* 1 when membarrier(2) private expedited is registered; else the owner side
+ * uses a full fence and the drainer none. */
+extern int xm_membarrier_ok;
+extern _Atomic int xm_checked_on;
+
+struct xm_lcache *xm_lcache_create(struct xmem_heap *h, struct xm_lcore *l);
+
+/* This thread's cache for h, or NULL (no lcore id, or no memory). */
+static inline struct xm_lcache *xm_lcache_get(struct xmem_heap *h)
+{
+	struct xm_lcore *l = xm_lcore_self();
+	if (unlikely(!l))
+		return NULL;
+	struct xm_lcache *lc = atomic_load_explicit(&l->lc[h->id],
+						    memory_order_acquire);
+	if (likely(lc && lc->serial == h->serial))
+		return lc;
+	return xm_lcache_create(h, l);
+}
+
+/* Enter the owner's section; false when a drainer or checked mode holds
+ * the cache (the caller then takes the locked path). */
+static inline bool xm_lc_enter(struct xm_lcache *lc)
+{
+	atomic_store_explicit(&lc->busy, 1, memory_order_relaxed);
+	/* busy must be visible before stop is read.  The drainer's membarrier
+	 * supplies the CPU fence; here only the compiler must not reorder. */
+	if (likely(xm_membarrier_ok))
+		atomic_signal_fence(memory_order_seq_cst);
+	else
+		atomic_thread_fence(memory_order_seq_cst);
+	/* Acquire: see what a finished drainer did to the arrays. */
+	if (likely(atomic_load_explicit(&lc->stop, memory_order_acquire) == 0))
+		return true;
+	atomic_store_explicit(&lc->busy, 0, memory_order_release);
+	return false;
+}
+
+/* Release: a drainer that sees busy == 0 sees every write of the section. */
+static inline void xm_lc_exit(struct xm_lcache *lc)
+{
+	atomic_store_explicit(&lc->busy, 0, memory_order_release);
+}
+
+static inline void xm_lc_count(_Atomic uint64_t *c, unsigned n)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
+
+/* Inside a section: make cls hold at least need (<= XM_CACHE_CAP) objects,
+ * from the depot first, then from spans.  False on ENOMEM (what was got
+ * stays cached). */
+bool xm_cache_refill(struct xm_lcache *lc, int cls, unsigned need);
+/* Inside a section: move XM_MAG objects of a full cls array to the depot. */
+void xm_cache_flush(struct xm_lcache *lc, int cls);
+
+#endif

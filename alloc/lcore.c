@@ -1,0 +1,91 @@
+/* lcore.c - lcore ids: assignment on first use or xmem_thread_register,
+ * recycling on thread exit (a TLS destructor through a pthread key) or
+ * xmem_thread_unregister, after the thread's caches are flushed. */
+#include <errno.h>
+#include <pthread.h>
+
+#include "lcore.h"
+
+struct xm_lcore xm_lcores[XMEM_MAX_LCORES];
+__thread struct xm_lcore *xm_self;
+__thread uint8_t xm_self_state;
+
+static pthread_mutex_t xm_lcore_mu = PTHREAD_MUTEX_INITIALIZER;
+static bool xm_lcore_used[XMEM_MAX_LCORES];   /* under xm_lcore_mu */
+static pthread_key_t xm_lcore_key;
+static pthread_once_t xm_lcore_once = PTHREAD_ONCE_INIT;
+
+static void xm_lcore_release(struct xm_lcore *l)
+{
+	xm_cache_flush_lcore(l);
+	pthread_mutex_lock(&xm_lcore_mu);
+	xm_lcore_used[l->id] = false;
+	pthread_mutex_unlock(&xm_lcore_mu);
+}
+
+static void xm_lcore_thread_exit(void *arg)
+{
+	xm_lcore_release(arg);
+	xm_self = NULL;
+	xm_self_state = 2;   /* late frees in other destructors: locked path */
+}
+
+static void xm_lcore_init(void)
+{
+	pthread_key_create(&xm_lcore_key, xm_lcore_thread_exit);
+	for (int i = 0; i < XMEM_MAX_LCORES; i++)
+		xm_lcores[i].id = i;
+}
+
+struct xm_lcore *xm_lcore_slow(void)
+{
+	pthread_once(&xm_lcore_once, xm_lcore_init);
+	int id = -1;
+	pthread_mutex_lock(&xm_lcore_mu);
+	for (int i = 0; i < XMEM_MAX_LCORES && id < 0; i++)
+		if (!xm_lcore_used[i]) {
+			xm_lcore_used[i] = true;
+			id = i;
+		}
+	pthread_mutex_unlock(&xm_lcore_mu);
+	if (id < 0) {
+		xm_self_state = 2;
+		return NULL;
+	}
+	xm_self = &xm_lcores[id];
+	xm_self_state = 1;
+	pthread_setspecific(xm_lcore_key, xm_self);
+	return xm_self;
+}
+
+int xmem_thread_register(void)
+{
+	if (xm_self_state == 1)
+		return xm_self->id;
+	xm_self_state = 0;
+	struct xm_lcore *l = xm_lcore_slow();
+	if (!l) {
+		errno = ENOSPC;
+		return -1;
+	}
+	return l->id;
+}
+
+int xmem_thread_unregister(void)
+{
+	if (xm_self_state != 1) {
+		errno = ENOENT;
+		return -1;
+	}
+	struct xm_lcore *l = xm_self;
+	pthread_setspecific(xm_lcore_key, NULL);
+	xm_self = NULL;
+	xm_self_state = 0;   /* a later call assigns an id again */
+	xm_lcore_release(l);
+	return 0;
+}
+
+int xmem_lcore_id(void)
+{
+	return xm_self_state == 1 ? xm_self->id : -1;
+}
