@@ -1,0 +1,86 @@
+/* bench_smoke_test.c - runs every workload of the benchmark once in quick
+ * mode, in this process, for every peer, and checks that each produced a
+ * number (and that workload 5 measured every peer).  It never looks at how
+ * fast anything was: timing is not asserted in tests. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench/bench.h"
+
+static int g_fail;
+
+static void expect_run(const char *workload, const char *peer, int threads)
+{
+	char name[96];
+	snprintf(name, sizeof name, "%s/%s", workload, peer);
+	for (size_t i = 0; i < xb_result_count(); i++) {
+		const struct xb_result *r = xb_result_get(i);
+		if (strcmp(r->name, name) != 0 || r->threads != threads)
+			continue;
+		if (r->error) {
+			printf("FAIL %s threads:%d: %s\n", name, threads, r->error_msg);
+			g_fail++;
+		} else if (!(r->items_per_sec > 0) || !isfinite(r->items_per_sec)) {
+			printf("FAIL %s threads:%d: no objects per second\n", name, threads);
+			g_fail++;
+		} else {
+			printf("ok   %s threads:%d: %.4g objects/s\n", name, threads,
+			       r->items_per_sec);
+		}
+		return;
+	}
+	printf("FAIL %s threads:%d: no result\n", name, threads);
+	g_fail++;
+}
+
+int main(int argc, char **argv)
+{
+	struct xb_cfg cfg;
+	struct xb_overhead ov;
+	char *gb_argv[] = {argv[0], NULL};
+	(void)argc;
+
+	xb_reexec_for_static_tls(argv);
+	memset(&cfg, 0, sizeof cfg);
+	cfg.quick = 1;
+	cfg.max_threads = 2;
+	cfg.out_dir = getenv("TEST_UNDECLARED_OUTPUTS_DIR"); /* NULL: no files */
+	cfg.argc = 1;
+	cfg.argv = gb_argv;
+	int rc = xb_bench_main(&cfg, &ov);
+
+	printf("\n== smoke checks ==\n");
+	for (int i = 0; i < XB_N_PEERS; i++) {
+		const struct xb_peer *p = xb_peers[i];
+		if (!p->ready) {
+			printf("FAIL peer %s unavailable: %s\n", p->name, p->about);
+			g_fail++;
+			continue;
+		}
+		expect_run("burst", p->name, 1);
+		expect_run("burst", p->name, 2);
+		if (i != XB_RTE_MEMPOOL)
+			expect_run("mixed", p->name, 1);
+		expect_run("pipeline", p->name, 1);
+		expect_run("pipeline", p->name, 2);
+		for (int s = 0; s < 2; s++) {
+			if (s == 1 && i == XB_RTE_MEMPOOL)
+				continue;
+			if (!ov.frag[s][i].valid || !(ov.frag[s][i].usable > 0)) {
+				printf("FAIL overhead %s set %d: %s\n", p->name, s, ov.frag[s][i].note);
+				g_fail++;
+			}
+		}
+	}
+	expect_run("translate", "xmem", 1);
+	expect_run("translate", "rte_memseg", 1);
+	if (!ov.xmem_meta_valid) {
+		printf("FAIL xmem metadata not measured: %s\n", ov.xmem_meta_note);
+		g_fail++;
+	}
+	printf("%s: %d failure%s (bench_main returned %d)\n", g_fail ? "FAILED" : "PASSED",
+	       g_fail, g_fail == 1 ? "" : "s", rc);
+	return g_fail ? 1 : 0;
+}

@@ -1,0 +1,92 @@
+/* driver.c - one benchmark run from start to end: start DPDK, bring up
+ * every peer (and print what each one really calls), register the
+ * workloads, run them one after the other with a progress line each,
+ * measure memory overhead, then hand everything to the reporter.  main.c
+ * (the binary) and bench_smoke_test.c both call xb_bench_main. */
+#include <stdio.h>
+#include <string.h>
+
+#include "bench/bench.h"
+
+static int selected(const struct xb_cfg *cfg, const char *w)
+{
+	if (cfg->only == NULL || *cfg->only == '\0')
+		return 1;
+	size_t n = strlen(w);
+	for (const char *s = cfg->only; (s = strstr(s, w)) != NULL; s += n)
+		if ((s == cfg->only || s[-1] == ',') && (s[n] == '\0' || s[n] == ','))
+			return 1;
+	return 0;
+}
+
+int xb_bench_main(struct xb_cfg *cfg, struct xb_overhead *ov_out)
+{
+	char err[256] = "";
+	double t0 = xb_now();
+	struct xb_overhead ov;
+	int ready = 0;
+
+	xb_init(&cfg->argc, cfg->argv);
+	if (cfg->min_time <= 0)
+		cfg->min_time = cfg->quick ? 0.01 : 0.5;
+	cfg->load_start = xb_loadavg();
+	xb_set_default_min_time(cfg->min_time);
+
+	printf("xmem benchmark: %s mode, threads up to %d, %.2f s per benchmark, "
+	       "load average %.2f\n", cfg->quick ? "quick" : "full", cfg->max_threads,
+	       cfg->min_time, cfg->load_start);
+	if (cfg->load_start > 0.5)
+		printf("note: the machine is busy; numbers will be noisy, "
+		       "the 2-thread ones most of all\n");
+	if (xb_dpdk_init(err, sizeof err) != 0)
+		printf("DPDK did not start: %s\n", err);
+	printf("peers:\n");
+	for (int i = 0; i < XB_N_PEERS; i++) {
+		struct xb_peer *p = xb_peers[i];
+		p->ready = p->init(p) == 0;
+		ready += p->ready;
+		printf("  %-12s %s%s\n", p->name, p->ready ? "" : "UNAVAILABLE: ", p->about);
+	}
+	fflush(stdout);
+
+	struct {
+		const char *key, *title, *pattern;
+		void (*reg)(const struct xb_cfg *);
+	} w[] = {
+		{"burst", "workload 1+6: burst, alloc 32 x 2 KiB then free them, 1..N threads",
+		 "^burst/", xb_w_burst_register},
+		{"mixed", "workload 2: burst of 32 mixed sizes, 16 B .. 16 KiB",
+		 "^mixed/", xb_w_mixed_register},
+		{"pipeline", "workload 3+6: pipeline, producer -> SPSC ring -> consumer frees",
+		 "^pipeline/", xb_w_pipeline_register},
+		{"translate", "workload 4: virt -> IOVA at random addresses over 1 GiB",
+		 "^translate/", xb_w_translate_register},
+	};
+	int nw = (int)(sizeof w / sizeof w[0]);
+	int total = 1; /* overhead */
+	for (int k = 0; k < nw; k++)
+		total += selected(cfg, w[k].key);
+	if (selected(cfg, "translate") && xb_w_translate_setup(cfg, err, sizeof err) != 0)
+		printf("translation setup failed: %s\n", err);
+	int step = 0;
+	for (int k = 0; k < nw; k++) {
+		if (!selected(cfg, w[k].key))
+			continue;
+		/* mixed needs its sizes even when only overhead runs: registering
+		 * generates them, so register it whatever. */
+		w[k].reg(cfg);
+		printf("\n[%d/%d] %s\n", ++step, total, w[k].title);
+		fflush(stdout);
+		xb_run(w[k].pattern);
+	}
+	if (!selected(cfg, "mixed"))
+		xb_w_mixed_register(cfg); /* generates the size sequence; never run */
+	printf("\n[%d/%d] workload 5: memory overhead (fragmentation, metadata)\n",
+	       ++step, total);
+	fflush(stdout);
+	xb_w_overhead_run(cfg, &ov);
+	xb_report(cfg, &ov, xb_now() - t0);
+	if (ov_out != NULL)
+		*ov_out = ov;
+	return ready == XB_N_PEERS ? 0 : 1;
+}
