@@ -43,11 +43,11 @@ struct xb_peer {
 };
 
 enum { XB_XMEM, XB_RTE_MALLOC, XB_RTE_MEMPOOL, XB_GLIBC, XB_JEMALLOC,
-       XB_MIMALLOC, XB_N_PEERS };
+       XB_MIMALLOC, XB_XMEM_CHECKED, XB_N_PEERS };
 
 extern struct xb_peer *xb_peers[XB_N_PEERS];
 extern struct xb_peer xb_peer_xmem, xb_peer_rte_malloc, xb_peer_rte_mempool,
-	xb_peer_glibc, xb_peer_jemalloc, xb_peer_mimalloc;
+	xb_peer_glibc, xb_peer_jemalloc, xb_peer_mimalloc, xb_peer_xmem_checked;
 
 void xb_peer_enter(const struct xb_peer *p);
 void xb_peer_leave(const struct xb_peer *p);

@@ -21,6 +21,7 @@ struct xb_peer *xb_peers[XB_N_PEERS] = {
 	[XB_GLIBC] = &xb_peer_glibc,
 	[XB_JEMALLOC] = &xb_peer_jemalloc,
 	[XB_MIMALLOC] = &xb_peer_mimalloc,
+	[XB_XMEM_CHECKED] = &xb_peer_xmem_checked,
 };
 
 void xb_peer_enter(const struct xb_peer *p)

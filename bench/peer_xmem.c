@@ -1,7 +1,11 @@
-/* peer_xmem.c - the xmem peer: one heap ("xb_bench") over XB_HEAP_BYTES of
+/* peer_xmem.c - the xmem peers: one heap ("xb_bench") over XB_HEAP_BYTES of
  * anonymous 4 KiB pages with an IOVA table, exactly the kind of memory the
- * rte_malloc peer gets.  Bursts use xmem_alloc_bulk / xmem_free_bulk. */
+ * rte_malloc peer gets.  Bursts use xmem_alloc_bulk / xmem_free_bulk.
+ * "xmem checked" is the same heap with checked mode (double-free detection)
+ * switched on while its benchmark threads run: its ratio to "xmem" is the
+ * cost of checked mode. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -86,4 +90,45 @@ struct xb_peer xb_peer_xmem = {
 	.free = xm_free,
 	.usable = xm_usable,
 	.in_use = xm_in_use,
+};
+
+/* Checked mode is process-wide: on while any checked-peer thread runs. */
+static _Atomic int g_checked_threads;
+
+static void xm_checked_enter(void)
+{
+	if (atomic_fetch_add(&g_checked_threads, 1) == 0)
+		xmem_set_checked(1);
+}
+
+static void xm_checked_leave(void)
+{
+	if (atomic_fetch_sub(&g_checked_threads, 1) == 1)
+		xmem_set_checked(0);
+}
+
+static int xm_checked_init(struct xb_peer *p)
+{
+	if (g_heap == NULL) {
+		snprintf(p->about, sizeof p->about, "needs the xmem peer's heap");
+		return -1;
+	}
+	snprintf(p->about, sizeof p->about,
+	         "libxmem heap '%s' as for xmem, with xmem_set_checked(1) while "
+	         "the benchmark runs: every call takes the heap lock and checks "
+	         "for double frees", xmem_heap_name(g_heap));
+	return 0;
+}
+
+struct xb_peer xb_peer_xmem_checked = {
+	.name = "xmem checked",
+	.init = xm_checked_init,
+	.alloc_bulk = xm_alloc_bulk,
+	.free_bulk = xm_free_bulk,
+	.alloc = xm_alloc,
+	.free = xm_free,
+	.usable = xm_usable,
+	.in_use = xm_in_use,
+	.thread_enter = xm_checked_enter,
+	.thread_leave = xm_checked_leave,
 };

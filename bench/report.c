@@ -24,6 +24,7 @@ static const char *g_colors[XB_N_PEERS] = {
 	"#7f7f7f", /* glibc */
 	"#2ca02c", /* jemalloc */
 	"#9467bd", /* mimalloc */
+	"#ff9896", /* xmem checked */
 };
 
 /* ---- looking results up ------------------------------------------------ */
