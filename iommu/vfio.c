@@ -10,6 +10,8 @@
 
 #include "iommu/iova.h"
 
+#include <stdatomic.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -28,14 +30,28 @@ struct xm_vfio_group {
     int dev_fds[XMEM_VFIO_MAX_DEVICES];
 };
 
+/* One mapping made through the container (kept to tell an identical EEXIST
+ * from a conflicting one). */
+struct xm_vfio_map {
+    uintptr_t va;
+    uint64_t  iova;
+    uint64_t  len;
+};
+
 struct xmem_vfio_container {
     int                    fd;
+    /* The DMA layer's subscriber while attached (vfio_attach.c).  Written
+     * with the control mutex held; read by group_remove under c->lock:
+     * acquire/release so group_remove sees an attach that completed. */
+    struct xmem_dma_subscriber *_Atomic sub;
     int                    iommu_set;   /* TYPE1v2 selected (needs >= 1 group) */
     uint64_t               min_pgsize;  /* smallest IOMMU page size, 4096 if unknown */
     pthread_mutex_t        lock;        /* guards everything below and the ioctls */
     size_t                 n_groups;
     struct xm_vfio_group   groups[XMEM_VFIO_MAX_GROUPS];
     struct xmem_vfio_stats stats;
+    struct xm_vfio_map    *maps;        /* sorted by iova, disjoint */
+    size_t                 n_maps, cap_maps;
 };
 
 /* ------------------------------------------------------------------------ */
@@ -158,13 +174,17 @@ int xmem_vfio_container_close(struct xmem_vfio_container *c)
 {
     if (!c)
         return 0;
+    if (atomic_load_explicit(&c->sub, memory_order_acquire))
+        xmem_vfio_detach(c); /* unmaps what xmem mapped; takes the control mutex */
     pthread_mutex_lock(&c->lock);
     for (size_t i = 0; i < c->n_groups; i++)
         close_group(&c->groups[i]);
     c->n_groups = 0;
     close(c->fd);
     pthread_mutex_unlock(&c->lock);
+    xm_vfio_forget_default(c);
     pthread_mutex_destroy(&c->lock);
+    free(c->maps);
     free(c);
     return 0;
 }
@@ -295,13 +315,17 @@ int xmem_vfio_group_remove(struct xmem_vfio_container *c, int group_id)
         e = ENOENT;
     } else if (g->n_dev > 0) {
         e = EBUSY;
+    } else if (c->n_groups == 1 && atomic_load_explicit(&c->sub, memory_order_acquire)) {
+        e = EBUSY; /* the kernel would drop mappings xmem's registry holds */
     } else if (ioctl(g->fd, VFIO_GROUP_UNSET_CONTAINER) != 0) {
         e = errno;
     } else {
         close(g->fd);
         *g = c->groups[--c->n_groups];
-        if (c->n_groups == 0)
+        if (c->n_groups == 0) {
             c->iommu_set = 0; /* the kernel released the IOMMU and its mappings */
+            c->n_maps = 0;
+        }
     }
     pthread_mutex_unlock(&c->lock);
     if (e) {
@@ -368,6 +392,70 @@ int xmem_vfio_get_info(struct xmem_vfio_container *c, struct xmem_vfio_info *out
 /* Map and unmap                                                            */
 /* ------------------------------------------------------------------------ */
 
+/* First tracked mapping whose end is above iova. */
+static size_t maps_lower(const struct xmem_vfio_container *c, uint64_t iova)
+{
+    size_t lo = 0, hi = c->n_maps;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (c->maps[mid].iova + c->maps[mid].len <= iova)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Record a mapping the kernel accepted.  Out of memory only loses the
+ * ability to recognise it as identical later (EEXIST is then a conflict). */
+static void maps_add(struct xmem_vfio_container *c, uintptr_t va, uint64_t iova, uint64_t len)
+{
+    if (c->n_maps == c->cap_maps) {
+        size_t cap = c->cap_maps ? 2 * c->cap_maps : 64;
+        struct xm_vfio_map *m = realloc(c->maps, cap * sizeof(*m));
+        if (!m)
+            return;
+        c->maps = m;
+        c->cap_maps = cap;
+    }
+    size_t i = maps_lower(c, iova);
+    memmove(&c->maps[i + 1], &c->maps[i], (c->n_maps - i) * sizeof(*c->maps));
+    c->maps[i] = (struct xm_vfio_map){va, iova, len};
+    c->n_maps++;
+}
+
+/* Forget the mappings inside [iova, iova + len): what type1 unmaps. */
+static void maps_remove(struct xmem_vfio_container *c, uint64_t iova, uint64_t len)
+{
+    size_t i = maps_lower(c, iova), j = i;
+    while (j < c->n_maps && c->maps[j].iova >= iova &&
+           c->maps[j].iova + c->maps[j].len <= iova + len)
+        j++;
+    memmove(&c->maps[i], &c->maps[j], (c->n_maps - j) * sizeof(*c->maps));
+    c->n_maps -= j - i;
+}
+
+int xm_vfio_has_mapping(struct xmem_vfio_container *c, uintptr_t va, uint64_t iova,
+                        uint64_t len)
+{
+    pthread_mutex_lock(&c->lock);
+    size_t i = maps_lower(c, iova);
+    int same = i < c->n_maps && c->maps[i].iova == iova && c->maps[i].len == len &&
+               c->maps[i].va == va;
+    pthread_mutex_unlock(&c->lock);
+    return same;
+}
+
+struct xmem_dma_subscriber *xm_vfio_get_sub(struct xmem_vfio_container *c)
+{
+    return atomic_load_explicit(&c->sub, memory_order_acquire);
+}
+
+void xm_vfio_set_sub(struct xmem_vfio_container *c, struct xmem_dma_subscriber *s)
+{
+    atomic_store_explicit(&c->sub, s, memory_order_release);
+}
+
 static int map_locked(struct xmem_vfio_container *c, uintptr_t va, uint64_t iova, uint64_t len)
 {
     uint64_t m = c->min_pgsize - 1;
@@ -392,6 +480,7 @@ static int map_locked(struct xmem_vfio_container *c, uintptr_t va, uint64_t iova
         c->stats.map_failed++;
         return -1;
     }
+    maps_add(c, va, iova, len);
     return 0;
 }
 
@@ -422,6 +511,7 @@ static int unmap_locked(struct xmem_vfio_container *c, uint64_t iova, uint64_t l
     }
     if (unmapped)
         *unmapped = um.size;
+    maps_remove(c, iova, len);
     if (um.size != len) {
         c->stats.unmap_failed++;
         errno = um.size == 0 ? ENOENT : EIO;

@@ -23,6 +23,16 @@ extern "C" {
  *         buffer, a backwards offset, or more than 64 capabilities. */
 int xm_vfio_parse_info(const void *buf, size_t size, struct xmem_vfio_info *out);
 
+/* For the DMA layer (vfio_attach.c): 1 when exactly (va, iova, len) was
+ * mapped through this container and is still mapped, else 0. */
+int xm_vfio_has_mapping(struct xmem_vfio_container *c, uintptr_t va, uint64_t iova,
+                        uint64_t len);
+/* The container's subscriber while attached (NULL otherwise). */
+struct xmem_dma_subscriber *xm_vfio_get_sub(struct xmem_vfio_container *c);
+void xm_vfio_set_sub(struct xmem_vfio_container *c, struct xmem_dma_subscriber *s);
+/* Called by xmem_vfio_container_close: c is no longer the default. */
+void xm_vfio_forget_default(struct xmem_vfio_container *c);
+
 #ifdef __cplusplus
 }
 #endif

@@ -11,6 +11,8 @@
 #   normal  bazel test //...                              (builds everything, runs all tests)
 #   asan    bazel test --config=asan //tests/...          (ASan + UBSan)
 #   tsan    bazel test --config=tsan, tests tagged "concurrency" (skipped if none)
+#   guest   tests/vfio_guest/run.sh: real VFIO DMA in a QEMU guest (apt installs
+#           QEMU, busybox-static and a Debian kernel; about 30 s once cached)
 #
 # Every test target is counted once per stage that ran it ("//tests:foo (asan)").
 # A target that passes but whose test.log has a line starting with "SKIPPED:"
@@ -23,7 +25,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 2
 ROOT="$(pwd)"
 
 BAZEL="${BAZEL:-bazel}"
-STAGES="${XMEM_STAGES:-normal asan tsan}"
+STAGES="${XMEM_STAGES:-normal asan tsan guest}"
 # shellcheck disable=SC2206
 EXTRA_ARGS=(${XMEM_BAZEL_ARGS:-})
 COMMON_ARGS=(--keep_going)
@@ -160,6 +162,20 @@ stage_tsan() {
         return 0
     fi
     run_bazel_test tsan " (tsan)" --config=tsan --build_tests_only --test_tag_filters=concurrency -- "$pattern"
+}
+
+stage_guest() {
+    local log="$WORK/guest.log" rc
+    say "stage guest: tests/vfio_guest/run.sh"
+    bash ./tests/vfio_guest/run.sh </dev/null 2>&1 | tee "$log"
+    rc="${PIPESTATUS[0]}"
+    if [ "$rc" -ne 0 ]; then
+        record FAIL "//tests/vfio_guest (guest)" "run.sh exited $rc: see the STEP lines above"
+    elif grep -q '^SKIPPED:' "$log"; then
+        record SKIP "//tests/vfio_guest (guest)" "$(grep -m1 '^SKIPPED:' "$log" | sed 's/^SKIPPED:[[:space:]]*//')"
+    else
+        record PASS "//tests/vfio_guest (guest)"
+    fi
 }
 
 # ---- main ----------------------------------------------------------------

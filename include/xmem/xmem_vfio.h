@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <xmem/xmem_dma.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -78,7 +80,9 @@ struct xmem_vfio_region {
 struct xmem_vfio_container *xmem_vfio_container_open(void);
 
 /* Close every device fd and group the container holds, then the container.
- * Every mapping of the container goes with it.  NULL is a no-op returning 0.
+ * Every mapping of the container goes with it; an attached container is
+ * detached first (xmem_vfio_detach), and the default container stops being
+ * the default.  NULL is a no-op returning 0.
  * (Never fails otherwise; returns 0.) */
 int xmem_vfio_container_close(struct xmem_vfio_container *c);
 
@@ -111,7 +115,10 @@ int xmem_vfio_group_add(struct xmem_vfio_container *c, int group_id);
  * the next group_add selects the IOMMU again.
  * EINVAL: c is NULL.
  * ENOENT: the group is not in this container.
- * EBUSY:  a device fd of the group is still open (xmem_vfio_device_close). */
+ * EBUSY:  a device fd of the group is still open (xmem_vfio_device_close);
+ *         or it is the last group of a container attached to xmem's DMA
+ *         layer (the kernel would drop every mapping: xmem_vfio_detach
+ *         first). */
 int xmem_vfio_group_remove(struct xmem_vfio_container *c, int group_id);
 
 /* ------------------------------------------------------------------------ */
@@ -212,6 +219,45 @@ int xmem_vfio_device_close(struct xmem_vfio_container *c, int fd);
  *         region index.
  * Other:  errno of the ioctl, passed through. */
 int xmem_vfio_region_info(int device_fd, uint32_t index, struct xmem_vfio_region *out);
+
+/* ------------------------------------------------------------------------ */
+/* The container as a subscriber of xmem's DMA layer (xmem_dma.h)           */
+/* ------------------------------------------------------------------------ */
+
+/* The process-default container: opened (xmem_vfio_container_open) on the
+ * first call, the same one afterwards until it is closed.  Add its groups
+ * with xmem_vfio_group_add, then attach it with xmem_vfio_attach(NULL).
+ * Errors: those of xmem_vfio_container_open (ENODEV, EACCES, EPROTO,
+ * ENOTSUP, ENOMEM). */
+struct xmem_vfio_container *xmem_vfio_default_container(void);
+
+/* Attach a container (NULL: the default container) to xmem's DMA layer, as
+ * a subscriber named "vfio:<container fd>": every existing region is mapped
+ * into it now (replay: hotplug of a container or device), every region added
+ * later when it is added, and every region removed is unmapped (one
+ * VFIO_IOMMU_UNMAP_DMA per entry it created, the size the kernel reports
+ * checked).  One map call per maximal VA+IOVA-contiguous run; DMA_AVAIL is
+ * checked first; EEXIST on a mapping identical to one made through this
+ * container counts as success (it is not unmapped on removal).  The
+ * assigner's ranges (XMEM_IOVA_MODE_ASSIGN) are narrowed to the container's
+ * valid IOVA ranges.  If the replay fails, everything it mapped is unmapped.
+ * Returns the subscriber (for xmem_dma_get_stats, xmem_dma_mapping_walk).
+ * EINVAL: (never for NULL: that is the default container.)
+ * ENODEV: the container has no group yet (no IOMMU), or there is no VFIO
+ *         (default container).
+ * EEXIST: the container is already attached.
+ * ENOSPC: DMA_AVAIL is smaller than the entries the replay needs.
+ * ENOMEM: no memory.
+ * Other:  errno of the failing map call of the replay (EEXIST for a
+ *         conflicting mapping, EFAULT, EINVAL for an IOVA outside the
+ *         container's ranges, ...), or of xmem_vfio_default_container. */
+struct xmem_dma_subscriber *xmem_vfio_attach(struct xmem_vfio_container *c);
+
+/* Detach: unmap every entry xmem mapped into the container (sizes
+ * checked; mismatches are counted and logged) and stop following regions.
+ * NULL means the default container.
+ * ENOENT: the container is not attached (or there is no default). */
+int xmem_vfio_detach(struct xmem_vfio_container *c);
 
 #ifdef __cplusplus
 }

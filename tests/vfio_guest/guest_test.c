@@ -1,21 +1,29 @@
 /* tests/vfio_guest/guest_test.c - the test that runs inside the QEMU guest
- * (as a static binary started by /init).  Owns the end-to-end check of the
- * VFIO backend (iommu/) against a real type1 container, a real emulated
- * IOMMU (intel-iommu) and a device that does DMA (QEMU's edu):
+ * (as a static binary started by /init, linking all of libxmem).  Owns the
+ * end-to-end check of xmem's DMA layer against a real VFIO type1 container,
+ * a real emulated IOMMU (intel-iommu) and a device that does DMA (QEMU's
+ * edu), through the public API only:
  *   a  bind edu to vfio-pci, find its IOMMU group
- *   b  container + group, IOVA ranges and DMA_AVAIL
- *   c  map regions, counting map calls == contiguous runs (and DMA_AVAIL use)
- *   d  DMA RAM -> edu -> RAM between two IOVAs of a hugepage region
- *   e  unmap, DMA to the old IOVA is refused, destination untouched
- *   f  move the group to a second container, map again, DMA works there
+ *   b  the default container + the group, IOVA ranges and DMA_AVAIL;
+ *      xmem_vfio_attach, IOVA mode ASSIGN
+ *   c  xmem_heap_add_memory over hugepages (and over scattered 4 KiB pages,
+ *      and xmem_register with a caller's table): map calls == runs
+ *   d  xmem_alloc buffers; edu DMAs RAM -> device -> RAM through the IOVAs
+ *      xmem_virt2iova returns; also across a 4 KiB page boundary
+ *   e  xmem_heap_remove_memory: unmapped (size checked), a DMA to the old
+ *      IOVA is refused and the destination stays untouched
+ *   f  detach, move the group to a second container, attach it: replay
+ *      maps every existing region (calls == runs) and DMA works there
+ *   g  the time to add and remove a 1 GiB region of 4 KiB pages with its
+ *      mapping (one map call)
  * It prints one line per check, "STEP x PASS|FAIL: ...", and at the end
- * "GUEST RESULT: PASS" or "GUEST RESULT: FAIL".  run.sh reads those lines.
- * Until the heap core lands, the memory is plain mmap'd hugepages. */
+ * "GUEST RESULT: PASS" or "GUEST RESULT: FAIL".  run.sh reads those lines. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "iommu/iova.h"
-#include "xmem/xmem_vfio.h"
+#include <xmem/xmem.h>
+#include <xmem/xmem_dma.h>
+#include <xmem/xmem_vfio.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -257,26 +265,51 @@ static uint32_t dma_avail(struct xmem_vfio_container *c)
     return in.dma_avail;
 }
 
+static void vstats(struct xmem_vfio_container *c, struct xmem_vfio_stats *st)
+{
+    memset(st, 0, sizeof(*st));
+    xmem_vfio_get_stats(c, st);
+}
+
 static void fill(unsigned char *p, size_t n, unsigned seed)
 {
     for (size_t i = 0; i < n; i++)
         p[i] = (unsigned char)(i * 131 + seed * 7 + (i >> 8));
 }
 
-static size_t runs_of(void *va, const uint64_t *t, size_t n, size_t ps)
+/* Runs of [va, va + len) as xmem translates it (independent of the layer):
+ * 1 + the number of page boundaries where the IOVA jumps. */
+static size_t runs_of(const char *va, size_t len, size_t ps)
 {
-    size_t r = 0;
-    if (xm_iova_runs((uintptr_t)va, t, n, ps, NULL, 0, &r) != 0)
-        return (size_t)-1;
-    return r;
+    size_t runs = 1;
+    for (size_t off = ps; off < len; off += ps)
+        runs += xmem_virt2iova(va + off) != xmem_virt2iova(va + off - ps) + ps;
+    return runs;
 }
+
+static int count_fn(const char *s, const struct xmem_dma_mapping *m, void *arg)
+{
+    (void)s, (void)m;
+    (*(long *)arg)++;
+    return 0;
+}
+
+static long entries_of(struct xmem_dma_subscriber *s)
+{
+    long n = 0;
+    xmem_dma_mapping_walk(s, count_fn, &n);
+    return n;
+}
+
+#define HP_N 8  /* hugepages in the heap */
+#define SM_N 64 /* scattered 4 KiB pages */
 
 /* ---------------------------------------------------------------- main */
 
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    printf("GUEST TEST: xmem VFIO backend\n");
+    printf("GUEST TEST: xmem DMA layer over VFIO (heap, registry, replay)\n");
 
     /* a: bind edu to vfio-pci, find the group. */
     char bdf[64];
@@ -311,10 +344,10 @@ int main(void)
     if (group < 0 || !bound)
         goto done;
 
-    /* b: container, group, info. */
-    struct xmem_vfio_container *c1 = xmem_vfio_container_open();
+    /* b: the default container, the group, info, attach. */
+    struct xmem_vfio_container *c1 = xmem_vfio_default_container();
     if (!c1) {
-        step('b', 0, "container_open: %s", strerror(errno));
+        step('b', 0, "default container: %s", strerror(errno));
         goto done;
     }
     if (xmem_vfio_group_add(c1, group) != 0) {
@@ -326,272 +359,263 @@ int main(void)
         step('b', 0, "get_info: %s", strerror(errno));
         goto done;
     }
-    info("iova_pgsizes %#llx", (unsigned long long)in.iova_pgsizes);
     for (uint32_t i = 0; i < in.n_ranges; i++)
         info("iova range %u: [%#llx, %#llx]", i, (unsigned long long)in.ranges[i].start,
              (unsigned long long)in.ranges[i].end);
-    info("dma_avail %u%s", in.dma_avail, in.has_dma_avail ? "" : " (not reported)");
-    {
-        int e1 = xmem_vfio_group_add(c1, group) == -1 && errno == EEXIST;
-        step('b', in.n_ranges > 0 && in.has_dma_avail && e1,
-             "container with group %d: %u IOVA ranges, DMA_AVAIL %u; re-adding the group gives "
-             "EEXIST: %s",
-             group, in.n_ranges, in.dma_avail, e1 ? "yes" : "no");
-        if (in.n_ranges == 0)
-            goto done;
-    }
+    xmem_dma_set_iova_mode(XMEM_IOVA_MODE_ASSIGN);
+    struct xmem_dma_subscriber *s1 = xmem_vfio_attach(NULL);
+    step('b', s1 != NULL && in.has_dma_avail && xmem_vfio_attach(c1) == NULL && errno == EEXIST,
+         "default container with group %d: %u IOVA ranges, DMA_AVAIL %u; xmem_vfio_attach(NULL) "
+         "%s; attaching it twice gives EEXIST",
+         group, in.n_ranges, in.dma_avail, s1 ? "ok" : strerror(errno));
+    if (!s1)
+        goto done;
 
-    /* c: memory, IOVAs, map calls == runs. */
-    struct xm_iova_space sp = {0};
-    struct xm_iova_range rr[XMEM_VFIO_MAX_RANGES];
-    for (uint32_t i = 0; i < in.n_ranges; i++) {
-        rr[i].start = in.ranges[i].start;
-        rr[i].end = in.ranges[i].end;
-    }
-    if (xm_iova_space_init(&sp, rr, in.n_ranges) != 0) {
-        step('c', 0, "iova space: %s", strerror(errno));
+    /* c: a heap over hugepages with assigned IOVAs: map calls == runs. */
+    unsigned char *hp = mmap(NULL, HP_N * HP, PROT_READ | PROT_WRITE,
+                             MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_POPULATE, -1, 0);
+    if (hp == MAP_FAILED) {
+        step('c', 0, "mmap %d hugepages: %s", HP_N, strerror(errno));
         goto done;
     }
-    size_t calls;
-
-    /* c1: 4 hugepages with IOVA = PA (a caller's table, runs = physical contiguity). */
-    size_t pa_n = 4;
-    void *pa_va = mmap(NULL, pa_n * HP, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_POPULATE, -1, 0);
-    uint64_t pa_t[4];
-    int pa_ok = 0;
-    if (pa_va == MAP_FAILED) {
-        step('c', 0, "mmap %zu hugepages: %s", pa_n, strerror(errno));
+    memset(hp, 0, HP_N * HP);
+    struct xmem_heap *h = xmem_heap_create("guest-hp");
+    struct xmem_vfio_stats v0, v1;
+    uint32_t av0 = dma_avail(c1);
+    vstats(c1, &v0);
+    double t0 = now();
+    int rc = h ? xmem_heap_add_memory(h, hp, HP_N * HP, NULL, 0, HP) : -1;
+    double t1 = now();
+    int e = errno;
+    vstats(c1, &v1);
+    uint32_t av1 = dma_avail(c1);
+    size_t hp_runs = rc == 0 ? runs_of((char *)hp, HP_N * HP, HP) : 0;
+    uint64_t hp_iova = xmem_virt2iova(hp);
+    step('c', rc == 0 && hp_runs == 1 && v1.map_calls - v0.map_calls == hp_runs &&
+                  av0 - av1 == hp_runs,
+         "heap over %d x 2 MiB hugepages at VA %p: add %s in %.2f ms, assigned IOVA [%#llx, "
+         "%#llx), %zu run(s), %llu VFIO_IOMMU_MAP_DMA, DMA_AVAIL %u -> %u",
+         HP_N, (void *)hp, rc == 0 ? "ok" : strerror(e), (t1 - t0) * 1e3,
+         (unsigned long long)hp_iova, (unsigned long long)(hp_iova + HP_N * HP), hp_runs,
+         (unsigned long long)(v1.map_calls - v0.map_calls), av0, av1);
+    if (rc != 0)
         goto done;
-    }
-    memset(pa_va, 0, pa_n * HP);
-    if (xm_iova_pa_table(pa_va, pa_n, HP, pa_t) == 0) {
-        struct xm_iova_run pr[4];
-        size_t pn;
-        xm_iova_runs((uintptr_t)pa_va, pa_t, pa_n, HP, pr, 4, &pn);
-        int resv = 1;
-        for (size_t i = 0; i < pn; i++)
-            resv &= xm_iova_reserve(&sp, pr[i].iova, pr[i].len) == 0;
-        uint32_t av0 = dma_avail(c1);
-        int rc = xmem_vfio_map_table(c1, pa_va, pa_t, pa_n, HP, &calls);
-        uint32_t av1 = dma_avail(c1);
-        for (size_t i = 0; i < pa_n; i++)
-            info("IOVA=PA page %zu: pa %#llx", i, (unsigned long long)pa_t[i]);
-        pa_ok = rc == 0 && resv && calls == pn && av0 - av1 == pn;
-        step('c', pa_ok,
-             "IOVA=PA: %zu hugepages, %zu runs, %zu map calls, DMA_AVAIL %u -> %u", pa_n, pn,
-             calls, av0, av1);
-    } else {
-        step('c', 0, "pagemap: %s", strerror(errno));
-    }
 
-    /* c2: 64 scattered 4 KiB pages, a caller's table with pairs swapped: one call per page;
-     * then the same pages with assigned IOVAs: one call. */
-    size_t sm_n = 64;
-    void *sm_va = mmap(NULL, sm_n * PG, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-    uint64_t sm_t[64], sm_base = 0;
-    if (sm_va == MAP_FAILED || xm_iova_assign(&sp, sm_n * PG, PG, &sm_base) != 0) {
-        step('c', 0, "4 KiB region: %s", strerror(errno));
-        goto done;
-    }
-    memset(sm_va, 0, sm_n * PG);
-    xm_iova_fill_linear(sm_t, sm_n, PG, sm_base);
-    for (size_t i = 0; i + 1 < sm_n; i += 2) {
-        uint64_t x = sm_t[i];
-        sm_t[i] = sm_t[i + 1];
-        sm_t[i + 1] = x;
-    }
-    {
-        size_t want = runs_of(sm_va, sm_t, sm_n, PG);
-        uint32_t av0 = dma_avail(c1);
-        int rc = xmem_vfio_map_table(c1, sm_va, sm_t, sm_n, PG, &calls);
-        uint32_t av1 = dma_avail(c1);
-        size_t ucalls = 0;
-        int urc = xmem_vfio_unmap_table(c1, sm_va, sm_t, sm_n, PG, &ucalls);
-        uint32_t av2 = dma_avail(c1);
-        step('c', rc == 0 && urc == 0 && calls == want && ucalls == want && av0 - av1 == want &&
-                      av2 == av0,
-             "4 KiB pages, swapped table: %zu runs, %zu map calls, %zu unmap calls, DMA_AVAIL "
-             "%u -> %u -> %u",
-             want, calls, ucalls, av0, av1, av2);
-        xm_iova_fill_linear(sm_t, sm_n, PG, sm_base);
-        want = runs_of(sm_va, sm_t, sm_n, PG);
-        rc = xmem_vfio_map_table(c1, sm_va, sm_t, sm_n, PG, &calls);
-        av1 = dma_avail(c1);
-        step('c', rc == 0 && calls == 1 && want == 1 && av0 - av1 == 1,
-             "4 KiB pages, assigned IOVA %#llx: %zu runs, %zu map calls, DMA_AVAIL %u -> %u",
-             (unsigned long long)sm_base, want, calls, av0, av1);
-    }
+    /* c: 64 scattered 4 KiB pages, assigned: one call. */
+    unsigned char *sm = mmap(NULL, SM_N * PG, PROT_READ | PROT_WRITE,
+                             MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    memset(sm, 0, SM_N * PG);
+    struct xmem_heap *hs = xmem_heap_create("guest-4k");
+    vstats(c1, &v0);
+    rc = xmem_heap_add_memory(hs, sm, SM_N * PG, NULL, 0, PG);
+    vstats(c1, &v1);
+    size_t sm_runs = rc == 0 ? runs_of((char *)sm, SM_N * PG, PG) : 0;
+    step('c', rc == 0 && sm_runs == 1 && v1.map_calls - v0.map_calls == 1,
+         "heap over %d scattered 4 KiB pages, assigned IOVA %#llx: %zu run(s), %llu map call(s)",
+         SM_N, (unsigned long long)xmem_virt2iova(sm), sm_runs,
+         (unsigned long long)(v1.map_calls - v0.map_calls));
 
-    /* c2b: rollback: a table whose first run is free and whose second run hits the mapped
-     * 4 KiB region.  The second call fails with EEXIST and the first run is unmapped again. */
-    {
-        size_t rb_n = 8;
-        void *rb_va = mmap(NULL, rb_n * PG, PROT_READ | PROT_WRITE,
-                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-        uint64_t rb_t[8], rb_base = 0;
-        int ok = rb_va != MAP_FAILED && xm_iova_assign(&sp, 4 * PG, PG, &rb_base) == 0;
-        if (ok) {
-            xm_iova_fill_linear(rb_t, 4, PG, rb_base);
-            xm_iova_fill_linear(rb_t + 4, 4, PG, sm_base + 8 * PG); /* inside the mapped one */
-            uint32_t av0 = dma_avail(c1);
-            int rc = xmem_vfio_map_table(c1, rb_va, rb_t, rb_n, PG, &calls);
-            int e = errno;
-            uint32_t av1 = dma_avail(c1);
-            uint64_t got = 1;
-            int gone = xmem_vfio_dma_unmap(c1, rb_base, 4 * PG, &got) == -1 && errno == ENOENT;
-            step('c', rc == -1 && e == EEXIST && calls == 2 && av1 == av0 && gone,
-                 "rollback: 2 runs, the 2nd overlaps a mapping: %s after %zu map calls, "
-                 "DMA_AVAIL %u -> %u, 1st run unmapped again: %s",
-                 rc == 0 ? "mapped?!" : strerror(e), calls, av0, av1, gone ? "yes" : "no");
-            xm_iova_release(&sp, rb_base, 4 * PG);
-        } else {
-            step('c', 0, "rollback setup: %s", strerror(errno));
-        }
-        if (rb_va != MAP_FAILED)
-            munmap(rb_va, rb_n * PG);
-    }
+    /* c: xmem_register with a caller's table, pairs swapped: one call per run. */
+    unsigned char *ct = mmap(NULL, SM_N * PG, PROT_READ | PROT_WRITE,
+                             MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    memset(ct, 0, SM_N * PG);
+    uint64_t tab[SM_N];
+    for (int i = 0; i < SM_N; i++)
+        tab[i] = 0x2000000000ULL / 2 + (uint64_t)(i ^ 1) * PG; /* 64 GiB: inside 39 bits */
+    vstats(c1, &v0);
+    rc = xmem_register(ct, SM_N * PG, tab, SM_N, PG);
+    vstats(c1, &v1);
+    size_t ct_runs = rc == 0 ? runs_of((char *)ct, SM_N * PG, PG) : 0;
+    step('c', rc == 0 && ct_runs == SM_N && v1.map_calls - v0.map_calls == ct_runs,
+         "xmem_register with a caller's table (pairs swapped): %zu runs, %llu map calls",
+         ct_runs, (unsigned long long)(v1.map_calls - v0.map_calls));
+    long want = (long)(hp_runs + sm_runs + ct_runs);
+    step('c', entries_of(s1) == want, "registry of %s: %ld entries (want %ld)", "vfio container 1",
+         entries_of(s1), want);
 
-    /* c3: the DMA region: 8 hugepages, assigned one contiguous IOVA extent. */
-    size_t hp_n = 8;
-    unsigned char *hp_va = mmap(NULL, hp_n * HP, PROT_READ | PROT_WRITE,
-                                MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_POPULATE, -1, 0);
-    uint64_t hp_t[8], hp_base = 0;
-    if (hp_va == MAP_FAILED) {
-        step('c', 0, "mmap %zu hugepages: %s", hp_n, strerror(errno));
-        goto done;
-    }
-    memset(hp_va, 0, hp_n * HP);
-    if (xm_iova_assign(&sp, hp_n * HP, HP, &hp_base) != 0) {
-        step('c', 0, "assign: %s", strerror(errno));
-        goto done;
-    }
-    xm_iova_fill_linear(hp_t, hp_n, HP, hp_base);
-    {
-        uint32_t av0 = dma_avail(c1);
-        size_t want = runs_of(hp_va, hp_t, hp_n, HP);
-        int rc = xmem_vfio_map_table(c1, hp_va, hp_t, hp_n, HP, &calls);
-        uint32_t av1 = dma_avail(c1);
-        step('c', rc == 0 && calls == 1 && want == 1 && av0 - av1 == 1,
-             "hugepages: %zu x 2 MiB at VA %p, assigned IOVA [%#llx, %#llx), %zu runs, %zu map "
-             "calls, DMA_AVAIL %u -> %u",
-             hp_n, (void *)hp_va, (unsigned long long)hp_base,
-             (unsigned long long)(hp_base + hp_n * HP), want, calls, av0, av1);
-        if (rc != 0) {
-            info("map_table: %s", strerror(errno));
-            goto done;
-        }
-        /* The same range again: the kernel says EEXIST. */
-        int ee = xmem_vfio_dma_map(c1, hp_va, hp_base, HP) == -1 && errno == EEXIST;
-        step('c', ee, "mapping an already mapped IOVA again gives EEXIST");
-    }
-
-    /* d: DMA RAM -> device -> RAM. */
+    /* d: DMA between xmem buffers through xmem_virt2iova. */
     struct edu ed;
     if (edu_open(c1, group, bdf, &ed) != 0) {
         step('d', 0, "open edu through VFIO");
         goto done;
     }
-    info("edu id register %#x", edu_r32(&ed, EDU_ID));
-    unsigned char *src = hp_va + 0x1000;            /* in page 0 */
-    unsigned char *dst = hp_va + 5 * HP + 0x2340;   /* in page 5, another IOVA */
-    uint64_t src_iova = hp_base + 0x1000, dst_iova = hp_base + 5 * HP + 0x2340;
+    unsigned char *src = xmem_alloc(h, DMA_LEN, 0);
+    unsigned char *dst = xmem_alloc(h, 3 * HP, 0); /* a large block, another page */
+    if (!src || !dst) {
+        step('d', 0, "xmem_alloc: %s", strerror(errno));
+        goto done;
+    }
+    uint64_t src_iova = xmem_virt2iova(src), dst_iova = xmem_virt2iova(dst + HP + 0x2340);
+    unsigned char *dstp = dst + HP + 0x2340;
     fill(src, DMA_LEN, 1);
-    memset(dst, 0xee, DMA_LEN + 64);
+    memset(dstp, 0xee, DMA_LEN + 64);
     dmar_faults_since_last();
     {
-        int rc = edu_copy(&ed, src_iova, dst_iova, DMA_LEN);
-        int same = memcmp(src, dst, DMA_LEN) == 0;
-        int tail = dst[DMA_LEN] == 0xee && dst[DMA_LEN + 63] == 0xee;
+        int drc = edu_copy(&ed, src_iova, dst_iova, DMA_LEN);
+        int same = memcmp(src, dstp, DMA_LEN) == 0;
+        int tail = dstp[DMA_LEN] == 0xee && dstp[DMA_LEN + 63] == 0xee;
         int faults = dmar_faults_since_last();
-        step('d', rc == 0 && same && tail && faults == 0,
-             "edu DMA %d bytes IOVA %#llx -> edu 0x40000 -> IOVA %#llx: completion %s, bytes %s, "
-             "tail untouched %s, DMAR faults %d",
-             DMA_LEN, (unsigned long long)src_iova, (unsigned long long)dst_iova,
-             rc == 0 ? "yes" : "TIMEOUT", same ? "equal" : "DIFFER", tail ? "yes" : "no", faults);
+        step('d', drc == 0 && same && tail && faults == 0,
+             "edu DMA %d bytes: xmem_alloc'd src %p (IOVA %#llx) -> edu 0x40000 -> xmem_alloc'd "
+             "dst %p (IOVA %#llx): completion %s, bytes %s, tail untouched %s, DMAR faults %d",
+             DMA_LEN, (void *)src, (unsigned long long)src_iova, (void *)dstp,
+             (unsigned long long)dst_iova, drc == 0 ? "yes" : "TIMEOUT",
+             same ? "equal" : "DIFFER", tail ? "yes" : "no", faults);
+    }
+    /* d: across a 4 KiB page boundary of scattered pages (assigned IOVAs). */
+    {
+        unsigned char *b = xmem_alloc(hs, 16384, 0);
+        if (!b) {
+            step('d', 0, "xmem_alloc 16 KiB on 4 KiB pages: %s", strerror(errno));
+            goto done;
+        }
+        unsigned char *p = b + PG - 1000; /* 1000 bytes in one page, 3000 in the next */
+        memset(p, 0x33, DMA_LEN + 64);
+        int drc = edu_dma(&ed, EDU_BUF, xmem_virt2iova(p), DMA_LEN, 1);
+        int same = memcmp(src, p, DMA_LEN) == 0 && p[DMA_LEN] == 0x33;
+        int faults = dmar_faults_since_last();
+        step('d', drc == 0 && same && faults == 0,
+             "edu DMA %d bytes to IOVA %#llx spanning two scattered 4 KiB pages of a 16 KiB "
+             "xmem_alloc block: bytes %s, DMAR faults %d",
+             DMA_LEN, (unsigned long long)xmem_virt2iova(p), same ? "equal" : "DIFFER", faults);
+        xmem_free(b);
     }
 
-    /* e: unmap, then DMA to the old IOVA must be refused. */
+    /* e: remove the memory: unmapped, DMA to the old IOVA refused. */
+    xmem_free(src);
+    xmem_free(dst);
     {
-        uint32_t av0 = dma_avail(c1);
-        size_t ucalls = 0;
-        int rc = xmem_vfio_unmap_table(c1, hp_va, hp_t, hp_n, HP, &ucalls);
-        uint32_t av1 = dma_avail(c1);
-        uint64_t got = 1;
-        int again = xmem_vfio_dma_unmap(c1, hp_base, hp_n * HP, &got) == -1 && errno == ENOENT &&
-                    got == 0;
-        step('e', rc == 0 && ucalls == 1 && av1 - av0 == 1 && again,
-             "unmap: %zu unmap call (kernel reported the full size), DMA_AVAIL %u -> %u; a second "
-             "unmap reports 0 bytes (ENOENT): %s",
-             ucalls, av0, av1, again ? "yes" : "no");
-        /* The device buffer still holds the pattern from step d; send it to the old IOVA. */
-        memset(dst, 0x5a, DMA_LEN);
+        vstats(c1, &v0);
+        av0 = dma_avail(c1);
+        int rrc = xmem_heap_remove_memory(h, hp, HP_N * HP);
+        vstats(c1, &v1);
+        av1 = dma_avail(c1);
+        struct xmem_dma_stats ds;
+        xmem_dma_get_stats(s1, &ds);
+        step('e', rrc == 0 && v1.unmap_calls - v0.unmap_calls == 1 &&
+                      v1.unmap_failed == v0.unmap_failed && av1 - av0 == 1 &&
+                      xmem_virt2iova(hp) == XMEM_BAD_IOVA && ds.unmap_errors == 0,
+             "xmem_heap_remove_memory: %s, %llu VFIO_IOMMU_UNMAP_DMA (kernel reported the full "
+             "size: %s), DMA_AVAIL %u -> %u, xmem_virt2iova now %s",
+             rrc == 0 ? "ok" : strerror(errno), (unsigned long long)(v1.unmap_calls - v0.unmap_calls),
+             v1.unmap_failed == v0.unmap_failed ? "yes" : "NO", av0, av1,
+             xmem_virt2iova(hp) == XMEM_BAD_IOVA ? "XMEM_BAD_IOVA" : "still set");
+        /* The device buffer still holds the pattern; send it to the old IOVA. */
+        memset(dstp, 0x5a, DMA_LEN);
         int drc = edu_dma(&ed, EDU_BUF, dst_iova, DMA_LEN, 1);
         usleep(200000); /* let the fault be reported */
         int untouched = 1;
         for (size_t i = 0; i < DMA_LEN; i++)
-            untouched &= dst[i] == 0x5a;
+            untouched &= dstp[i] == 0x5a;
         int faults = dmar_faults_since_last();
         step('e', untouched && faults > 0,
-             "DMA edu -> old IOVA %#llx after unmap: completion %s, destination %s, DMAR fault "
-             "lines %d",
+             "DMA edu -> old IOVA %#llx after removal: completion %s, destination %s, DMAR "
+             "fault lines %d",
              (unsigned long long)dst_iova, drc == 0 ? "shown" : "timeout",
              untouched ? "untouched" : "WRITTEN", faults);
     }
+    /* Add the hugepages back (new IOVAs), so that three regions exist. */
+    if (xmem_heap_add_memory(h, hp, HP_N * HP, NULL, 0, HP) != 0) {
+        step('e', 0, "re-adding the hugepages: %s", strerror(errno));
+        goto done;
+    }
+    info("hugepages added again at IOVA %#llx", (unsigned long long)xmem_virt2iova(hp));
 
-    /* f: move the group to a second container, map again there, DMA works. */
+    /* f: detach, move the group, attach a second container: replay. */
     edu_close(c1, &ed);
     {
+        int drc = xmem_vfio_detach(NULL);
+        long left = entries_of(NULL);
         int rm = xmem_vfio_group_remove(c1, group);
         int rme = rm == 0 ? 0 : errno;
         struct xmem_vfio_container *c2 = xmem_vfio_container_open();
         int add = c2 ? xmem_vfio_group_add(c2, group) : -1;
         int adde = add == 0 ? 0 : errno;
-        step('f', rm == 0 && add == 0,
-             "group %d moved: removed from container 1 (%s), added to container 2 (%s)", group,
-             rm == 0 ? "ok" : strerror(rme), add == 0 ? "ok" : strerror(adde));
-        if (rm != 0 || add != 0)
+        step('f', drc == 0 && left == 0 && rm == 0 && add == 0,
+             "detached container 1 (%s, registry entries left %ld); group %d moved: removed from "
+             "container 1 (%s), added to container 2 (%s)",
+             drc == 0 ? "ok" : strerror(errno), left, group, rm == 0 ? "ok" : strerror(rme),
+             add == 0 ? "ok" : strerror(adde));
+        if (drc != 0 || rm != 0 || add != 0)
             goto done;
-        uint32_t av0 = dma_avail(c2);
-        int rc = xmem_vfio_map_table(c2, hp_va, hp_t, hp_n, HP, &calls);
-        uint32_t av1 = dma_avail(c2);
-        step('f', rc == 0 && calls == 1 && av0 - av1 == 1,
-             "container 2: same region mapped at the same IOVAs, %zu map calls, DMA_AVAIL %u -> %u",
-             calls, av0, av1);
-        if (edu_open(c2, group, bdf, &ed) != 0) {
+        av0 = dma_avail(c2);
+        double ta = now();
+        struct xmem_dma_subscriber *s2 = xmem_vfio_attach(c2);
+        double tb = now();
+        struct xmem_vfio_stats st2;
+        vstats(c2, &st2);
+        av1 = dma_avail(c2);
+        step('f', s2 && (long)st2.map_calls == want && entries_of(s2) == want &&
+                      av0 - av1 == (uint32_t)want,
+             "xmem_vfio_attach(container 2) replayed 3 regions in %.2f ms: %llu map calls for %ld "
+             "runs, registry entries %ld, DMA_AVAIL %u -> %u",
+             (tb - ta) * 1e3, (unsigned long long)st2.map_calls, want, s2 ? entries_of(s2) : -1L,
+             av0, av1);
+        if (!s2 || edu_open(c2, group, bdf, &ed) != 0) {
             step('f', 0, "open edu in container 2");
             goto done;
         }
+        src = xmem_alloc(h, DMA_LEN, 0);
+        dst = xmem_alloc(h, DMA_LEN, 0);
         fill(src, DMA_LEN, 2);
-        memset(dst, 0x11, DMA_LEN + 64);
-        int drc = edu_copy(&ed, src_iova, dst_iova, DMA_LEN);
+        memset(dst, 0x11, DMA_LEN);
+        int drc2 = edu_copy(&ed, xmem_virt2iova(src), xmem_virt2iova(dst), DMA_LEN);
         int same = memcmp(src, dst, DMA_LEN) == 0;
         int faults = dmar_faults_since_last();
-        step('f', drc == 0 && same && faults == 0,
-             "edu DMA in container 2: completion %s, bytes %s, DMAR faults %d",
-             drc == 0 ? "yes" : "TIMEOUT", same ? "equal" : "DIFFER", faults);
+        step('f', drc2 == 0 && same && faults == 0,
+             "edu DMA in container 2 between xmem buffers (IOVA %#llx -> %#llx, replayed "
+             "mapping): completion %s, bytes %s, DMAR faults %d",
+             (unsigned long long)xmem_virt2iova(src), (unsigned long long)xmem_virt2iova(dst),
+             drc2 == 0 ? "yes" : "TIMEOUT", same ? "equal" : "DIFFER", faults);
         edu_close(c2, &ed);
-        size_t ucalls = 0;
-        int urc = xmem_vfio_unmap_table(c2, hp_va, hp_t, hp_n, HP, &ucalls);
-        struct xmem_vfio_stats st1, st2;
-        xmem_vfio_get_stats(c1, &st1);
-        xmem_vfio_get_stats(c2, &st2);
-        step('f', urc == 0 && ucalls == 1 && dma_avail(c2) == av0,
-             "container 2 unmapped (%zu call), DMA_AVAIL back to %u", ucalls, av0);
-        info("container 1 stats: %llu map calls (%llu failed), %llu unmap calls (%llu failed)",
-             (unsigned long long)st1.map_calls, (unsigned long long)st1.map_failed,
-             (unsigned long long)st1.unmap_calls, (unsigned long long)st1.unmap_failed);
-        info("container 2 stats: %llu map calls (%llu failed), %llu unmap calls (%llu failed)",
-             (unsigned long long)st2.map_calls, (unsigned long long)st2.map_failed,
-             (unsigned long long)st2.unmap_calls, (unsigned long long)st2.unmap_failed);
-        xmem_vfio_container_close(c2);
+        xmem_free(src);
+        xmem_free(dst);
+        /* Everything goes away cleanly. */
+        int ok = xmem_heap_remove_memory(h, hp, HP_N * HP) == 0 &&
+                 xmem_heap_remove_memory(hs, sm, SM_N * PG) == 0 &&
+                 xmem_unregister(ct, SM_N * PG) == 0;
+        long left2 = entries_of(s2);
+        uint32_t av2 = dma_avail(c2);
+        vstats(c2, &st2);
+        step('f', ok && left2 == 0 && av2 == av0 && st2.unmap_failed == 0,
+             "all regions removed: registry entries %ld, DMA_AVAIL back to %u, %llu unmap calls "
+             "(%llu failed)",
+             left2, av2, (unsigned long long)st2.unmap_calls,
+             (unsigned long long)st2.unmap_failed);
+        /* g: the time to add a 1 GiB region of 4 KiB pages with its mapping
+         * (one map call that pins 262,144 pages), and to remove it. */
+        size_t gib = (size_t)1 << 30;
+        double tp = now();
+        char *g = mmap(NULL, gib, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+        double tq = now();
+        if (g == MAP_FAILED) {
+            step('g', 0, "mmap 1 GiB: %s", strerror(errno));
+        } else {
+            struct xmem_vfio_stats g0, g1;
+            vstats(c2, &g0);
+            double ta2 = now();
+            int grc = xmem_register(g, gib, NULL, 0, PG);
+            double tb2 = now();
+            vstats(c2, &g1);
+            int urc = grc == 0 ? xmem_unregister(g, gib) : -1;
+            double tc2 = now();
+            step('g', grc == 0 && urc == 0 && g1.map_calls - g0.map_calls == 1,
+                 "1 GiB of 4 KiB pages (populated in %.0f ms): xmem_register with assigned IOVAs "
+                 "%s in %.1f ms with %llu VFIO_IOMMU_MAP_DMA (262144 pages pinned); "
+                 "xmem_unregister %.1f ms",
+                 (tq - tp) * 1e3, grc == 0 ? "ok" : strerror(errno), (tb2 - ta2) * 1e3,
+                 (unsigned long long)(g1.map_calls - g0.map_calls), (tc2 - tb2) * 1e3);
+            munmap(g, gib);
+        }
+        xmem_vfio_container_close(c2); /* detaches */
+        xmem_heap_destroy(h);
+        xmem_heap_destroy(hs);
     }
     xmem_vfio_container_close(c1);
-    xm_iova_space_fini(&sp);
-    munmap(hp_va, hp_n * HP);
-    munmap(sm_va, sm_n * PG);
-    munmap(pa_va, pa_n * HP);
+    munmap(hp, HP_N * HP);
+    munmap(sm, SM_N * PG);
+    munmap(ct, SM_N * PG);
 
 done:
     printf("GUEST RESULT: %s (%d failed checks)\n", n_fail ? "FAIL" : "PASS", n_fail);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/vfio_guest/run.sh: the VFIO-in-a-guest test.
 #
-# Owns: building the static guest test binary (tests/vfio_guest/guest_test.c + iommu/),
+# Owns: building the static guest test binary (tests/vfio_guest/guest_test.c + all of
+# libxmem: alloc/ and iommu/),
 # building the guest image (build_image.sh), booting it under QEMU TCG with intel-iommu and
 # the edu device, with a hard timeout, and judging the serial console.
 #
@@ -13,7 +14,8 @@
 #              there when set; XMEM_GUEST_TIMEOUT (default 120): seconds for QEMU.
 set -uo pipefail
 
-HERE=$(cd "$(dirname "$0")" && pwd)
+# readlink -f: under `bazel test` run.sh is a runfiles symlink into the source tree.
+HERE=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 TIMEOUT=${XMEM_GUEST_TIMEOUT:-120}
 if [ -n "${XMEM_GUEST_OUT:-}" ]; then
@@ -25,16 +27,20 @@ else
 fi
 
 t0=$(date +%s)
-echo "vfio_guest: building the static guest test"
-if ! gcc -static -std=c11 -O2 -g -Wall -Wextra -Werror \
+echo "vfio_guest: building the static guest test (all of libxmem, static)"
+# The whole library (alloc/ and iommu/, as //:xmem compiles it) plus the test,
+# linked statically: Debian ships liburcu-memb.a, liburcu-common.a, libck.a
+# and libnuma.a (libnuma-dev), so nothing needs a shim.
+LIBSRCS=$(ls "$ROOT"/alloc/*.c "$ROOT"/iommu/*.c | grep -v '_test\.c$')
+if ! gcc -static -std=gnu11 -O2 -g -Wall -Wextra -D_GNU_SOURCE \
         -I"$ROOT/include" -I"$ROOT" \
-        "$HERE/guest_test.c" \
-        "$ROOT/iommu/vfio.c" "$ROOT/iommu/runs.c" "$ROOT/iommu/iova_alloc.c" \
-        "$ROOT/iommu/iova_pa.c" \
-        -lpthread -o "$OUT/guest_test"; then
+        "$HERE/guest_test.c" $LIBSRCS \
+        -lurcu-memb -lurcu-common -lck -lnuma -lpthread -o "$OUT/guest_test" 2> "$OUT/build.log"; then
+    cat "$OUT/build.log"
     echo "vfio_guest: FAIL: the guest test does not build"
     exit 1
 fi
+grep -E 'error|warning' "$OUT/build.log" | head -n 20
 
 echo "vfio_guest: building the guest image"
 "$HERE/build_image.sh" "$OUT/guest_test" "$OUT" 2> "$OUT/build_image.log"
@@ -52,7 +58,7 @@ grep '^build_image: ' "$OUT/build_image.log" | grep -v 'apt-get update' | sed 's
 
 echo "vfio_guest: booting the guest (TCG, timeout ${TIMEOUT}s)"
 t1=$(date +%s)
-timeout --kill-after=10 "$TIMEOUT" qemu-system-x86_64 -accel tcg -m 512 -smp 1 \
+timeout --kill-after=10 "$TIMEOUT" qemu-system-x86_64 -accel tcg -m 1536 -smp 1 \
     -M q35,kernel-irqchip=split \
     -device intel-iommu,intremap=on,caching-mode=on \
     -device edu,dma_mask=0xffffffffffffffff \

@@ -1,0 +1,122 @@
+/* vfio_attach.c - owns VFIO containers as subscribers of the DMA-mapping
+ * layer (xmem_vfio_attach / xmem_vfio_detach) and the process-default
+ * container.  The subscriber's ops are thin: map and unmap go through the
+ * backend (iommu/vfio.c) one ioctl each, dma_avail reads DMA_AVAIL from the
+ * capability chain, dma_lookup asks the backend whether an identical mapping
+ * was made through the container. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+
+#include "iommu/dma.h"
+#include "iommu/vfio.h"
+
+static pthread_mutex_t xm_vfio_default_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct xmem_vfio_container *xm_vfio_default; /* guarded by the lock */
+
+struct xmem_vfio_container *xmem_vfio_default_container(void)
+{
+	pthread_mutex_lock(&xm_vfio_default_lock);
+	if (!xm_vfio_default)
+		xm_vfio_default = xmem_vfio_container_open();
+	struct xmem_vfio_container *c = xm_vfio_default;
+	int e = errno;
+	pthread_mutex_unlock(&xm_vfio_default_lock);
+	errno = e;
+	return c;
+}
+
+void xm_vfio_forget_default(struct xmem_vfio_container *c)
+{
+	pthread_mutex_lock(&xm_vfio_default_lock);
+	if (xm_vfio_default == c)
+		xm_vfio_default = NULL;
+	pthread_mutex_unlock(&xm_vfio_default_lock);
+}
+
+static int xm_vfio_op_map(void *ctx, void *va, uint64_t iova, uint64_t len)
+{
+	return xmem_vfio_dma_map(ctx, va, iova, len);
+}
+
+static int xm_vfio_op_unmap(void *ctx, void *va, uint64_t iova, uint64_t len,
+			    uint64_t *unmapped)
+{
+	(void)va;
+	return xmem_vfio_dma_unmap(ctx, iova, len, unmapped);
+}
+
+static int xm_vfio_op_avail(void *ctx, uint64_t *avail)
+{
+	struct xmem_vfio_info in;
+	if (xmem_vfio_get_info(ctx, &in) != 0 || !in.has_dma_avail)
+		return -1;
+	*avail = in.dma_avail;
+	return 0;
+}
+
+static int xm_vfio_op_lookup(void *ctx, void *va, uint64_t iova, uint64_t len)
+{
+	return xm_vfio_has_mapping(ctx, (uintptr_t)va, iova, len);
+}
+
+struct xmem_dma_subscriber *xmem_vfio_attach(struct xmem_vfio_container *c)
+{
+	if (!c && !(c = xmem_vfio_default_container()))
+		return NULL;
+	struct xmem_vfio_info in;
+	if (xmem_vfio_get_info(c, &in) != 0)
+		return NULL; /* ENODEV: no group yet */
+	char name[XMEM_DMA_NAME_MAX];
+	snprintf(name, sizeof(name), "vfio:%d", xmem_vfio_container_fd(c));
+	static const struct xmem_dma_ops ops = {
+		.dma_map = xm_vfio_op_map,
+		.dma_unmap = xm_vfio_op_unmap,
+		.dma_avail = xm_vfio_op_avail,
+		.dma_lookup = xm_vfio_op_lookup,
+	};
+	xm_ctl_lock();
+	struct xmem_dma_subscriber *s = NULL;
+	if (xm_vfio_get_sub(c)) {
+		errno = EEXIST;
+	} else {
+		struct xm_iova_range r[XMEM_VFIO_MAX_RANGES];
+		for (uint32_t i = 0; i < in.n_ranges; i++)
+			r[i] = (struct xm_iova_range){in.ranges[i].start, in.ranges[i].end};
+		xm_dma_iova_narrow(r, in.n_ranges);
+		s = xm_dma_subscribe_locked(name, &ops, c);
+		if (s)
+			xm_vfio_set_sub(c, s);
+	}
+	int e = errno;
+	xm_ctl_unlock();
+	errno = e;
+	return s;
+}
+
+int xmem_vfio_detach(struct xmem_vfio_container *c)
+{
+	if (!c) {
+		pthread_mutex_lock(&xm_vfio_default_lock);
+		c = xm_vfio_default;
+		pthread_mutex_unlock(&xm_vfio_default_lock);
+		if (!c) {
+			errno = ENOENT;
+			return -1;
+		}
+	}
+	xm_ctl_lock();
+	struct xmem_dma_subscriber *s = xm_vfio_get_sub(c);
+	int rc = -1;
+	if (!s) {
+		errno = ENOENT;
+	} else {
+		rc = xm_dma_unsubscribe_locked(s);
+		if (rc == 0)
+			xm_vfio_set_sub(c, NULL);
+	}
+	int e = errno;
+	xm_ctl_unlock();
+	errno = e;
+	return rc;
+}
