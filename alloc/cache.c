@@ -23,19 +23,22 @@ static int xm_membarrier(int cmd)
 
 __attribute__((constructor)) static void xm_cache_init(void)
 {
-	xm_membarrier_ok =
+	/* XMEM_NO_MEMBARRIER=1 forces the fence-free fallback (for tests). */
+	const char *nm = getenv("XMEM_NO_MEMBARRIER");
+	xm_membarrier_ok = !(nm && nm[0] == '1') &&
 		xm_membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
 	const char *e = getenv("XMEM_CHECKED");
 	if (e && e[0] == '1')
 		atomic_store(&xm_checked_on, 1);
 }
 
-/* The drainer's half of the asymmetric fence. */
+/* The drainer's half of the asymmetric fence.  Without membarrier the
+ * owners use seq_cst operations, which pair with the drainer's seq_cst
+ * fetch_or of stop and seq_cst loads of busy: nothing more is needed. */
 static void xm_fence_all_threads(void)
 {
-	if (!xm_membarrier_ok ||
-	    xm_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0)
-		atomic_thread_fence(memory_order_seq_cst);
+	if (xm_membarrier_ok)
+		xm_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
 }
 
 struct xm_lcache *xm_lcache_create(struct xmem_heap *h, struct xm_lcore *l)
@@ -157,7 +160,7 @@ size_t xm_heap_drain(struct xmem_heap *h)
 	xm_fence_all_threads();
 	uint64_t deadline = xm_now_ns() + XM_DRAIN_WAIT_NS;
 	for (unsigned i = 0; i < n; i++) {
-		while (atomic_load_explicit(&lcs[i]->busy, memory_order_acquire)) {
+		while (atomic_load(&lcs[i]->busy)) {   /* seq_cst, see above */
 			if (xm_now_ns() > deadline) {
 				/* Stalled owner: leave its cache alone. */
 				atomic_fetch_and(&lcs[i]->stop, ~XM_STOP_DRAIN);

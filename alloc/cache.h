@@ -62,15 +62,21 @@ static inline struct xm_lcache *xm_lcache_get(struct xmem_heap *h)
  * the cache (the caller then takes the locked path). */
 static inline bool xm_lc_enter(struct xm_lcache *lc)
 {
-	atomic_store_explicit(&lc->busy, 1, memory_order_relaxed);
-	/* busy must be visible before stop is read.  The drainer's membarrier
-	 * supplies the CPU fence; here only the compiler must not reorder. */
-	if (likely(xm_membarrier_ok))
+	uint32_t stop;
+	if (likely(xm_membarrier_ok)) {
+		/* busy must be visible before stop is read.  The drainer's
+		 * membarrier supplies the CPU fence; here only the compiler
+		 * must not reorder.  Acquire: see what a finished drainer did
+		 * to the arrays. */
+		atomic_store_explicit(&lc->busy, 1, memory_order_relaxed);
 		atomic_signal_fence(memory_order_seq_cst);
-	else
-		atomic_thread_fence(memory_order_seq_cst);
-	/* Acquire: see what a finished drainer did to the arrays. */
-	if (likely(atomic_load_explicit(&lc->stop, memory_order_acquire) == 0))
+		stop = atomic_load_explicit(&lc->stop, memory_order_acquire);
+	} else {
+		/* No membarrier: plain C11 Dekker, seq_cst on both sides. */
+		atomic_exchange(&lc->busy, 1);
+		stop = atomic_load(&lc->stop);
+	}
+	if (likely(stop == 0))
 		return true;
 	atomic_store_explicit(&lc->busy, 0, memory_order_release);
 	return false;

@@ -167,11 +167,8 @@ int xmem_heap_add_memory(struct xmem_heap *h, void *va, size_t len,
 	rc = 0;
 out:
 	xm_ctl_unlock();
-	if (rc) {
-		int e = errno;
+	if (rc)
 		xm_region_free(r);
-		errno = e;
-	}
 	return rc;
 }
 

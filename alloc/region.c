@@ -157,11 +157,13 @@ void xm_region_free(struct xm_region *r)
 {
 	if (!r)
 		return;
+	int e = errno;   /* callers free on error paths: keep their errno */
 	xm_meta_free(r->iova, r->n_pages * sizeof(uint64_t));
 	xm_meta_free(r->run_start, XM_BM_WORDS(r->n_pages) * sizeof(uint64_t));
 	xm_meta_free(r->free_units, XM_BM_WORDS(r->n_units) * sizeof(uint64_t));
 	xm_meta_free(r->span_map, r->n_units * sizeof(struct xm_span *));
 	xm_meta_free(r, sizeof(*r));
+	errno = e;
 }
 
 size_t xm_region_run_end(const struct xm_region *r, size_t u)

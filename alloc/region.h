@@ -46,7 +46,7 @@ struct xm_region {
 struct xm_region *xm_region_new(void *va, size_t len, const uint64_t *iova,
 				size_t n_pages, size_t page_size,
 				bool for_heap);
-void xm_region_free(struct xm_region *r);
+void xm_region_free(struct xm_region *r);   /* keeps errno */
 
 /* Replace r's IOVA table with a copy of iova (n_pages entries) and rebuild
  * the run map.  Only before r is published.  -1 with ENOMEM, r unchanged. */

@@ -23,11 +23,8 @@ int xmem_register(void *va, size_t len, const uint64_t *iova, size_t n_pages,
 	xm_ctl_lock();
 	int rc = xm_region_publish(r);
 	xm_ctl_unlock();
-	if (rc) {
-		int e = errno;
+	if (rc)
 		xm_region_free(r);
-		errno = e;
-	}
 	return rc;
 }
 

@@ -5,6 +5,8 @@
  * of live 2 KiB slots catches any block handed out twice or freed while not
  * live; removed memory must never be handed out. */
 #include <pthread.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -167,8 +169,24 @@ static void case_pipeline_with_control(void)
 	munmap(base, 2 * LEN);
 }
 
+/* The same case in a child process whose caches use the fallback without
+ * membarrier(2) (seq_cst Dekker on both sides). */
+static void case_without_membarrier(void)
+{
+	pid_t pid;
+	char *argv[] = { "mt_pipeline_test", NULL };
+	char *envp[] = { "XMEM_NO_MEMBARRIER=1", "XT_CHILD=1", NULL };
+	int st = -1;
+	if (!CHECK_EQ(posix_spawn(&pid, "/proc/self/exe", NULL, NULL, argv, envp), 0))
+		return;
+	waitpid(pid, &st, 0);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 int main(void)
 {
 	xt_run("pipeline: remote frees while memory comes and goes", case_pipeline_with_control);
+	if (!getenv("XT_CHILD"))
+		xt_run("the same without membarrier", case_without_membarrier);
 	return xt_done();
 }
