@@ -49,6 +49,12 @@ extern struct xb_peer *xb_peers[XB_N_PEERS];
 extern struct xb_peer xb_peer_xmem, xb_peer_rte_malloc, xb_peer_rte_mempool,
 	xb_peer_glibc, xb_peer_jemalloc, xb_peer_mimalloc, xb_peer_xmem_checked;
 
+/* Bulk calls for peers that only have single-object calls (through
+ * function pointers, as dlsym gives them): all or nothing. */
+int  xb_loop_alloc_bulk(void *(*alloc)(size_t), void (*release)(void *),
+                        size_t size, void **objs, unsigned n);
+void xb_loop_free_bulk(void (*release)(void *), void **objs, unsigned n);
+
 void xb_peer_enter(const struct xb_peer *p);
 void xb_peer_leave(const struct xb_peer *p);
 

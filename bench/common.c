@@ -24,6 +24,26 @@ struct xb_peer *xb_peers[XB_N_PEERS] = {
 	[XB_XMEM_CHECKED] = &xb_peer_xmem_checked,
 };
 
+int xb_loop_alloc_bulk(void *(*alloc)(size_t), void (*release)(void *),
+                       size_t size, void **objs, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		objs[i] = alloc(size);
+		if (objs[i] == NULL) {
+			while (i > 0)
+				release(objs[--i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void xb_loop_free_bulk(void (*release)(void *), void **objs, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		release(objs[i]);
+}
+
 void xb_peer_enter(const struct xb_peer *p)
 {
 	if (p->thread_enter != NULL)

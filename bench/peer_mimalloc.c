@@ -20,21 +20,12 @@ static void mi_free_one(void *p) { g_free(p); }
 
 static int mi_alloc_bulk(size_t size, void **objs, unsigned n)
 {
-	for (unsigned i = 0; i < n; i++) {
-		objs[i] = g_malloc(size);
-		if (objs[i] == NULL) {
-			while (i > 0)
-				g_free(objs[--i]);
-			return -1;
-		}
-	}
-	return 0;
+	return xb_loop_alloc_bulk(g_malloc, g_free, size, objs, n);
 }
 
 static void mi_free_bulk(void **objs, unsigned n)
 {
-	for (unsigned i = 0; i < n; i++)
-		g_free(objs[i]);
+	xb_loop_free_bulk(g_free, objs, n);
 }
 
 static size_t mi_usable(const void *p) { return g_usable(p); }
