@@ -577,8 +577,11 @@ static int table_runs(void *va, const uint64_t *iova, size_t n_pages, size_t pag
     return 0;
 }
 
-int xmem_vfio_map_table(struct xmem_vfio_container *c, void *va, const uint64_t *iova,
-                        size_t n_pages, size_t page_size, size_t *n_calls)
+/* The common start of map_table and unmap_table: zero *n_calls, check the
+ * arguments (EINVAL) and compute the table's runs. */
+static int table_call_runs(struct xmem_vfio_container *c, void *va, const uint64_t *iova,
+                           size_t n_pages, size_t page_size, size_t *n_calls,
+                           struct xm_iova_run **runs, size_t *n)
 {
     if (n_calls)
         *n_calls = 0;
@@ -586,9 +589,15 @@ int xmem_vfio_map_table(struct xmem_vfio_container *c, void *va, const uint64_t 
         errno = EINVAL;
         return -1;
     }
+    return table_runs(va, iova, n_pages, page_size, runs, n);
+}
+
+int xmem_vfio_map_table(struct xmem_vfio_container *c, void *va, const uint64_t *iova,
+                        size_t n_pages, size_t page_size, size_t *n_calls)
+{
     struct xm_iova_run *runs;
     size_t n;
-    if (table_runs(va, iova, n_pages, page_size, &runs, &n) != 0)
+    if (table_call_runs(c, va, iova, n_pages, page_size, n_calls, &runs, &n) != 0)
         return -1;
     pthread_mutex_lock(&c->lock);
     int e = 0;
@@ -628,15 +637,9 @@ int xmem_vfio_map_table(struct xmem_vfio_container *c, void *va, const uint64_t 
 int xmem_vfio_unmap_table(struct xmem_vfio_container *c, void *va, const uint64_t *iova,
                           size_t n_pages, size_t page_size, size_t *n_calls)
 {
-    if (n_calls)
-        *n_calls = 0;
-    if (!c || !va || !iova) {
-        errno = EINVAL;
-        return -1;
-    }
     struct xm_iova_run *runs;
     size_t n;
-    if (table_runs(va, iova, n_pages, page_size, &runs, &n) != 0)
+    if (table_call_runs(c, va, iova, n_pages, page_size, n_calls, &runs, &n) != 0)
         return -1;
     pthread_mutex_lock(&c->lock);
     int e = 0;
