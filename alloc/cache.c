@@ -226,15 +226,20 @@ uint64_t xm_cache_live(const struct xmem_heap *h, int cls)
 	return a - f;   /* wraps when read mid-handoff; the caller clamps */
 }
 
+void xm_heap_trim_lock(struct xmem_heap *h)
+{
+	xm_heap_drain(h);
+	pthread_mutex_lock(&h->lock);
+	xm_heap_release_empty(h);
+}
+
 int xmem_heap_trim(struct xmem_heap *h)
 {
 	if (!xm_heap_live(h)) {
 		errno = EINVAL;
 		return -1;
 	}
-	xm_heap_drain(h);
-	pthread_mutex_lock(&h->lock);
-	xm_heap_release_empty(h);
+	xm_heap_trim_lock(h);
 	pthread_mutex_unlock(&h->lock);
 	return 0;
 }

@@ -107,6 +107,9 @@ void     xm_span_put(struct xmem_heap *h, void *const *objs, unsigned n);
  * own cache section must not be held.  Returns the number of objects
  * moved. */
 size_t xm_heap_drain(struct xmem_heap *h);
+/* cache.c: drain, take the heap lock and give back the empty spans: what
+ * trim, stats and dump start with.  Returns with the heap lock held. */
+void   xm_heap_trim_lock(struct xmem_heap *h);
 /* cache.c: free the caches and magazines of a heap being destroyed. */
 void   xm_heap_free_caches(struct xmem_heap *h);
 /* cache.c: user-level live objects of class cls, all lcores together. */

@@ -57,9 +57,7 @@ int xmem_heap_stats(const struct xmem_heap *heap, struct xmem_heap_stats *out)
 	}
 	/* Cached free objects would show as spans in use: give them back
 	 * first, so the figures describe the memory exactly. */
-	xm_heap_drain(h);
-	pthread_mutex_lock(&h->lock);
-	xm_heap_release_empty(h);
+	xm_heap_trim_lock(h);
 	xm_stats_locked(h, out);
 	pthread_mutex_unlock(&h->lock);
 	return 0;
@@ -68,9 +66,7 @@ int xmem_heap_stats(const struct xmem_heap *heap, struct xmem_heap_stats *out)
 static void xm_dump_heap(FILE *f, struct xmem_heap *h)
 {
 	struct xmem_heap_stats st;
-	xm_heap_drain(h);
-	pthread_mutex_lock(&h->lock);
-	xm_heap_release_empty(h);
+	xm_heap_trim_lock(h);
 	xm_stats_locked(h, &st);
 	fprintf(f, "heap \"%s\" id %d numa %d: %zu regions, %zu bytes total, "
 		"%zu allocated in %llu blocks (%llu large), %zu free, "
