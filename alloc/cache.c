@@ -41,13 +41,29 @@ static void xm_fence_all_threads(void)
 		xm_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
 }
 
+/* Bytes of an lcache: the header and two magazines' worth of slots per
+ * class (about 50 KiB, a 64 KiB metadata block). */
+static size_t xm_lcache_bytes(void)
+{
+	size_t slots = 0;
+	for (int c = 0; c < XMEM_NUM_CLASSES; c++)
+		slots += 2u * xm_class_mag[c];
+	return sizeof(struct xm_lcache) + slots * sizeof(void *);
+}
+
 struct xm_lcache *xm_lcache_create(struct xmem_heap *h, struct xm_lcore *l)
 {
-	struct xm_lcache *lc = xm_meta_zalloc(sizeof(*lc));
+	struct xm_lcache *lc = xm_meta_zalloc(xm_lcache_bytes());
 	if (!lc)
 		return NULL;
 	lc->serial = h->serial;
 	lc->heap = h;
+	void **slot = lc->store;
+	for (int c = 0; c < XMEM_NUM_CLASSES; c++) {
+		lc->cls[c].cap = 2u * xm_class_mag[c];
+		lc->cls[c].objs = slot;
+		slot += lc->cls[c].cap;
+	}
 	struct xm_lcache *old = atomic_load_explicit(&l->lc[h->id],
 						     memory_order_relaxed);
 	/* seq_cst store then load, against xmem_set_checked's store of the
@@ -57,7 +73,7 @@ struct xm_lcache *xm_lcache_create(struct xmem_heap *h, struct xm_lcore *l)
 		atomic_fetch_or(&lc->stop, XM_STOP_CHECKED);
 	/* A cache left by a destroyed heap that had this id. */
 	if (old)
-		xm_meta_free(old, sizeof(*old));
+		xm_meta_free(old, xm_lcache_bytes());
 	return lc;
 }
 
@@ -65,7 +81,8 @@ bool xm_cache_refill(struct xm_lcache *lc, int cls, unsigned need)
 {
 	struct xmem_heap *h = lc->heap;
 	struct xm_cache *k = &lc->cls[cls];
-	while (k->n < need && k->n + XM_MAG <= XM_CACHE_CAP) {
+	unsigned mag = xm_class_mag[cls];
+	while (k->n < need && k->n + mag <= k->cap) {
 		struct xm_mag *m = xm_stack_pop(&h->depot[cls]);
 		if (!m)
 			break;
@@ -78,10 +95,10 @@ bool xm_cache_refill(struct xm_lcache *lc, int cls, unsigned need)
 		return true;
 	/* From spans: at least a magazine's worth, to amortise the lock. */
 	unsigned want = need - k->n;
-	if (want < XM_MAG)
-		want = XM_MAG;
-	if (want > XM_CACHE_CAP - k->n)
-		want = XM_CACHE_CAP - k->n;
+	if (want < mag)
+		want = mag;
+	if (want > k->cap - k->n)
+		want = k->cap - k->n;
 	pthread_mutex_lock(&h->lock);
 	k->n += xm_span_fill(h, cls, &k->objs[k->n], want);
 	pthread_mutex_unlock(&h->lock);
@@ -108,7 +125,7 @@ static void xm_cache_flush_n(struct xm_lcache *lc, int cls, unsigned n)
 
 void xm_cache_flush(struct xm_lcache *lc, int cls)
 {
-	xm_cache_flush_n(lc, cls, XM_MAG);
+	xm_cache_flush_n(lc, cls, xm_class_mag[cls]);
 }
 
 void xm_cache_flush_lcore(struct xm_lcore *l)
@@ -123,8 +140,8 @@ void xm_cache_flush_lcore(struct xm_lcore *l)
 			continue;   /* a drainer is taking them anyway */
 		for (int c = 0; c < XMEM_NUM_CLASSES; c++)
 			while (lc->cls[c].n) {
-				unsigned n = lc->cls[c].n;
-				xm_cache_flush_n(lc, c, n < XM_MAG ? n : XM_MAG);
+				unsigned n = lc->cls[c].n, mag = xm_class_mag[c];
+				xm_cache_flush_n(lc, c, n < mag ? n : mag);
 			}
 		xm_lc_exit(lc);
 	}
@@ -204,7 +221,7 @@ void xm_heap_free_caches(struct xmem_heap *h)
 		struct xm_lcache *lc = atomic_load(&xm_lcores[i].lc[h->id]);
 		if (lc && lc->serial == h->serial) {
 			atomic_store(&xm_lcores[i].lc[h->id], NULL);
-			xm_meta_free(lc, sizeof(*lc));
+			xm_meta_free(lc, xm_lcache_bytes());
 		}
 	}
 	struct xm_mag *m;

@@ -13,17 +13,25 @@
 #ifndef XM_CACHE_H
 #define XM_CACHE_H
 
+#include <string.h>
+
 #include "heap.h"
 #include "lcore.h"
 
-#define XM_CACHE_CAP (2 * XM_MAG)
+/* Bulk calls of up to XM_BURST_MAX objects take the fast path in every
+ * class (the smallest cache holds two of the smallest magazines). */
+#define XM_BURST_MAX (2 * XM_MAG_MIN)
 
 #define XM_STOP_DRAIN   1u   /* a drainer owns the cache right now */
 #define XM_STOP_CHECKED 2u   /* checked mode: use the locked path */
 
+/* One class's array: cap = two magazines of the class, so that after a
+ * flush or refill one burst can still go either way without touching the
+ * depot.  objs points into the lcache's trailing storage. */
 struct xm_cache {
 	uint32_t n;
-	void *objs[XM_CACHE_CAP];
+	uint32_t cap;
+	void **objs;
 };
 
 struct xm_lcache {
@@ -36,6 +44,7 @@ struct xm_lcache {
 	_Atomic uint64_t allocs[XMEM_NUM_CLASSES];
 	_Atomic uint64_t frees[XMEM_NUM_CLASSES];
 	struct xm_cache cls[XMEM_NUM_CLASSES];
+	void *store[];               /* the arrays, sum of cls[].cap slots */
 };
 
 /* 1 when membarrier(2) private expedited is registered; else the owner side
@@ -88,17 +97,27 @@ static inline void xm_lc_exit(struct xm_lcache *lc)
 	atomic_store_explicit(&lc->busy, 0, memory_order_release);
 }
 
+/* Copy n object pointers: blocks of eight as fixed 64-byte copies (vector
+ * moves, no call), then the rest. */
+static inline void xm_ptr_copy(void **dst, void *const *src, unsigned n)
+{
+	for (; n >= 8; n -= 8, dst += 8, src += 8)
+		memcpy(dst, src, 8 * sizeof(void *));
+	while (n--)
+		*dst++ = *src++;
+}
+
 static inline void xm_lc_count(_Atomic uint64_t *c, unsigned n)
 {
 	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
 			      memory_order_relaxed);
 }
 
-/* Inside a section: make cls hold at least need (<= XM_CACHE_CAP) objects,
+/* Inside a section: make cls hold at least need (<= its cap) objects,
  * from the depot first, then from spans.  False on ENOMEM (what was got
  * stays cached). */
 bool xm_cache_refill(struct xm_lcache *lc, int cls, unsigned need);
-/* Inside a section: move XM_MAG objects of a full cls array to the depot. */
+/* Inside a section: move one magazine of a full cls array to the depot. */
 void xm_cache_flush(struct xm_lcache *lc, int cls);
 
 #endif

@@ -12,12 +12,19 @@
 
 #include "xm_common.h"
 
-#define XM_MAG 32               /* objects per magazine: one burst */
+/* Objects per magazine, per class (xm_class_mag): 128 for classes up to
+ * 2 KiB, then as many as fit 256 KiB, but never fewer than 32 (one burst).
+ * One depot operation per magazine, so the larger the magazine, the rarer
+ * the shared cache line moves between cores: a cross-core pipeline pays
+ * two CAS per 128 objects per side. */
+#define XM_MAG_MIN   32
+#define XM_MAG_MAX   128
+#define XM_MAG_BYTES (256u << 10)
 
 struct xm_mag {
 	ck_stack_entry_t link;  /* first: the stack links through it */
 	uint32_t n;
-	void *objs[XM_MAG];
+	void *objs[XM_MAG_MAX];
 };
 
 /* ck_stack_t needs 16-byte alignment for its double-width CAS but does not

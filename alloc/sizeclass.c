@@ -1,10 +1,12 @@
 /* sizeclass.c - builds the class tables once, before main. */
 #include <errno.h>
 
+#include "depot.h"
 #include "sizeclass.h"
 
 uint32_t xm_class_bytes[XMEM_NUM_CLASSES];
 uint16_t xm_class_units[XMEM_NUM_CLASSES];
+uint16_t xm_class_mag[XMEM_NUM_CLASSES];
 uint8_t  xm_class_table[(XMEM_MAX_CLASS_SIZE >> 4) + 1];
 
 /* Spans hold at least 16 objects and are at least 64 KiB: few carves per
@@ -27,6 +29,9 @@ __attribute__((constructor)) static void xm_sizeclass_init(void)
 		size_t u = xm_div_ceil((size_t)xm_class_bytes[c] * XM_SPAN_MIN_OBJS,
 				       XM_UNIT);
 		xm_class_units[c] = (uint16_t)(u < XM_SPAN_MIN_UNITS ? XM_SPAN_MIN_UNITS : u);
+		uint32_t m = XM_MAG_BYTES / xm_class_bytes[c];
+		xm_class_mag[c] = (uint16_t)(m > XM_MAG_MAX ? XM_MAG_MAX :
+					     m < XM_MAG_MIN ? XM_MAG_MIN : m);
 	}
 	int c = 0;
 	for (size_t i = 0; i <= (XMEM_MAX_CLASS_SIZE >> 4); i++) {

@@ -11,6 +11,7 @@
 
 extern uint32_t xm_class_bytes[XMEM_NUM_CLASSES];
 extern uint16_t xm_class_units[XMEM_NUM_CLASSES];   /* preferred span size */
+extern uint16_t xm_class_mag[XMEM_NUM_CLASSES];     /* objects per magazine */
 extern uint8_t  xm_class_table[(XMEM_MAX_CLASS_SIZE >> 4) + 1];
 
 /* Class for (size, align == 0); size in [1, XMEM_MAX_CLASS_SIZE]. */
