@@ -139,9 +139,7 @@ void xm_span_put(struct xmem_heap *h, void *const *objs, unsigned n)
 {
 	for (unsigned k = 0; k < n; k++) {
 		uintptr_t p = (uintptr_t)objs[k];
-		struct xm_region *r = xm_pagemap_get(p);
-		struct xm_span *s = atomic_load_explicit(
-			&r->span_map[(p - r->va) >> XM_UNIT_SHIFT], memory_order_relaxed);
+		struct xm_span *s = xm_pagemap_span(p);
 		xm_put_obj(h, s, (p - s->base) / s->obj_size);
 	}
 }
@@ -180,11 +178,9 @@ static void *xm_alloc_locked(struct xmem_heap *h, size_t size, size_t align)
 /* The span of p if p is the start of a live block, else NULL and *why says
  * what is wrong.  Heap lock held.  Without checked mode a class object
  * sitting in a cache looks live here. */
-static struct xm_span *xm_block_of(struct xm_region *r, uintptr_t p,
-				   size_t *idx, const char **why)
+static struct xm_span *xm_block_of(uintptr_t p, size_t *idx, const char **why)
 {
-	struct xm_span *s = atomic_load_explicit(
-		&r->span_map[(p - r->va) >> XM_UNIT_SHIFT], memory_order_relaxed);
+	struct xm_span *s = xm_pagemap_span(p);
 	*why = "not the start of a live block";
 	if (!s)
 		return NULL;
@@ -232,7 +228,7 @@ static int xm_alloc_check(struct xmem_heap *h, size_t size, size_t align)
 }
 
 /* Fast path: 1 done, 0 out of memory, -1 not taken (no cache, stopped). */
-static int xm_cache_alloc(struct xmem_heap *h, int cls, void **objs, unsigned n)
+static inline int xm_cache_alloc(struct xmem_heap *h, int cls, void **objs, unsigned n)
 {
 	struct xm_lcache *lc = xm_lcache_get(h);
 	if (unlikely(!lc) || unlikely(!xm_lc_enter(lc)))
@@ -258,12 +254,11 @@ static int xm_bulk_locked(struct xmem_heap *h, size_t size, size_t align,
 		objs[i] = xm_alloc_locked(h, size, align);
 		if (unlikely(!objs[i])) {
 			while (i--) {
-				uintptr_t p = (uintptr_t)objs[i];
-				struct xm_region *r = xm_pagemap_get(p);
 				size_t idx = 0;
 				const char *why;
 				/* Own statement: idx is set by xm_block_of. */
-				struct xm_span *s = xm_block_of(r, p, &idx, &why);
+				struct xm_span *s = xm_block_of((uintptr_t)objs[i],
+								&idx, &why);
 				xm_free_locked(h, s, idx);
 			}
 			pthread_mutex_unlock(&h->lock);
@@ -298,9 +293,24 @@ static int xm_alloc_n(struct xmem_heap *h, size_t size, size_t align,
 	return xm_bulk_locked(h, size, align, objs, n);
 }
 
+/* The common case in a few loads: a class size, no alignment, a burst the
+ * cache takes, a heap with a cache on this lcore.  The cache proves the heap
+ * live (a destroyed heap's caches are gone: its serial matches none), so
+ * only the magic is checked before h->id is trusted.  Anything else, or an
+ * empty cache, goes the checked way. */
+static inline bool xm_alloc_fast(struct xmem_heap *h, size_t size,
+				 void **objs, unsigned n)
+{
+	return likely(size - 1 < XMEM_MAX_CLASS_SIZE && n <= XM_BURST_MAX &&
+		      h && h->magic == XM_HEAP_MAGIC) &&
+	       likely(xm_cache_alloc(h, xm_class_of(size), objs, n) == 1);
+}
+
 void *xmem_alloc(struct xmem_heap *h, size_t size, size_t align)
 {
 	void *p;
+	if (likely(align == 0) && xm_alloc_fast(h, size, &p, 1))
+		return p;
 	if (xm_alloc_check(h, size, align) || xm_alloc_n(h, size, align, &p, 1))
 		return NULL;
 	return p;
@@ -316,6 +326,8 @@ void *xmem_zalloc(struct xmem_heap *h, size_t size, size_t align)
 
 int xmem_alloc_bulk(struct xmem_heap *h, size_t size, void **objs, unsigned n)
 {
+	if (likely(objs && n) && xm_alloc_fast(h, size, objs, n))
+		return 0;
 	if (unlikely(!objs || n == 0) || xm_alloc_check(h, size, 0)) {
 		errno = EINVAL;
 		return -1;
@@ -330,12 +342,59 @@ static void xm_free_slow(struct xm_region *r, uintptr_t p, const char *fn)
 	size_t idx;
 	const char *why;
 	pthread_mutex_lock(&h->lock);
-	struct xm_span *s = xm_block_of(r, p, &idx, &why);
+	struct xm_span *s = xm_block_of(p, &idx, &why);
 	if (s)
 		xm_free_locked(h, s, idx);
 	pthread_mutex_unlock(&h->lock);
 	if (!s)
 		xm_report_invalid(fn, (void *)p, why);
+}
+
+/* Two pointers in one SSE2 register (x86-64's baseline): psubq and por. */
+typedef uintptr_t xm_v2p __attribute__((vector_size(16)));
+
+/* Copy the eight pointers at src to dst if each lies in [lo, lo + len):
+ * the OR of their offsets from lo is below len only if every offset is.  A
+ * sufficient test, exact when len is a power of two (the usual span). */
+static inline bool xm_store8_if_in(void **dst, void *const *src,
+				   uintptr_t lo, uintptr_t len)
+{
+	xm_v2p v[4], base = {lo, lo};
+	memcpy(v, src, sizeof(v));
+	xm_v2p off = (v[0] - base) | (v[1] - base) | (v[2] - base) | (v[3] - base);
+	if ((off[0] | off[1]) >= len)
+		return false;
+	memcpy(dst, v, sizeof(v));
+	return true;
+}
+
+/* A free that the cache cannot take: a large block, a pointer outside any
+ * class span, or no cache.  Locked and validated. */
+static void xm_free_unmapped(uintptr_t p, const char *fn)
+{
+	struct xm_region *r = xm_pagemap_get(p);
+	if (unlikely(!r || !r->heap)) {
+		xm_report_invalid(fn, (void *)p, r ?
+				  "memory registered for translation only" :
+				  "not memory of any heap");
+		return;
+	}
+	xm_free_slow(r, p, fn);
+}
+
+/* The entered cache for span s's heap, leaving lc (entered or NULL) if it
+ * is another heap's; NULL when this thread has no usable cache there. */
+static inline struct xm_lcache *xm_lc_switch(struct xm_lcache *lc,
+					     const struct xm_span *s)
+{
+	if (likely(lc && lc->serial == s->heap_serial))
+		return lc;
+	if (lc)
+		xm_lc_exit(lc);
+	lc = xm_lcache_of(s->heap, s->heap_id, s->heap_serial);
+	if (likely(lc) && likely(xm_lc_enter(lc)))
+		return lc;
+	return NULL;
 }
 
 /* Free objs[0..n) from fn.  Pointers in the span of the previous pointer
@@ -356,12 +415,8 @@ static void xm_free_many(void *const *objs, unsigned n, const char *fn)
 
 	while (k < n) {
 		while (k + 8 <= n && cn + 8 <= cap) {
-			uintptr_t off = 0;
-			for (int i = 0; i < 8; i++)
-				off |= (uintptr_t)objs[k + i] - lo;
-			if (off >= span_len)
+			if (!xm_store8_if_in(&c->objs[cn], &objs[k], lo, span_len))
 				break;
-			memcpy(&c->objs[cn], &objs[k], 8 * sizeof(void *));
 			cn += 8;
 			k += 8;
 		}
@@ -391,35 +446,20 @@ static void xm_free_many(void *const *objs, unsigned n, const char *fn)
 			k++;
 			continue;
 		}
-		struct xm_region *r = xm_pagemap_get(p);
-		if (unlikely(!r || !r->heap)) {
-			xm_report_invalid(fn, (void *)p, r ?
-				"memory registered for translation only" :
-				"not memory of any heap");
+		uintptr_t e = xm_pm_entry(p);
+		struct xm_span *s = (struct xm_span *)e;
+		if (unlikely((e & XM_PM_REGION) || !e || s->cls == XM_CLS_LARGE)) {
+			xm_free_unmapped(p, fn);
 			k++;
 			continue;
 		}
-		struct xm_span *s = atomic_load_explicit(
-			&r->span_map[(p - r->va) >> XM_UNIT_SHIFT],
-			memory_order_relaxed);
-		if (unlikely(!s || s->cls == XM_CLS_LARGE)) {
-			xm_free_slow(r, p, fn);
+		lc = xm_lc_switch(lc, s);
+		if (unlikely(!lc)) {
+			/* Locked path, pointer by pointer: it may release the
+			 * span, so do not remember it. */
+			xm_free_unmapped(p, fn);
 			k++;
 			continue;
-		}
-		if (unlikely(!lc || lc->heap != s->heap)) {
-			if (lc)
-				xm_lc_exit(lc);
-			lc = xm_lcache_get(s->heap);
-			if (unlikely(lc && !xm_lc_enter(lc)))
-				lc = NULL;
-			if (unlikely(!lc)) {
-				/* Locked path, pointer by pointer: it may release
-				 * the span, so do not remember it. */
-				xm_free_slow(r, p, fn);
-				k++;
-				continue;
-			}
 		}
 		cls = s->cls;
 		c = &lc->cls[cls];
@@ -462,7 +502,7 @@ size_t xmem_usable_size(const void *ptr)
 		size_t idx;
 		const char *why;
 		pthread_mutex_lock(&r->heap->lock);
-		struct xm_span *s = xm_block_of(r, p, &idx, &why);
+		struct xm_span *s = xm_block_of(p, &idx, &why);
 		if (s)
 			size = s->obj_size;
 		pthread_mutex_unlock(&r->heap->lock);

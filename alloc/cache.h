@@ -54,17 +54,25 @@ extern _Atomic int xm_checked_on;
 
 struct xm_lcache *xm_lcache_create(struct xmem_heap *h, struct xm_lcore *l);
 
-/* This thread's cache for h, or NULL (no lcore id, or no memory). */
-static inline struct xm_lcache *xm_lcache_get(struct xmem_heap *h)
+/* This thread's cache for heap h (whose id and serial the caller passes,
+ * often from a span, so that h itself need not be read), or NULL (no lcore
+ * id, or no memory). */
+static inline struct xm_lcache *xm_lcache_of(struct xmem_heap *h, int id,
+					     uint64_t serial)
 {
 	struct xm_lcore *l = xm_lcore_self();
 	if (unlikely(!l))
 		return NULL;
-	struct xm_lcache *lc = atomic_load_explicit(&l->lc[h->id],
+	struct xm_lcache *lc = atomic_load_explicit(&l->lc[id],
 						    memory_order_acquire);
-	if (likely(lc && lc->serial == h->serial))
+	if (likely(lc && lc->serial == serial))
 		return lc;
 	return xm_lcache_create(h, l);
+}
+
+static inline struct xm_lcache *xm_lcache_get(struct xmem_heap *h)
+{
+	return xm_lcache_of(h, h->id, h->serial);
 }
 
 /* Enter the owner's section; false when a drainer or checked mode holds

@@ -25,6 +25,8 @@
 struct xm_span {
 	struct xm_region *region;
 	struct xmem_heap *heap;
+	uint64_t heap_serial;         /* heap->serial and heap->id, copied so */
+	int32_t  heap_id;             /* that free finds its cache from here */
 	uintptr_t base;
 	struct xm_span *prev, *next;  /* class list of spans with free objects */
 	size_t   obj_size;            /* usable bytes of each object */

@@ -8,6 +8,7 @@
 
 #include "bitmap.h"
 #include "meta.h"
+#include "pagemap.h"
 #include "region.h"
 
 /* Two neighbouring pages are in one run when both lack an IOVA, or when the
@@ -129,19 +130,18 @@ struct xm_region *xm_region_new(void *va, size_t len, const uint64_t *iova,
 	r->page_shift = (unsigned)__builtin_ctzll(page_size);
 	r->n_pages = len / page_size;
 	r->n_runs = 1;
-	r->meta_bytes = sizeof(*r);
+	/* Its share of the page map is metadata too, though the map owns it. */
+	r->meta_bytes = sizeof(*r) + xm_pagemap_bytes(len);
 
 	if (iova && xm_region_set_iova(r, iova))
 		goto fail;
 	if (for_heap) {
 		r->n_units = len >> XM_UNIT_SHIFT;
 		size_t bm = XM_BM_WORDS(r->n_units) * sizeof(uint64_t);
-		size_t sm = r->n_units * sizeof(struct xm_span *);
 		r->free_units = xm_meta_zalloc(bm);
-		r->span_map = xm_meta_zalloc(sm);
-		if (!r->free_units || !r->span_map)
+		if (!r->free_units)
 			goto fail;
-		r->meta_bytes += bm + sm;
+		r->meta_bytes += bm;
 		xm_bm_fill(r->free_units, 0, r->n_units, 1);
 		r->free_count = r->n_units;
 	}
@@ -161,7 +161,6 @@ void xm_region_free(struct xm_region *r)
 	xm_meta_free(r->iova, r->n_pages * sizeof(uint64_t));
 	xm_meta_free(r->run_start, XM_BM_WORDS(r->n_pages) * sizeof(uint64_t));
 	xm_meta_free(r->free_units, XM_BM_WORDS(r->n_units) * sizeof(uint64_t));
-	xm_meta_free(r->span_map, r->n_units * sizeof(struct xm_span *));
 	xm_meta_free(r, sizeof(*r));
 	errno = e;
 }

@@ -1,7 +1,7 @@
 /* region.h - a region is one registered range of memory: what
  * xmem_register or xmem_heap_add_memory was given.  It owns the copy of the
  * per-page IOVA table, the map of IOVA-contiguous runs, and, for heap
- * chunks, the free-unit bitmap and the unit -> span map.
+ * chunks, the free-unit bitmap (unit -> span is in the page map).
  *
  * Lifetime: created and destroyed under the control mutex.  Published to
  * lock-free readers through the page map; retired only after the page map no
@@ -28,11 +28,6 @@ struct xm_region {
 	/* Heap chunks only; guarded by the heap lock. */
 	size_t    n_units;
 	uint64_t *free_units;    /* bit u: unit u is free */
-	struct xm_span *_Atomic *span_map; /* unit -> span; for large blocks
-				      only the first unit is set.  Written
-				      under the heap lock, read lock-free by
-				      free (relaxed: the block's own
-				      hand-over orders the write before) */
 	size_t    free_count;    /* free units */
 	size_t    first_free;    /* no free unit below this index */
 	uint64_t  live;          /* live blocks carved from this region */

@@ -6,6 +6,7 @@
 #include "bitmap.h"
 #include "heap.h"
 #include "meta.h"
+#include "pagemap.h"
 
 /* First unit u of r such that [u, u + n) is free, inside one IOVA run, and
  * r->va + u * 4 KiB is aligned to align; or SIZE_MAX. */
@@ -41,7 +42,7 @@ static bool xm_unit_reclaimable(const struct xm_region *r, size_t u)
 {
 	if (xm_bm_test(r->free_units, u))
 		return true;
-	const struct xm_span *s = atomic_load_explicit(&r->span_map[u], memory_order_relaxed);
+	const struct xm_span *s = xm_pagemap_span(r->va + (u << XM_UNIT_SHIFT));
 	return s && s->cls != XM_CLS_LARGE && s->n_free == s->n_objs;
 }
 
@@ -120,6 +121,8 @@ struct xm_span *xm_span_carve(struct xmem_heap *h, int cls, size_t units,
 		return NULL;
 	s->region = r;
 	s->heap = h;
+	s->heap_serial = h->serial;
+	s->heap_id = h->id;
 	s->base = r->va + (u << XM_UNIT_SHIFT);
 	s->obj_size = obj;
 	s->n_units = (uint32_t)units;
@@ -133,9 +136,7 @@ struct xm_span *xm_span_carve(struct xmem_heap *h, int cls, size_t units,
 	xm_region_take(r, u, units);
 	/* A large block maps only its first unit: a pointer into the middle
 	 * of it then misses, which is how interior frees are caught. */
-	size_t mapped = cls == XM_CLS_LARGE ? 1 : units;
-	for (size_t i = 0; i < mapped; i++)
-		atomic_store_explicit(&r->span_map[u + i], s, memory_order_relaxed);
+	xm_pagemap_set_span(s->base, cls == XM_CLS_LARGE ? 1 : units, s, r);
 	h->span_meta_bytes += bytes;
 	if (cls != XM_CLS_LARGE) {
 		h->cls[cls].spans++;
@@ -148,9 +149,7 @@ void xm_span_release(struct xmem_heap *h, struct xm_span *s)
 {
 	struct xm_region *r = s->region;
 	size_t u = (s->base - r->va) >> XM_UNIT_SHIFT;
-	size_t mapped = s->cls == XM_CLS_LARGE ? 1 : s->n_units;
-	for (size_t i = 0; i < mapped; i++)
-		atomic_store_explicit(&r->span_map[u + i], NULL, memory_order_relaxed);
+	xm_pagemap_set_span(s->base, s->cls == XM_CLS_LARGE ? 1 : s->n_units, NULL, r);
 	xm_region_give(r, u, s->n_units);
 	h->span_meta_bytes -= s->desc_bytes;
 	if (s->cls != XM_CLS_LARGE) {

@@ -7,10 +7,7 @@
 
 uint64_t xmem_virt2iova(const void *va)
 {
-	struct xm_region *r = xm_pagemap_get((uintptr_t)va);
-	if (unlikely(!r))
-		return XMEM_BAD_IOVA;
-	return xm_region_iova(r, (uintptr_t)va);
+	return xm_pagemap_iova((uintptr_t)va);
 }
 
 int xmem_register(void *va, size_t len, const uint64_t *iova, size_t n_pages,

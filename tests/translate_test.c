@@ -1,0 +1,142 @@
+/* translate_test.c - xmem_virt2iova against the caller's table, for the
+ * cases the page map stores differently: IOVAs near the leaf's base (one
+ * 32-bit word), IOVAs 16 TiB or more away or not 4 KiB aligned (looked up
+ * in the region), pages without an IOVA, IOVA 0, regions on both sides of a
+ * 1 GiB leaf boundary, and removal (every word cleared). */
+#include <sys/mman.h>
+
+#include "xt.h"
+#include "xt_util.h"
+#include "xmem/xmem.h"
+
+#define NP 64
+
+/* Every 4 KiB unit of [va, va + NP * ps) at three offsets. */
+static void check_all(char *va, size_t ps, const uint64_t *tab)
+{
+	for (size_t p = 0; p < NP; p++)
+		for (size_t off = 0; off < ps; off += PAGE4K) {
+			size_t o[3] = {off, off + 1, off + PAGE4K - 1};
+			for (int k = 0; k < 3; k++) {
+				uint64_t want = tab[p] == XMEM_BAD_IOVA ? XMEM_BAD_IOVA :
+						tab[p] + off + (o[k] - off);
+				if (!CHECK_EQ(xmem_virt2iova(va + p * ps + o[k]), want))
+					return;
+			}
+		}
+}
+
+static void check_cleared(char *va, size_t len)
+{
+	for (size_t off = 0; off < len; off += PAGE4K)
+		if (!CHECK_EQ(xmem_virt2iova(va + off), XMEM_BAD_IOVA))
+			return;
+}
+
+/* Register a table, check every unit, unregister, check it is all gone. */
+static void roundtrip(size_t ps, const uint64_t *tab)
+{
+	char *va = xt_map(NP * ps, ps, PROT_NONE);
+	if (!CHECK(va))
+		return;
+	if (CHECK_EQ(xmem_register(va, NP * ps, tab, NP, ps), 0)) {
+		check_all(va, ps, tab);
+		CHECK_EQ(xmem_unregister(va, NP * ps), 0);
+		check_cleared(va, NP * ps);
+	}
+	xt_unmap(va, NP * ps);
+}
+
+static void mixed_table(void)
+{
+	uint64_t tab[NP];
+	for (size_t i = 0; i < NP; i++) {
+		switch (i % 8) {
+		case 0: tab[i] = 0; break;                                /* IOVA 0 */
+		case 1: tab[i] = XMEM_BAD_IOVA; break;                    /* none */
+		case 2: tab[i] = ((uint64_t)1 << 62) + i * 2 * PAGE4K; break; /* far */
+		case 3: tab[i] = 0x12345 + i * 8192; break;               /* unaligned */
+		case 4: tab[i] = UINT64_MAX - 8191 - i * 8192; break;     /* top of space */
+		default: tab[i] = ((uint64_t)3 << 40) + xt_range(0, 1u << 20) * PAGE4K;
+		}
+	}
+	roundtrip(PAGE4K, tab);
+	roundtrip(2 * PAGE4K, tab);   /* several units per page */
+}
+
+/* The first registration sets the leaf's base; a later one in the same leaf
+ * with IOVAs far from it must still translate (through the region). */
+static void two_regions_far_apart(void)
+{
+	size_t len = NP * PAGE4K;
+	char *a = xt_map(2 * len, PAGE4K, PROT_NONE);
+	if (!CHECK(a))
+		return;
+	uint64_t t1[NP], t2[NP];
+	for (size_t i = 0; i < NP; i++) {
+		t1[i] = ((uint64_t)1 << 45) + i * PAGE4K;
+		t2[i] = ((uint64_t)1 << 20) + i * PAGE4K;   /* 32 TiB below t1 */
+	}
+	CHECK_EQ(xmem_register(a, len, t1, NP, PAGE4K), 0);
+	CHECK_EQ(xmem_register(a + len, len, t2, NP, PAGE4K), 0);
+	check_all(a, PAGE4K, t1);
+	check_all(a + len, PAGE4K, t2);
+	CHECK_EQ(xmem_unregister(a, len), 0);
+	check_all(a + len, PAGE4K, t2);
+	CHECK_EQ(xmem_unregister(a + len, len), 0);
+	check_cleared(a, 2 * len);
+	xt_unmap(a, 2 * len);
+}
+
+/* A region that crosses a 1 GiB boundary lives in two leaves. */
+static void across_leaves(void)
+{
+	size_t gib = (size_t)1 << 30, len = NP * PAGE4K;
+	char *big = xt_map(2 * gib, gib, PROT_NONE);
+	if (!CHECK(big))
+		return;
+	char *va = big + gib - len / 2;
+	uint64_t tab[NP];
+	for (size_t i = 0; i < NP; i++)
+		tab[i] = ((uint64_t)7 << 44) + (NP - i) * PAGE4K;   /* descending */
+	CHECK_EQ(xmem_register(va, len, tab, NP, PAGE4K), 0);
+	check_all(va, PAGE4K, tab);
+	CHECK_EQ(xmem_unregister(va, len), 0);
+	check_cleared(va, len);
+	xt_unmap(big, 2 * gib);
+}
+
+/* Heap memory translates like registered memory, and allocations in it
+ * agree with the table. */
+static void heap_memory(void)
+{
+	uint64_t tab[NP];
+	for (size_t i = 0; i < NP; i++)
+		tab[i] = ((uint64_t)5 << 40) + (i ^ 5) * PAGE4K;
+	char *va = xt_map(NP * PAGE4K, PAGE4K, PROT_READ | PROT_WRITE);
+	struct xmem_heap *h = xmem_heap_create(xt_name("tr"));
+	if (!CHECK(va && h))
+		return;
+	CHECK_EQ(xmem_heap_add_memory(h, va, NP * PAGE4K, tab, NP, PAGE4K), 0);
+	check_all(va, PAGE4K, tab);
+	void *o = xmem_alloc(h, 100, 0);
+	if (CHECK(o)) {
+		size_t off = (size_t)((char *)o - va);
+		CHECK_EQ(xmem_virt2iova(o), tab[off / PAGE4K] + off % PAGE4K);
+		xmem_free(o);
+	}
+	CHECK_EQ(xmem_heap_remove_memory(h, va, NP * PAGE4K), 0);
+	check_cleared(va, NP * PAGE4K);
+	CHECK_EQ(xmem_heap_destroy(h), 0);
+	xt_unmap(va, NP * PAGE4K);
+}
+
+int main(void)
+{
+	xt_seed();
+	xt_run("mixed_table", mixed_table);
+	xt_run("two_regions_far_apart", two_regions_far_apart);
+	xt_run("across_leaves", across_leaves);
+	xt_run("heap_memory", heap_memory);
+	return xt_done();
+}
