@@ -11,6 +11,8 @@
 #   normal  bazel test //...                              (builds everything, runs all tests)
 #   asan    bazel test --config=asan //tests/...          (ASan + UBSan)
 #   tsan    bazel test --config=tsan, tests tagged "concurrency" (skipped if none)
+#   stall   tests/stall (one thread frozen mid-call, the others must progress),
+#           plain and under ASan; tagged manual, so only this stage runs it
 #   guest   tests/vfio_guest/run.sh: real VFIO DMA in a QEMU guest (apt installs
 #           QEMU, busybox-static and a Debian kernel; about 30 s once cached)
 #
@@ -25,7 +27,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 2
 ROOT="$(pwd)"
 
 BAZEL="${BAZEL:-bazel}"
-STAGES="${XMEM_STAGES:-normal asan tsan guest}"
+STAGES="${XMEM_STAGES:-normal asan tsan stall guest}"
 # shellcheck disable=SC2206
 EXTRA_ARGS=(${XMEM_BAZEL_ARGS:-})
 COMMON_ARGS=(--keep_going)
@@ -162,6 +164,11 @@ stage_tsan() {
         return 0
     fi
     run_bazel_test tsan " (tsan)" --config=tsan --build_tests_only --test_tag_filters=concurrency -- "$pattern"
+}
+
+stage_stall() {
+    run_bazel_test stall " (stall)" -- //tests/stall:stall_test
+    run_bazel_test stall-asan " (stall, asan)" --config=asan -- //tests/stall:stall_test
 }
 
 stage_guest() {
