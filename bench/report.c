@@ -190,6 +190,8 @@ static int targets(struct target *t, int cap, const struct xb_overhead *ov)
 	struct cell bx = lookup("burst", XB_XMEM, 1, K_NS_PER_OBJ);
 	struct cell bp = lookup("burst", XB_RTE_MEMPOOL, 1, K_NS_PER_OBJ);
 	struct cell bm = lookup("burst", XB_RTE_MALLOC, 1, K_NS_PER_OBJ);
+	struct cell bx2 = lookup("burst", XB_XMEM, 2, K_NS_PER_OBJ);
+	struct cell bp2 = lookup("burst", XB_RTE_MEMPOOL, 2, K_NS_PER_OBJ);
 	struct cell mx = lookup("mixed", XB_XMEM, 1, K_NS_PER_OBJ);
 	struct cell mm = lookup("mixed", XB_MIMALLOC, 1, K_NS_PER_OBJ);
 	struct cell mj = lookup("mixed", XB_JEMALLOC, 1, K_NS_PER_OBJ);
@@ -211,6 +213,8 @@ static int targets(struct target *t, int cap, const struct xb_overhead *ov)
 	const char *what;
 	what = "burst: xmem <= 1.5x rte_mempool ns/obj";
 	ADD(bx.ns <= 1.5 * bp.ns, bx, bp, " (%.2fx)", bx.ns / bp.ns);
+	what = "burst, 2 threads: xmem <= 1.5x rte_mempool ns/obj";
+	ADD(bx2.ns <= 1.5 * bp2.ns, bx2, bp2, " (%.2fx)", bx2.ns / bp2.ns);
 	what = "burst: xmem >= 50x faster than rte_malloc";
 	ADD(bm.ns >= 50 * bx.ns, bx, bm, " (%.1fx)", bm.ns / bx.ns);
 	what = "mixed: xmem faster than mimalloc";
