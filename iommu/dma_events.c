@@ -37,8 +37,8 @@ int xm_dma_info_build(const struct xm_dma_reg *reg, struct xm_dma_info *out)
 		return -1;
 	if (n == 0)
 		return 0;
-	struct xm_iova_run *tmp = malloc(n * sizeof(*tmp));
-	out->runs = malloc(n * sizeof(*out->runs));
+	struct xm_iova_run *tmp = xm_dma_malloc(n * sizeof(*tmp));
+	out->runs = xm_dma_malloc(n * sizeof(*out->runs));
 	if (!tmp || !out->runs) {
 		free(tmp);
 		free(out->runs);
@@ -289,8 +289,8 @@ int xm_dma_region_added(struct xm_region *r)
 	size_t n_subs = 0, done = 0;
 	xm_for_each_sub(s)
 		n_subs++;
-	struct xm_dma_block **blks = calloc(n_subs, sizeof(*blks));
-	struct xmem_dma_subscriber **subs = calloc(n_subs, sizeof(*subs));
+	struct xm_dma_block **blks = xm_dma_calloc(n_subs, sizeof(*blks));
+	struct xmem_dma_subscriber **subs = xm_dma_calloc(n_subs, sizeof(*subs));
 	int e = 0;
 	if (!blks || !subs) {
 		e = ENOMEM;
@@ -353,7 +353,7 @@ void xm_dma_region_removed(struct xm_region *r)
 	xm_for_each_sub(s)
 		n_subs++;
 	struct xm_dma_block *stack[16];
-	struct xm_dma_block **blks = n_subs <= 16 ? stack : malloc(n_subs * sizeof(*blks));
+	struct xm_dma_block **blks = n_subs <= 16 ? stack : xm_dma_malloc(n_subs * sizeof(*blks));
 	xm_for_each_sub(s) {
 		struct xm_dma_block *b = xm_dma_block_find(s, reg);
 		xm_dma_sub_remove(s, &info, b);
