@@ -88,7 +88,10 @@ struct xmem_dma_subscriber {
 };
 
 /* A region as subscribers see it, with its runs (malloc'd by
- * xm_dma_info_build, freed by xm_dma_info_free). */
+ * xm_dma_info_build, freed by xm_dma_info_free).  When the run list cannot
+ * be built (-1, ENOMEM), out still describes the region (id, heap, va, len,
+ * pages, IOVA table) with no runs: enough for a REMOVE event and for
+ * unmapping, which works from the registry's entries, not the runs. */
 struct xm_dma_info {
 	struct xmem_dma_region_info pub;
 	struct xmem_dma_run *runs;

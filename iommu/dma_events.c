@@ -332,20 +332,10 @@ void xm_dma_region_removed(struct xm_region *r)
 	struct xm_dma_reg *reg = xm_dma_reg_take(r);
 	if (!reg)
 		return; /* xm_dma_region_added failed for it: nothing was done */
+	/* ENOMEM for the run list: unmap from the blocks; events get the
+	 * region without runs (info still describes it, heap included). */
 	struct xm_dma_info info;
-	int have_info = xm_dma_info_build(reg, &info) == 0;
-	if (!have_info) {
-		/* ENOMEM for the run list: unmap from the blocks, events get
-		 * the region without runs. */
-		memset(&info, 0, sizeof(info));
-		info.pub.region_id = reg->id;
-		info.pub.va = (void *)r->va;
-		info.pub.len = r->len;
-		info.pub.page_size = (size_t)1 << r->page_shift;
-		info.pub.n_pages = r->n_pages;
-		info.pub.iova = r->iova;
-		info.pub.heap_id = -1;
-	}
+	xm_dma_info_build(reg, &info);
 	/* Unmap (the registry still lists the entries while they are being
 	 * unmapped: it is a superset of what is mapped), then unlink; free the
 	 * blocks after one grace period for all subscribers. */
