@@ -347,10 +347,17 @@ void xm_dma_region_removed(struct xm_region *r)
 	xm_for_each_sub(s) {
 		struct xm_dma_block *b = xm_dma_block_find(s, reg);
 		xm_dma_sub_remove(s, &info, b);
-		if (b) {
-			xm_dma_block_unlink(s, b);
-			if (blks)
-				blks[n_blks++] = b;
+		if (!b)
+			continue;
+		xm_dma_block_unlink(s, b);
+		if (blks) {
+			blks[n_blks++] = b;
+		} else {
+			/* No memory for the list: one grace period per block
+			 * (slow, only under ENOMEM), never a leak and never a
+			 * free under a reader. */
+			xm_rcu_synchronize();
+			xm_dma_block_free(b);
 		}
 	}
 	if (n_blks) {
@@ -359,8 +366,6 @@ void xm_dma_region_removed(struct xm_region *r)
 		for (size_t i = 0; i < n_blks; i++)
 			xm_dma_block_free(blks[i]);
 	}
-	/* (blks NULL: malloc failed; the unlinked blocks are leaked rather
-	 * than freed under a reader.) */
 	if (blks != stack)
 		free(blks);
 	xm_dma_info_free(&info);
