@@ -31,117 +31,11 @@ static char *carve(size_t len)
 	return p;
 }
 
-/* A caller's table of n pages in runs of run pages, at base. */
-static uint64_t *table(size_t n, size_t run, uint64_t base)
-{
-	uint64_t *t = malloc(n * sizeof(*t));
-	if (!t)
-		XT_FATAL("malloc");
-	for (size_t i = 0; i < n; i++)
-		t[i] = base + (i / run) * ((uint64_t)1 << 24) + (i % run) * PG;
-	return t;
-}
-
-/* ---- add / register, remove / unregister -------------------------------- */
-
-struct add_arg {
-	struct xmem_heap *h;     /* NULL: xmem_register */
-	char *va;
-	size_t len;
-	const uint64_t *iova;
-	enum xmem_iova_mode mode;
-	uint64_t iova0;          /* remove ops: the IOVA of va while added */
-};
-
-static int add_run(void *p)
-{
-	struct add_arg *a = p;
-	xmem_dma_set_iova_mode(a->mode);
-	size_t n = a->iova ? a->len / PG : 0;
-	errno = 0;
-	int rc = a->h ? xmem_heap_add_memory(a->h, a->va, a->len, a->iova, n, PG)
-		      : xmem_register(a->va, a->len, a->iova, n, PG);
-	int e = errno;
-	xmem_dma_set_iova_mode(XMEM_IOVA_MODE_TABLE);
-	errno = e;
-	return rc;
-}
-
-static int remove_run(void *p)
-{
-	struct add_arg *a = p;
-	return a->h ? xmem_heap_remove_memory(a->h, a->va, a->len)
-		    : xmem_unregister(a->va, a->len);
-}
-
-static void add_undo(void *p)
-{
-	if (!CHECK_OK(remove_run(p)))
-		FT_FAIL("undo (remove) failed");
-}
-
-static void remove_undo(void *p)
-{
-	if (!CHECK_OK(add_run(p)))
-		FT_FAIL("undo (add again) failed");
-}
-
-/* The region is in place and translates. */
-static void add_present(void *p)
-{
-	struct add_arg *a = p;
-	uint64_t i0 = xmem_virt2iova(a->va);
-	if (a->iova && i0 != a->iova[0])
-		FT_FAIL("virt2iova(va) %#llx, table says %#llx",
-			(unsigned long long)i0, (unsigned long long)a->iova[0]);
-	if (a->mode == XMEM_IOVA_MODE_VA && i0 != (uint64_t)(uintptr_t)a->va)
-		FT_FAIL("IOVA=VA: virt2iova(va) %#llx", (unsigned long long)i0);
-	if (a->mode == XMEM_IOVA_MODE_ASSIGN && !a->iova && i0 == XMEM_BAD_IOVA)
-		FT_FAIL("assigned mode: no IOVA");
-	if (i0 != XMEM_BAD_IOVA && xmem_iova2virt(i0) != a->va)
-		FT_FAIL("iova2virt(virt2iova(va)) != va");
-}
-
-/* Nothing of a failed add is visible. */
-static void add_absent(void *p)
-{
-	struct add_arg *a = p;
-	if (xmem_virt2iova(a->va) != XMEM_BAD_IOVA ||
-	    xmem_virt2iova(a->va + a->len - 1) != XMEM_BAD_IOVA)
-		FT_FAIL("a failed add left the range translatable");
-	if (a->iova && xmem_iova2virt(a->iova[0]) != NULL)
-		FT_FAIL("a failed add left its IOVA in the IOVA -> VA table");
-	if (a->mode == XMEM_IOVA_MODE_VA && xmem_iova2virt((uintptr_t)a->va))
-		FT_FAIL("a failed IOVA=VA add left its IOVA in the table");
-	/* Not a heap's memory either (the heap's stats are compared by the
-	 * sweep; this is the page map). */
-	errno = 0;
-	if (xmem_usable_size(a->va) != 0 || errno != EINVAL)
-		FT_FAIL("a failed add left the range in the page map");
-}
-
-/* A failed remove leaves the region as it was. */
-static void remove_absent(void *p)
-{
-	struct add_arg *a = p;
-	if (xmem_virt2iova(a->va) != a->iova0)
-		FT_FAIL("after a failed remove virt2iova(va) %#llx, was %#llx",
-			(unsigned long long)xmem_virt2iova(a->va),
-			(unsigned long long)a->iova0);
-}
-
-static void removed_check(void *p)
-{
-	struct add_arg *a = p;
-	if (xmem_virt2iova(a->va) != XMEM_BAD_IOVA)
-		FT_FAIL("removed, yet virt2iova(va) answers");
-}
-
-static void sweep_add(const char *name, struct add_arg *a, bool dry_run)
+static void sweep_add(const char *name, struct ft_add *a, bool dry_run)
 {
 	struct ft_op op = {
-		.name = name, .expect = ENOMEM, .run = add_run,
-		.after_ok = add_present, .undo = add_undo, .absent = add_absent,
+		.name = name, .expect = ENOMEM, .run = ft_add_run,
+		.after_ok = ft_add_present, .undo = ft_add_undo, .absent = ft_add_absent,
 		.arg = a, .no_dry_run = !dry_run,
 	};
 	struct ft_result r1 = ft_sweep(&op, &ft_meta_once);
@@ -153,13 +47,13 @@ static void sweep_add(const char *name, struct add_arg *a, bool dry_run)
 }
 
 /* Remove (a is added on entry, and again on return). */
-static void sweep_remove(const char *name, struct add_arg *a)
+static void sweep_remove(const char *name, struct ft_add *a)
 {
 	a->iova0 = xmem_virt2iova(a->va);
 	struct ft_op op = {
-		.name = name, .expect = ENOMEM, .run = remove_run,
-		.after_ok = removed_check, .undo = remove_undo,
-		.absent = remove_absent, .arg = a,
+		.name = name, .expect = ENOMEM, .run = ft_remove_run,
+		.after_ok = ft_removed_check, .undo = ft_remove_undo,
+		.absent = ft_remove_absent, .arg = a,
 	};
 	struct ft_result r1 = ft_sweep(&op, &ft_meta_once);
 	ft_sweep(&op, &ft_meta_sticky);
@@ -251,7 +145,7 @@ static void grow_teardown(void *p)
 
 static int grow_run(void *p)
 {
-	int rc = add_run(p);
+	int rc = ft_add_run(p);
 	/* With the array full, every success doubled it. */
 	if (rc == 0)
 		grow_cap *= 2;
@@ -262,11 +156,12 @@ static void case_registry_growth(void)
 {
 	grow_base = carve(2 * GROW_MAX * PG);
 	char *va = carve(PG);
-	struct add_arg a = {NULL, va, PG, NULL, XMEM_IOVA_MODE_TABLE, 0};
+	struct ft_add a = {.h = NULL, .va = va, .len = PG,
+			    .iova = NULL, .mode = XMEM_IOVA_MODE_TABLE};
 	struct ft_op op = {
 		.name = "register (registry array grows)", .expect = ENOMEM,
 		.setup = grow_setup, .run = grow_run,
-		.after_ok = add_present, .undo = add_undo, .absent = add_absent,
+		.after_ok = ft_add_present, .undo = ft_add_undo, .absent = ft_add_absent,
 		.teardown = grow_teardown, .arg = &a,
 		/* A dry run would grow the array before the sweep; a success
 		 * keeps the grown array, by design. */
@@ -492,18 +387,19 @@ static void case_adds_plain(void)
 	if (!CHECK(h))
 		return;
 	char *va = carve(64 * PG);
-	struct add_arg a = {h, va, 64 * PG, NULL, XMEM_IOVA_MODE_TABLE, 0};
+	struct ft_add a = {.h = h, .va = va, .len = 64 * PG,
+			    .iova = NULL, .mode = XMEM_IOVA_MODE_TABLE};
 	sweep_add("heap_add (no table)", &a, true);
-	uint64_t *t8 = table(64, 8, (uint64_t)1 << 36);
+	uint64_t *t8 = ft_table(64, 8, (uint64_t)1 << 36);
 	a.iova = t8;
 	sweep_add("heap_add (table, 8 runs)", &a, true);
 	a.iova = NULL;
 	a.mode = XMEM_IOVA_MODE_VA;
 	sweep_add("heap_add (IOVA=VA)", &a, true);
-	struct add_arg r = {NULL, carve(32 * PG), 32 * PG, NULL,
-			    XMEM_IOVA_MODE_TABLE, 0};
+	struct ft_add r = {.h = NULL, .va = carve(32 * PG), .len = 32 * PG,
+			    .iova = NULL, .mode = XMEM_IOVA_MODE_TABLE};
 	sweep_add("register (no table)", &r, true);
-	uint64_t *t4 = table(32, 4, (uint64_t)1 << 37);
+	uint64_t *t4 = ft_table(32, 4, (uint64_t)1 << 37);
 	r.iova = t4;
 	sweep_add("register (table, 8 runs)", &r, true);
 	CHECK_OK(xmem_heap_destroy(h));
@@ -531,8 +427,9 @@ static void case_adds_subscribed(void)
 	if (!CHECK(h))
 		return;
 	char *va = carve(64 * PG);
-	uint64_t *t8 = table(64, 8, (uint64_t)1 << 36);
-	struct add_arg a = {h, va, 64 * PG, t8, XMEM_IOVA_MODE_TABLE, 0};
+	uint64_t *t8 = ft_table(64, 8, (uint64_t)1 << 36);
+	struct ft_add a = {.h = h, .va = va, .len = 64 * PG,
+			    .iova = t8, .mode = XMEM_IOVA_MODE_TABLE};
 	sweep_add("heap_add +subs (table, 8 runs)", &a, true);
 	a.iova = NULL;
 	sweep_add("heap_add +subs (no table)", &a, true);
@@ -543,10 +440,10 @@ static void case_adds_subscribed(void)
 	a.mode = XMEM_IOVA_MODE_ASSIGN;
 	sweep_add("heap_add +subs (assigned IOVA, first)", &a, false);
 	sweep_add("heap_add +subs (assigned IOVA)", &a, true);
-	struct add_arg r = {NULL, carve(32 * PG), 32 * PG, NULL,
-			    XMEM_IOVA_MODE_ASSIGN, 0};
+	struct ft_add r = {.h = NULL, .va = carve(32 * PG), .len = 32 * PG,
+			    .iova = NULL, .mode = XMEM_IOVA_MODE_ASSIGN};
 	sweep_add("register +subs (assigned IOVA)", &r, true);
-	uint64_t *t4 = table(32, 4, (uint64_t)1 << 37);
+	uint64_t *t4 = ft_table(32, 4, (uint64_t)1 << 37);
 	r.iova = t4;
 	sweep_add("register +subs (table held in assigner)", &r, true);
 	r.mode = XMEM_IOVA_MODE_TABLE;
@@ -563,7 +460,8 @@ static void case_adds_subscribed(void)
 	if (why) {
 		printf("fault: heap_add +subs (IOVA=PA): case SKIPPED: %s\n", why);
 	} else {
-		struct add_arg p = {h, pva, plen, NULL, XMEM_IOVA_MODE_PA, 0};
+		struct ft_add p = {.h = h, .va = pva, .len = plen,
+			    .iova = NULL, .mode = XMEM_IOVA_MODE_PA};
 		sweep_add("heap_add +subs (IOVA=PA)", &p, true);
 	}
 	munmap(pva, plen);
@@ -579,10 +477,11 @@ static void case_removes(const char *tag)
 	 * it again restores the heap's order, and a failed remove must keep it
 	 * there. */
 	char *va1 = carve(32 * PG), *va2 = carve(64 * PG);
-	uint64_t *t8 = table(64, 8, (uint64_t)1 << 38);
+	uint64_t *t8 = ft_table(64, 8, (uint64_t)1 << 38);
 	CHECK_OK(xmem_heap_add_memory(rm_h, va1, 32 * PG, NULL, 0, PG));
-	struct add_arg a = {rm_h, va2, 64 * PG, t8, XMEM_IOVA_MODE_TABLE, 0};
-	if (!CHECK_OK(add_run(&a)))
+	struct ft_add a = {.h = rm_h, .va = va2, .len = 64 * PG,
+			    .iova = t8, .mode = XMEM_IOVA_MODE_TABLE};
+	if (!CHECK_OK(ft_add_run(&a)))
 		return;
 	/* Some blocks carved and freed, so the chunk has spans to give back. */
 	void *objs[48];
@@ -593,9 +492,9 @@ static void case_removes(const char *tag)
 	CHECK_OK(xmem_heap_remove_memory(rm_h, va2, 64 * PG));
 	CHECK_OK(xmem_heap_remove_memory(rm_h, va1, 32 * PG));
 
-	struct add_arg r = {NULL, carve(32 * PG), 32 * PG, t8,
-			    XMEM_IOVA_MODE_TABLE, 0};
-	if (!CHECK_OK(add_run(&r)))
+	struct ft_add r = {.h = NULL, .va = carve(32 * PG), .len = 32 * PG,
+			    .iova = t8, .mode = XMEM_IOVA_MODE_TABLE};
+	if (!CHECK_OK(ft_add_run(&r)))
 		return;
 	snprintf(name, sizeof(name), "unregister%s", tag);
 	sweep_remove(name, &r);
@@ -610,7 +509,7 @@ static void case_subscribe(void)
 {
 	/* Regions to replay: the kept chunk and a registration, with runs. */
 	char *rv = carve(32 * PG);
-	uint64_t *t4 = table(32, 4, (uint64_t)1 << 39);
+	uint64_t *t4 = ft_table(32, 4, (uint64_t)1 << 39);
 	CHECK_OK(xmem_register(rv, 32 * PG, t4, 32, PG));
 
 	static struct ftdev f2;
@@ -719,7 +618,7 @@ int main(void)
 	keep_h = xmem_heap_create("fault-keep");
 	rm_h = xmem_heap_create("fault-rm");
 	char *kva = carve(16 * PG), *kreg = carve(8 * PG);
-	uint64_t *kt = table(16, 4, (uint64_t)1 << 40);
+	uint64_t *kt = ft_table(16, 4, (uint64_t)1 << 40);
 	if (!keep_h || !rm_h || xmem_heap_add_memory(keep_h, kva, 16 * PG, kt, 16, PG) ||
 	    xmem_register(kreg, 8 * PG, NULL, 0, PG))
 		XT_FATAL("setup");

@@ -84,7 +84,7 @@ struct ft_ledger {
 };
 
 /* Runs under xmem's control mutex: record only. */
-static int ft_ledger_fn(void *ctx, enum xmem_mem_event ev,
+static inline int ft_ledger_fn(void *ctx, enum xmem_mem_event ev,
 			const struct xmem_dma_region_info *r)
 {
 	struct ft_ledger *l = ctx;
@@ -133,7 +133,7 @@ struct ftdev {
 	long map_calls, unmap_calls, fired;
 };
 
-static int ftdev_map(void *ctx, void *va, uint64_t iova, uint64_t len)
+static inline int ftdev_map(void *ctx, void *va, uint64_t iova, uint64_t len)
 {
 	struct ftdev *d = ctx;
 	int e = 0;
@@ -161,7 +161,7 @@ static int ftdev_map(void *ctx, void *va, uint64_t iova, uint64_t len)
 	return e ? -1 : 0;
 }
 
-static int ftdev_unmap(void *ctx, void *va, uint64_t iova, uint64_t len,
+static inline int ftdev_unmap(void *ctx, void *va, uint64_t iova, uint64_t len,
 		       uint64_t *done)
 {
 	struct ftdev *d = ctx;
@@ -184,7 +184,7 @@ static int ftdev_unmap(void *ctx, void *va, uint64_t iova, uint64_t len,
 	return 0;
 }
 
-static int ftdev_lookup(void *ctx, void *va, uint64_t iova, uint64_t len)
+static inline int ftdev_lookup(void *ctx, void *va, uint64_t iova, uint64_t len)
 {
 	struct ftdev *d = ctx;
 	int same = 0;
@@ -249,7 +249,7 @@ static struct xmem_dma_testdev *ft_devs[FT_MAX_DEVS];
 static struct ftdev *ft_ftdevs[FT_MAX_DEVS];
 static struct ft_ledger *ft_ledgers[FT_MAX_DEVS];
 
-static int ft_map_fn(const char *sub, const struct xmem_dma_mapping *m, void *arg)
+static inline int ft_map_fn(const char *sub, const struct xmem_dma_mapping *m, void *arg)
 {
 	struct ft_state *s = arg;
 	if (s->n_maps == s->cap_maps) {
@@ -269,7 +269,7 @@ static int ft_map_fn(const char *sub, const struct xmem_dma_mapping *m, void *ar
 	return 0;
 }
 
-static int ft_map_cmp(const void *a, const void *b)
+static inline int ft_map_cmp(const void *a, const void *b)
 {
 	const struct ft_map *x = a, *y = b;
 	int c = strcmp(x->sub, y->sub);
@@ -437,10 +437,10 @@ struct ft_injector {
 	void *ctx;
 };
 
-static void ft_meta_arm_once(void *ctx, long n)   { (void)ctx; xm_meta_fail_nth(n); }
-static void ft_meta_arm_sticky(void *ctx, long n) { (void)ctx; xm_meta_fail_from(n); }
-static long ft_meta_fired(void *ctx)              { (void)ctx; return xm_meta_fail_fired(); }
-static void ft_meta_disarm(void *ctx)             { (void)ctx; xm_meta_fail_nth(0); }
+static inline void ft_meta_arm_once(void *ctx, long n)   { (void)ctx; xm_meta_fail_nth(n); }
+static inline void ft_meta_arm_sticky(void *ctx, long n) { (void)ctx; xm_meta_fail_from(n); }
+static inline long ft_meta_fired(void *ctx)              { (void)ctx; return xm_meta_fail_fired(); }
+static inline void ft_meta_disarm(void *ctx)             { (void)ctx; xm_meta_fail_nth(0); }
 
 /* The n-th counted metadata allocation fails, once. */
 static const struct ft_injector ft_meta_once = {
@@ -633,6 +633,123 @@ static inline int ft_in_thread(int (*fn)(void *), void *arg)
 	pthread_join(t, NULL);
 	errno = c.err;
 	return c.rc;
+}
+
+/* A caller's table of n pages in runs of run pages, at base. */
+static inline uint64_t *ft_table(size_t n, size_t run, uint64_t base)
+{
+	uint64_t *t = malloc(n * sizeof(*t));
+	if (!t)
+		XT_FATAL("malloc");
+	for (size_t i = 0; i < n; i++)
+		t[i] = base + (i / run) * ((uint64_t)1 << 24) + (i % run) * FT_PG;
+	return t;
+}
+
+/* ---- add / register, remove / unregister as sweep ops -------------------- */
+
+struct ft_add {
+	struct xmem_heap *h;     /* NULL: xmem_register */
+	char *va;
+	size_t len;
+	const uint64_t *iova;
+	enum xmem_iova_mode mode;
+	uint64_t iova0;          /* remove ops: the IOVA of va while added */
+	uint64_t assigned;       /* ASSIGN mode: the IOVA the first success
+				    got; every later one must get it too
+				    (first fit: a failed add gave it back) */
+};
+
+static inline int ft_add_run(void *p)
+{
+	struct ft_add *a = p;
+	xmem_dma_set_iova_mode(a->mode);
+	size_t n = a->iova ? a->len / FT_PG : 0;
+	errno = 0;
+	int rc = a->h ? xmem_heap_add_memory(a->h, a->va, a->len, a->iova, n, FT_PG)
+		      : xmem_register(a->va, a->len, a->iova, n, FT_PG);
+	int e = errno;
+	xmem_dma_set_iova_mode(XMEM_IOVA_MODE_TABLE);
+	errno = e;
+	return rc;
+}
+
+static inline int ft_remove_run(void *p)
+{
+	struct ft_add *a = p;
+	return a->h ? xmem_heap_remove_memory(a->h, a->va, a->len)
+		    : xmem_unregister(a->va, a->len);
+}
+
+static inline void ft_add_undo(void *p)
+{
+	if (!CHECK_OK(ft_remove_run(p)))
+		FT_FAIL("undo (remove) failed");
+}
+
+static inline void ft_remove_undo(void *p)
+{
+	if (!CHECK_OK(ft_add_run(p)))
+		FT_FAIL("undo (add again) failed");
+}
+
+/* The region is in place and translates. */
+static inline void ft_add_present(void *p)
+{
+	struct ft_add *a = p;
+	uint64_t i0 = xmem_virt2iova(a->va);
+	if (a->iova && i0 != a->iova[0])
+		FT_FAIL("virt2iova(va) %#llx, table says %#llx",
+			(unsigned long long)i0, (unsigned long long)a->iova[0]);
+	if (a->mode == XMEM_IOVA_MODE_VA && i0 != (uint64_t)(uintptr_t)a->va)
+		FT_FAIL("IOVA=VA: virt2iova(va) %#llx", (unsigned long long)i0);
+	if (a->mode == XMEM_IOVA_MODE_ASSIGN && !a->iova) {
+		if (i0 == XMEM_BAD_IOVA)
+			FT_FAIL("assigned mode: no IOVA");
+		else if (!a->assigned)
+			a->assigned = i0;
+		else if (i0 != a->assigned)
+			FT_FAIL("assigned IOVA %#llx, the first add got %#llx: an "
+				"extent of a failed add was not given back",
+				(unsigned long long)i0, (unsigned long long)a->assigned);
+	}
+	if (i0 != XMEM_BAD_IOVA && xmem_iova2virt(i0) != a->va)
+		FT_FAIL("iova2virt(virt2iova(va)) != va");
+}
+
+/* Nothing of a failed add is visible. */
+static inline void ft_add_absent(void *p)
+{
+	struct ft_add *a = p;
+	if (xmem_virt2iova(a->va) != XMEM_BAD_IOVA ||
+	    xmem_virt2iova(a->va + a->len - 1) != XMEM_BAD_IOVA)
+		FT_FAIL("a failed add left the range translatable");
+	if (a->iova && xmem_iova2virt(a->iova[0]) != NULL)
+		FT_FAIL("a failed add left its IOVA in the IOVA -> VA table");
+	if (a->mode == XMEM_IOVA_MODE_VA && xmem_iova2virt((uintptr_t)a->va))
+		FT_FAIL("a failed IOVA=VA add left its IOVA in the table");
+	/* Not a heap's memory either (the heap's stats are compared by the
+	 * sweep; this is the page map). */
+	errno = 0;
+	if (xmem_usable_size(a->va) != 0 || errno != EINVAL)
+		FT_FAIL("a failed add left the range in the page map");
+}
+
+/* A failed remove leaves the region as it was. */
+static inline void ft_remove_absent(void *p)
+{
+	struct ft_add *a = p;
+	if (xmem_virt2iova(a->va) != a->iova0)
+		FT_FAIL("after a failed remove virt2iova(va) %#llx, was %#llx",
+			(unsigned long long)xmem_virt2iova(a->va),
+			(unsigned long long)a->iova0);
+}
+
+static inline void ft_removed_check(void *p)
+{
+	struct ft_add *a = p;
+	if (xmem_virt2iova(a->va) != XMEM_BAD_IOVA)
+		FT_FAIL("removed, yet virt2iova(va) answers");
 }
 
 #endif /* XMEM_TESTS_FAULT_UTIL_H */
