@@ -17,20 +17,6 @@
 
 #define PG FT_PG
 
-/* Everything lives in one 1 GiB-aligned reservation: one page-map leaf,
- * created by the first registration, so no later attempt allocates one. */
-static char *arena;
-static size_t arena_off;
-
-static char *carve(size_t len)
-{
-	char *p = arena + arena_off;
-	arena_off += (len + 16 * PG) & ~(16 * PG - 1);  /* gaps between */
-	if (arena_off > ((size_t)1 << 30))
-		XT_FATAL("arena exhausted");
-	return p;
-}
-
 static void sweep_add(const char *name, struct ft_add *a, bool dry_run)
 {
 	struct ft_op op = {
@@ -154,8 +140,8 @@ static int grow_run(void *p)
 
 static void case_registry_growth(void)
 {
-	grow_base = carve(2 * GROW_MAX * PG);
-	char *va = carve(PG);
+	grow_base = ft_carve(2 * GROW_MAX * PG);
+	char *va = ft_carve(PG);
 	struct ft_add a = {.h = NULL, .va = va, .len = PG,
 			    .iova = NULL, .mode = XMEM_IOVA_MODE_TABLE};
 	struct ft_op op = {
@@ -386,7 +372,7 @@ static void case_adds_plain(void)
 	struct xmem_heap *h = xmem_heap_create("fault-add");
 	if (!CHECK(h))
 		return;
-	char *va = carve(64 * PG);
+	char *va = ft_carve(64 * PG);
 	struct ft_add a = {.h = h, .va = va, .len = 64 * PG,
 			    .iova = NULL, .mode = XMEM_IOVA_MODE_TABLE};
 	sweep_add("heap_add (no table)", &a, true);
@@ -396,7 +382,7 @@ static void case_adds_plain(void)
 	a.iova = NULL;
 	a.mode = XMEM_IOVA_MODE_VA;
 	sweep_add("heap_add (IOVA=VA)", &a, true);
-	struct ft_add r = {.h = NULL, .va = carve(32 * PG), .len = 32 * PG,
+	struct ft_add r = {.h = NULL, .va = ft_carve(32 * PG), .len = 32 * PG,
 			    .iova = NULL, .mode = XMEM_IOVA_MODE_TABLE};
 	sweep_add("register (no table)", &r, true);
 	uint64_t *t4 = ft_table(32, 4, (uint64_t)1 << 37);
@@ -426,7 +412,7 @@ static void case_adds_subscribed(void)
 	struct xmem_heap *h = xmem_heap_create("fault-adds");
 	if (!CHECK(h))
 		return;
-	char *va = carve(64 * PG);
+	char *va = ft_carve(64 * PG);
 	uint64_t *t8 = ft_table(64, 8, (uint64_t)1 << 36);
 	struct ft_add a = {.h = h, .va = va, .len = 64 * PG,
 			    .iova = t8, .mode = XMEM_IOVA_MODE_TABLE};
@@ -440,7 +426,7 @@ static void case_adds_subscribed(void)
 	a.mode = XMEM_IOVA_MODE_ASSIGN;
 	sweep_add("heap_add +subs (assigned IOVA, first)", &a, false);
 	sweep_add("heap_add +subs (assigned IOVA)", &a, true);
-	struct ft_add r = {.h = NULL, .va = carve(32 * PG), .len = 32 * PG,
+	struct ft_add r = {.h = NULL, .va = ft_carve(32 * PG), .len = 32 * PG,
 			    .iova = NULL, .mode = XMEM_IOVA_MODE_ASSIGN};
 	sweep_add("register +subs (assigned IOVA)", &r, true);
 	uint64_t *t4 = ft_table(32, 4, (uint64_t)1 << 37);
@@ -476,7 +462,7 @@ static void case_removes(const char *tag)
 	/* Two chunks: the one removed is the last of its heap, so that adding
 	 * it again restores the heap's order, and a failed remove must keep it
 	 * there. */
-	char *va1 = carve(32 * PG), *va2 = carve(64 * PG);
+	char *va1 = ft_carve(32 * PG), *va2 = ft_carve(64 * PG);
 	uint64_t *t8 = ft_table(64, 8, (uint64_t)1 << 38);
 	CHECK_OK(xmem_heap_add_memory(rm_h, va1, 32 * PG, NULL, 0, PG));
 	struct ft_add a = {.h = rm_h, .va = va2, .len = 64 * PG,
@@ -492,7 +478,7 @@ static void case_removes(const char *tag)
 	CHECK_OK(xmem_heap_remove_memory(rm_h, va2, 64 * PG));
 	CHECK_OK(xmem_heap_remove_memory(rm_h, va1, 32 * PG));
 
-	struct ft_add r = {.h = NULL, .va = carve(32 * PG), .len = 32 * PG,
+	struct ft_add r = {.h = NULL, .va = ft_carve(32 * PG), .len = 32 * PG,
 			    .iova = t8, .mode = XMEM_IOVA_MODE_TABLE};
 	if (!CHECK_OK(ft_add_run(&r)))
 		return;
@@ -508,7 +494,7 @@ static void case_removes_subs(void)  { case_removes(" +subs"); }
 static void case_subscribe(void)
 {
 	/* Regions to replay: the kept chunk and a registration, with runs. */
-	char *rv = carve(32 * PG);
+	char *rv = ft_carve(32 * PG);
 	uint64_t *t4 = ft_table(32, 4, (uint64_t)1 << 39);
 	CHECK_OK(xmem_register(rv, 32 * PG, t4, 32, PG));
 
@@ -575,7 +561,7 @@ static void case_subscribe(void)
 
 static void case_ranges(void)
 {
-	probe_va = carve(4 * PG);
+	probe_va = ft_carve(4 * PG);
 	struct ft_op op = {
 		.name = "xmem_dma_set_iova_ranges", .expect = ENOMEM,
 		.run = ranges_run, .after_ok = ranges_ok, .undo = ranges_undo,
@@ -605,9 +591,7 @@ static void case_many_subscribers(void)
 
 int main(void)
 {
-	char *raw = ft_reserve((size_t)2 << 30);
-	arena = (char *)(((uintptr_t)raw + ((size_t)1 << 30) - 1) &
-			 ~(((uintptr_t)1 << 30) - 1));
+	ft_arena_init();
 	xmem_dma_set_iova_mode(XMEM_IOVA_MODE_TABLE);
 
 	xt_run("registry array growth", case_registry_growth);
@@ -617,7 +601,7 @@ int main(void)
 	 * tables. */
 	keep_h = xmem_heap_create("fault-keep");
 	rm_h = xmem_heap_create("fault-rm");
-	char *kva = carve(16 * PG), *kreg = carve(8 * PG);
+	char *kva = ft_carve(16 * PG), *kreg = ft_carve(8 * PG);
 	uint64_t *kt = ft_table(16, 4, (uint64_t)1 << 40);
 	if (!keep_h || !rm_h || xmem_heap_add_memory(keep_h, kva, 16 * PG, kt, 16, PG) ||
 	    xmem_register(kreg, 8 * PG, NULL, 0, PG))
@@ -642,6 +626,6 @@ int main(void)
 	CHECK_OK(xmem_dma_unsubscribe(l1.sub));
 	CHECK(f1.n == 0 && l1.n == 0 && l1.errors == 0);
 	free(kt);
-	munmap(raw, (size_t)2 << 30);
+	ft_arena_fini();
 	return xt_done();
 }

@@ -38,6 +38,9 @@ extern size_t xm_meta_in_use(void);
 
 #define FT_PG ((size_t)4096)
 
+/* Faults the run just checked by after_ok met (0: a fault-free run). */
+static long ft_last_fired;
+
 /* What the attempt under way is, for failure messages. */
 static char ft_ctx[160] = "(setup)";
 
@@ -62,6 +65,34 @@ static inline char *ft_reserve(size_t len)
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		XT_FATAL("mmap(%zu): %s", len, strerror(errno));
+	return p;
+}
+
+/* One 1 GiB-aligned reservation for every range a test adds: one page-map
+ * leaf, created by the first registration, so no later attempt allocates
+ * one (leaves are never freed, by design). */
+static char *ft_arena_raw, *ft_arena;
+static size_t ft_arena_off;
+
+static inline void ft_arena_init(void)
+{
+	ft_arena_raw = ft_reserve((size_t)2 << 30);
+	ft_arena = (char *)(((uintptr_t)ft_arena_raw + ((size_t)1 << 30) - 1) &
+			    ~(((uintptr_t)1 << 30) - 1));
+}
+
+static inline void ft_arena_fini(void)
+{
+	munmap(ft_arena_raw, (size_t)2 << 30);
+}
+
+/* The next len bytes of the arena, with a gap after them. */
+static inline char *ft_carve(size_t len)
+{
+	char *p = ft_arena + ft_arena_off;
+	ft_arena_off += (len + 16 * FT_PG) & ~(16 * FT_PG - 1);
+	if (ft_arena_off > ((size_t)1 << 30))
+		XT_FATAL("arena exhausted");
 	return p;
 }
 
@@ -130,7 +161,10 @@ struct ftdev {
 	struct { void *va; uint64_t iova, len; } ext[FTDEV_MAX];
 	long fail_at;                    /* the fail_at-th map call fails */
 	int fail_errno;
-	long map_calls, unmap_calls, fired;
+	long unmap_fail_at;              /* the unmap_fail_at-th unmap call
+					    fails: EIO, nothing unmapped */
+	long map_calls, unmap_calls;
+	long fired, map_fired, unmap_fired;  /* faults that fired */
 };
 
 static inline int ftdev_map(void *ctx, void *va, uint64_t iova, uint64_t len)
@@ -141,6 +175,7 @@ static inline int ftdev_map(void *ctx, void *va, uint64_t iova, uint64_t len)
 	d->map_calls++;
 	if (d->fail_at > 0 && --d->fail_at == 0) {
 		d->fired++;
+		d->map_fired++;
 		e = d->fail_errno;
 	} else {
 		for (size_t i = 0; i < d->n && !e; i++)
@@ -169,6 +204,13 @@ static inline int ftdev_unmap(void *ctx, void *va, uint64_t iova, uint64_t len,
 	pthread_mutex_lock(&d->lock);
 	d->unmap_calls++;
 	*done = 0;
+	if (d->unmap_fail_at > 0 && --d->unmap_fail_at == 0) {
+		d->fired++;
+		d->unmap_fired++;
+		pthread_mutex_unlock(&d->lock);
+		errno = EIO;
+		return -1;
+	}
 	for (size_t i = 0; i < d->n; i++) {
 		if (d->ext[i].iova == iova && d->ext[i].len == len) {
 			*done = len;
@@ -488,6 +530,11 @@ struct ft_op {
 	/* A success may grow what persists by design (an array's capacity):
 	 * metadata is compared exactly after failures only. */
 	bool success_may_grow;
+	/* The injector arms a second, unswept fault that always fails the
+	 * operation (with expect): the attempt that meets no swept fault
+	 * then fails too, is checked as a failed call (without absent), and
+	 * ends the sweep. */
+	bool base_fails;
 };
 
 struct ft_result {
@@ -515,6 +562,7 @@ static inline struct ft_result ft_sweep(const struct ft_op *op,
 				op->teardown(arg);
 			return res;
 		}
+		ft_last_fired = 0;
 		if (op->after_ok)
 			op->after_ok(arg);
 		op->undo(arg);
@@ -535,8 +583,17 @@ static inline struct ft_result ft_sweep(const struct ft_op *op,
 		int e = errno;
 		long fired = inj->fired(inj->ctx);
 		inj->disarm(inj->ctx);
+		ft_last_fired = fired;
 		bool strict_meta = !op->meta_outer_only;
-		if (fired == 0) {
+		if (fired == 0 && op->base_fails) {
+			/* Only the unswept fault: every point has been tried. */
+			if (rc == 0 || e != op->expect)
+				FT_FAIL("with only the base fault: rc %d, errno %d (%s)",
+					rc, e, strerror(e));
+			struct ft_state *s1 = ft_state_take();
+			ft_state_equal(s0, s1, strict_meta, "after the base fault alone");
+			ft_state_free(s1);
+		} else if (fired == 0) {
 			/* The operation ran to its end without meeting point n:
 			 * every point has been tried. */
 			if (rc != 0)
@@ -571,8 +628,10 @@ static inline struct ft_result ft_sweep(const struct ft_op *op,
 			ft_state_free(s1);
 			if (op->absent)
 				op->absent(arg);
-			/* The library is still usable: the identical call works. */
+			/* The library is still usable: the identical call works
+			 * (with the base fault, if any, gone too). */
 			errno = 0;
+			ft_last_fired = 0;
 			if (op->run(arg) != 0) {
 				FT_FAIL("the identical call after the failure fails: %s",
 					strerror(errno));
