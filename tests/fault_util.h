@@ -377,7 +377,7 @@ static inline struct ft_state *ft_state_take(void)
 	return s;
 }
 
-/* Print the lines in which two dumps differ. */
+/* Print both dumps (they are a few lines each). */
 static inline void ft_dump_diff(const char *a, const char *b)
 {
 	fprintf(stderr, "  dump before:\n%s  dump after:\n%s", a, b);
