@@ -172,7 +172,10 @@ out:
 	return rc;
 }
 
-static void xm_heap_unlink(struct xmem_heap *h, struct xm_region *r)
+/* Unlink r; returns the link it was reached through, where
+ * xm_heap_relink puts it back.  The list keeps the order chunks were added
+ * in, which is the order carving tries them (first fit). */
+static struct xm_region **xm_heap_unlink(struct xmem_heap *h, struct xm_region *r)
 {
 	struct xm_region **pp = &h->regions;
 	while (*pp != r)
@@ -181,6 +184,18 @@ static void xm_heap_unlink(struct xmem_heap *h, struct xm_region *r)
 	r->next = NULL;
 	h->n_regions--;
 	h->total_bytes -= r->len;
+	return pp;
+}
+
+/* Undo xm_heap_unlink.  Valid while the list has not changed since, which
+ * the control mutex guarantees: every change of it holds that mutex. */
+static void xm_heap_relink(struct xmem_heap *h, struct xm_region *r,
+			   struct xm_region **pp)
+{
+	r->next = *pp;
+	*pp = r;
+	h->n_regions++;
+	h->total_bytes += r->len;
 }
 
 int xmem_heap_remove_memory(struct xmem_heap *h, void *va, size_t len)
@@ -210,16 +225,14 @@ int xmem_heap_remove_memory(struct xmem_heap *h, void *va, size_t len)
 	}
 	/* From here no allocation can come from r: it has left the list. */
 	xm_heap_release_region_spans(h, r);
-	xm_heap_unlink(h, r);
+	struct xm_region **link = xm_heap_unlink(h, r);
 	pthread_mutex_unlock(&h->lock);
 
 	if (xm_region_unpublish(r)) {
-		/* ENOMEM before anything was unpublished: put r back. */
+		/* ENOMEM before anything was unpublished: put r back where it
+		 * was, so carving order (and the dump) are as before. */
 		pthread_mutex_lock(&h->lock);
-		r->next = h->regions;
-		h->regions = r;
-		h->n_regions++;
-		h->total_bytes += r->len;
+		xm_heap_relink(h, r, link);
 		pthread_mutex_unlock(&h->lock);
 		goto out;
 	}

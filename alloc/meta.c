@@ -31,7 +31,12 @@ static pthread_mutex_t xm_meta_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct xm_meta_free *xm_meta_lists[XM_META_CLASSES];
 static char  *xm_meta_bump, *xm_meta_bump_end;    /* current slab */
 static size_t xm_meta_used;                         /* under xm_meta_mu */
-static long   xm_meta_fail_at;                      /* under xm_meta_mu */
+/* Fault injection (tests), all under xm_meta_mu: the countdown to the
+ * allocation that fails, whether every later one fails too, and how many
+ * have failed since the fault was armed. */
+static long   xm_meta_fail_at;
+static bool   xm_meta_fail_sticky;
+static long   xm_meta_fail_count;
 
 static unsigned xm_meta_class(size_t size)
 {
@@ -48,6 +53,22 @@ static void *xm_map(size_t len)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+/* One counted allocation: true when it must fail.  xm_meta_mu held. */
+static bool xm_meta_fault_locked(void)
+{
+	if (xm_meta_fail_at == 0)
+		return false;
+	if (xm_meta_fail_at > 1) {
+		xm_meta_fail_at--;
+		return false;
+	}
+	/* This one fails; a one-shot fault disarms, a sticky one stays at 1. */
+	if (!xm_meta_fail_sticky)
+		xm_meta_fail_at = 0;
+	xm_meta_fail_count++;
+	return true;
+}
+
 void *xm_meta_zalloc(size_t size)
 {
 	if (size == 0)
@@ -61,7 +82,7 @@ void *xm_meta_zalloc(size_t size)
 	void *p = NULL;
 
 	pthread_mutex_lock(&xm_meta_mu);
-	if (unlikely(xm_meta_fail_at > 0) && --xm_meta_fail_at == 0) {
+	if (unlikely(xm_meta_fail_at > 0) && xm_meta_fault_locked()) {
 		pthread_mutex_unlock(&xm_meta_mu);
 		errno = ENOMEM;
 		return NULL;
@@ -136,9 +157,38 @@ size_t xm_meta_in_use(void)
 	return u;
 }
 
-void xm_meta_fail_nth(long n)
+static void xm_meta_arm(long n, bool sticky)
 {
 	pthread_mutex_lock(&xm_meta_mu);
 	xm_meta_fail_at = n > 0 ? n : 0;
+	xm_meta_fail_sticky = sticky && n > 0;
+	xm_meta_fail_count = 0;
 	pthread_mutex_unlock(&xm_meta_mu);
+}
+
+void xm_meta_fail_nth(long n)  { xm_meta_arm(n, false); }
+void xm_meta_fail_from(long n) { xm_meta_arm(n, true); }
+
+long xm_meta_fail_fired(void)
+{
+	pthread_mutex_lock(&xm_meta_mu);
+	long n = xm_meta_fail_count;
+	pthread_mutex_unlock(&xm_meta_mu);
+	return n;
+}
+
+bool xm_meta_fail_pending(void)
+{
+	pthread_mutex_lock(&xm_meta_mu);
+	bool p = xm_meta_fail_at > 0 && xm_meta_fail_count == 0;
+	pthread_mutex_unlock(&xm_meta_mu);
+	return p;
+}
+
+bool xm_meta_fault(void)
+{
+	pthread_mutex_lock(&xm_meta_mu);
+	bool f = unlikely(xm_meta_fail_at > 0) && xm_meta_fault_locked();
+	pthread_mutex_unlock(&xm_meta_mu);
+	return f;
 }

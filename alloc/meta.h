@@ -2,6 +2,7 @@
 #ifndef XM_META_H
 #define XM_META_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Zeroed metadata block of at least size bytes, or NULL (errno ENOMEM).
@@ -18,8 +19,23 @@ void *xm_meta_pages(size_t size);
 /* Bytes of metadata handed out and not freed, all users together. */
 size_t xm_meta_in_use(void);
 
-/* Fault injection for tests: the n-th following xm_meta_zalloc call (1 =
- * the next one) fails with ENOMEM; 0 disables. */
+/* Fault injection for tests.  A "counted allocation" is every
+ * xm_meta_zalloc call and every xm_meta_fault() check (the IOMMU layer makes
+ * one before each malloc of its own, so its scratch memory fails the same
+ * way).
+ *  xm_meta_fail_nth(n)   the n-th following counted allocation (1 = the next
+ *                        one) fails with ENOMEM, once; 0 disarms.
+ *  xm_meta_fail_from(n)  the n-th and every later one fail, until disarmed
+ *                        (xm_meta_fail_nth(0)).
+ *  xm_meta_fail_fired()  allocations failed since the fault was armed.
+ *  xm_meta_fail_pending() armed and nothing has failed yet: the operation
+ *                        under test never reached the fault.
+ *  xm_meta_fault()       one counted allocation for a malloc user: true
+ *                        when it must fail (the caller sets ENOMEM). */
 void xm_meta_fail_nth(long n);
+void xm_meta_fail_from(long n);
+long xm_meta_fail_fired(void);
+bool xm_meta_fail_pending(void);
+bool xm_meta_fault(void);
 
 #endif

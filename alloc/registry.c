@@ -138,23 +138,30 @@ int xm_region_publish(struct xm_region *r)
  * is visible. */
 static int xm_region_publish_tables(struct xm_region *r)
 {
+	/* A full array is replaced by one twice its size, but only once
+	 * nothing else can fail: a failed publish keeps the old array (and the
+	 * metadata in use) exactly as it was. */
+	struct xm_region **grown = NULL;
+	size_t cap = xm_cap_regs;
 	if (xm_n_regs == xm_cap_regs) {
-		size_t cap = xm_cap_regs ? 2 * xm_cap_regs : 64;
-		struct xm_region **a = xm_meta_zalloc(cap * sizeof(*a));
-		if (!a)
+		cap = xm_cap_regs ? 2 * xm_cap_regs : 64;
+		grown = xm_meta_zalloc(cap * sizeof(*grown));
+		if (!grown)
 			return -1;
-		for (size_t i = 0; i < xm_n_regs; i++)
-			a[i] = xm_regs[i];
-		xm_meta_free(xm_regs, xm_cap_regs * sizeof(*a));
-		xm_regs = a;
-		xm_cap_regs = cap;
 	}
 	struct xm_iova_table *t = xm_iova_build(r, NULL);
 	if (!t)
-		return -1;
+		goto fail;
 	if (xm_pagemap_set(r->va, r->len, r)) {
 		xm_meta_free(t, t->bytes);
-		return -1;
+		goto fail;
+	}
+	if (grown) {
+		for (size_t i = 0; i < xm_n_regs; i++)
+			grown[i] = xm_regs[i];
+		xm_meta_free(xm_regs, xm_cap_regs * sizeof(*grown));
+		xm_regs = grown;
+		xm_cap_regs = cap;
 	}
 	size_t i = xm_regs_lower_bound(r->va);
 	for (size_t j = xm_n_regs; j > i; j--)
@@ -163,6 +170,9 @@ static int xm_region_publish_tables(struct xm_region *r)
 	xm_n_regs++;
 	xm_iova_replace(t);
 	return 0;
+fail:
+	xm_meta_free(grown, cap * sizeof(*grown));
+	return -1;
 }
 
 int xm_region_unpublish(struct xm_region *r)

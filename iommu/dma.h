@@ -24,13 +24,38 @@
 #ifndef XM_IOMMU_DMA_H
 #define XM_IOMMU_DMA_H
 
+#include <errno.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 
+#include "alloc/meta.h"
 #include "alloc/xm_common.h"
 #include "iommu/iova.h"
 #include "xmem/xmem_dma.h"
 
 struct xm_region;
+
+/* The layer's own malloc'd memory (run lists, scratch arrays, the IOVA
+ * assigner's state) goes through these, so that the metadata allocator's
+ * fault injection (xm_meta_fail_nth, tests) reaches every allocation of an
+ * add, remove or subscribe, and every rollback path behind it. */
+static inline void *xm_dma_malloc(size_t n)
+{
+	if (unlikely(xm_meta_fault())) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return malloc(n);
+}
+
+static inline void *xm_dma_calloc(size_t n, size_t size)
+{
+	if (unlikely(xm_meta_fault())) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return calloc(n, size);
+}
 
 /* The layer's record of one region (writer side only). */
 struct xm_dma_reg {
@@ -63,7 +88,10 @@ struct xmem_dma_subscriber {
 };
 
 /* A region as subscribers see it, with its runs (malloc'd by
- * xm_dma_info_build, freed by xm_dma_info_free). */
+ * xm_dma_info_build, freed by xm_dma_info_free).  When the run list cannot
+ * be built (-1, ENOMEM), out still describes the region (id, heap, va, len,
+ * pages, IOVA table) with no runs: enough for a REMOVE event and for
+ * unmapping, which works from the registry's entries, not the runs. */
 struct xm_dma_info {
 	struct xmem_dma_region_info pub;
 	struct xmem_dma_run *runs;

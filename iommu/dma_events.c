@@ -37,8 +37,8 @@ int xm_dma_info_build(const struct xm_dma_reg *reg, struct xm_dma_info *out)
 		return -1;
 	if (n == 0)
 		return 0;
-	struct xm_iova_run *tmp = malloc(n * sizeof(*tmp));
-	out->runs = malloc(n * sizeof(*out->runs));
+	struct xm_iova_run *tmp = xm_dma_malloc(n * sizeof(*tmp));
+	out->runs = xm_dma_malloc(n * sizeof(*out->runs));
 	if (!tmp || !out->runs) {
 		free(tmp);
 		free(out->runs);
@@ -289,8 +289,8 @@ int xm_dma_region_added(struct xm_region *r)
 	size_t n_subs = 0, done = 0;
 	xm_for_each_sub(s)
 		n_subs++;
-	struct xm_dma_block **blks = calloc(n_subs, sizeof(*blks));
-	struct xmem_dma_subscriber **subs = calloc(n_subs, sizeof(*subs));
+	struct xm_dma_block **blks = xm_dma_calloc(n_subs, sizeof(*blks));
+	struct xmem_dma_subscriber **subs = xm_dma_calloc(n_subs, sizeof(*subs));
 	int e = 0;
 	if (!blks || !subs) {
 		e = ENOMEM;
@@ -332,20 +332,10 @@ void xm_dma_region_removed(struct xm_region *r)
 	struct xm_dma_reg *reg = xm_dma_reg_take(r);
 	if (!reg)
 		return; /* xm_dma_region_added failed for it: nothing was done */
+	/* ENOMEM for the run list: unmap from the blocks; events get the
+	 * region without runs (info still describes it, heap included). */
 	struct xm_dma_info info;
-	int have_info = xm_dma_info_build(reg, &info) == 0;
-	if (!have_info) {
-		/* ENOMEM for the run list: unmap from the blocks, events get
-		 * the region without runs. */
-		memset(&info, 0, sizeof(info));
-		info.pub.region_id = reg->id;
-		info.pub.va = (void *)r->va;
-		info.pub.len = r->len;
-		info.pub.page_size = (size_t)1 << r->page_shift;
-		info.pub.n_pages = r->n_pages;
-		info.pub.iova = r->iova;
-		info.pub.heap_id = -1;
-	}
+	xm_dma_info_build(reg, &info);
 	/* Unmap (the registry still lists the entries while they are being
 	 * unmapped: it is a superset of what is mapped), then unlink; free the
 	 * blocks after one grace period for all subscribers. */
@@ -353,14 +343,21 @@ void xm_dma_region_removed(struct xm_region *r)
 	xm_for_each_sub(s)
 		n_subs++;
 	struct xm_dma_block *stack[16];
-	struct xm_dma_block **blks = n_subs <= 16 ? stack : malloc(n_subs * sizeof(*blks));
+	struct xm_dma_block **blks = n_subs <= 16 ? stack : xm_dma_malloc(n_subs * sizeof(*blks));
 	xm_for_each_sub(s) {
 		struct xm_dma_block *b = xm_dma_block_find(s, reg);
 		xm_dma_sub_remove(s, &info, b);
-		if (b) {
-			xm_dma_block_unlink(s, b);
-			if (blks)
-				blks[n_blks++] = b;
+		if (!b)
+			continue;
+		xm_dma_block_unlink(s, b);
+		if (blks) {
+			blks[n_blks++] = b;
+		} else {
+			/* No memory for the list: one grace period per block
+			 * (slow, only under ENOMEM), never a leak and never a
+			 * free under a reader. */
+			xm_rcu_synchronize();
+			xm_dma_block_free(b);
 		}
 	}
 	if (n_blks) {
@@ -369,8 +366,6 @@ void xm_dma_region_removed(struct xm_region *r)
 		for (size_t i = 0; i < n_blks; i++)
 			xm_dma_block_free(blks[i]);
 	}
-	/* (blks NULL: malloc failed; the unlinked blocks are leaked rather
-	 * than freed under a reader.) */
 	if (blks != stack)
 		free(blks);
 	xm_dma_info_free(&info);

@@ -79,7 +79,7 @@ void xm_dma_iova_narrow(const struct xm_iova_range *ranges, size_t n)
 {
 	if (xm_space_ensure() || n == 0)
 		return;
-	struct xm_iova_range *out = malloc((xm_space.n_ranges + n) * sizeof(*out));
+	struct xm_iova_range *out = xm_dma_malloc((xm_space.n_ranges + n) * sizeof(*out));
 	if (!out)
 		return;
 	size_t k = 0;
@@ -136,7 +136,7 @@ int xm_dma_iova_prepare(struct xm_dma_reg *reg)
 	}
 	if (mode == XMEM_IOVA_MODE_TABLE)
 		return 0;
-	uint64_t *t = malloc(r->n_pages * sizeof(*t));
+	uint64_t *t = xm_dma_malloc(r->n_pages * sizeof(*t));
 	if (!t) {
 		errno = ENOMEM;
 		return -1;

@@ -89,9 +89,10 @@ struct xmem_dma_subscriber *xm_dma_subscribe_locked(const char *name,
 			struct xm_dma_block *b = XM_NEXT(s->blocks);
 			while (XM_NEXT(b->next))
 				b = XM_NEXT(b->next);
+			/* Without memory for the runs, info still names
+			 * the region for the REMOVE event. */
 			struct xm_dma_info info;
-			if (xm_dma_info_build(b->reg, &info))
-				memset(&info, 0, sizeof(info));
+			xm_dma_info_build(b->reg, &info);
 			xm_dma_sub_remove(s, &info, b);
 			xm_dma_info_free(&info);
 			xm_dma_block_unlink(s, b);
@@ -148,8 +149,7 @@ int xm_dma_unsubscribe_locked(struct xmem_dma_subscriber *s)
 		for (size_t i = 0; i < k; i++)
 			b = XM_NEXT(b->next);
 		struct xm_dma_info info;
-		if (xm_dma_info_build(b->reg, &info))
-			memset(&info, 0, sizeof(info));
+		xm_dma_info_build(b->reg, &info);   /* see the replay's undo */
 		xm_dma_sub_remove(s, &info, b);
 		xm_dma_info_free(&info);
 	}

@@ -9,6 +9,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc/meta.h"
+
+/* The assigner's state is malloc'd; each allocation is one counted
+ * allocation of the metadata allocator's fault injection (tests), so a
+ * failing assign or reserve is exercised like any other ENOMEM. */
+static void *xm_iova_realloc(void *p, size_t n)
+{
+    if (xm_meta_fault()) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return realloc(p, n);
+}
+
 static int cmp_range(const void *a, const void *b)
 {
     const struct xm_iova_range *x = a, *y = b;
@@ -21,7 +35,7 @@ int xm_iova_space_init(struct xm_iova_space *s, const struct xm_iova_range *rang
         errno = EINVAL;
         return -1;
     }
-    struct xm_iova_range *r = malloc(n * sizeof(*r));
+    struct xm_iova_range *r = xm_iova_realloc(NULL, n * sizeof(*r));
     if (!r) {
         errno = ENOMEM;
         return -1;
@@ -73,7 +87,7 @@ static int insert_used(struct xm_iova_space *s, size_t at, uint64_t iova, uint64
             errno = ENOMEM;
             return -1;
         }
-        struct xm_iova_extent *u = realloc(s->used, cap * sizeof(*u));
+        struct xm_iova_extent *u = xm_iova_realloc(s->used, cap * sizeof(*u));
         if (!u) {
             errno = ENOMEM;
             return -1;

@@ -124,7 +124,9 @@ int xmem_heap_add_memory(struct xmem_heap *heap, void *va, size_t len,
  * Afterwards no address in it is returned by an allocation or translated.
  * EINVAL: heap NULL or dead; va NULL; len 0.
  * ENOENT: (va, len) is not exactly a chunk of this heap.
- * EBUSY:  an allocation in the chunk is live; nothing changes. */
+ * EBUSY:  an allocation in the chunk is live; nothing changes.
+ * ENOMEM: no memory for the smaller IOVA -> VA search table; nothing
+ *         changes (the chunk stays added, in its place). */
 int xmem_heap_remove_memory(struct xmem_heap *heap, void *va, size_t len);
 
 /* ------------------------------------------------------------------------ */
@@ -139,7 +141,9 @@ int xmem_register(void *va, size_t len, const uint64_t *iova, size_t n_pages,
 /* Unregister memory registered with xmem_register.
  * EINVAL: va NULL or len 0.
  * ENOENT: (va, len) is not exactly one xmem_register registration (memory
- *         added to a heap is removed with xmem_heap_remove_memory). */
+ *         added to a heap is removed with xmem_heap_remove_memory).
+ * ENOMEM: no memory for the smaller IOVA -> VA search table; nothing
+ *         changes. */
 int xmem_unregister(void *va, size_t len);
 
 /* ------------------------------------------------------------------------ */
