@@ -92,6 +92,7 @@ int xm_region_set_iova(struct xm_region *r, const uint64_t *iova)
 	uint64_t *starts = runs > 1 ? xm_meta_zalloc(bm) : NULL;
 	if (!copy || (runs > 1 && !starts)) {
 		xm_meta_free(copy, tab);
+		xm_meta_free(starts, bm);
 		errno = ENOMEM;
 		return -1;
 	}
