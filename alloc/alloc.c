@@ -16,6 +16,7 @@
 #include "bitmap.h"
 #include "cache.h"
 #include "pagemap.h"
+#include "vg.h"
 
 /* ---- span layer (heap lock held) -------------------------------------- */
 
@@ -313,6 +314,7 @@ void *xmem_alloc(struct xmem_heap *h, size_t size, size_t align)
 		return p;
 	if (xm_alloc_check(h, size, align) || xm_alloc_n(h, size, align, &p, 1))
 		return NULL;
+	xm_vg_on_alloc(&p, 1, size);
 	return p;
 }
 
@@ -332,7 +334,10 @@ int xmem_alloc_bulk(struct xmem_heap *h, size_t size, void **objs, unsigned n)
 		errno = EINVAL;
 		return -1;
 	}
-	return xm_alloc_n(h, size, 0, objs, n);
+	int rc = xm_alloc_n(h, size, 0, objs, n);
+	if (rc == 0)
+		xm_vg_on_alloc(objs, n, size);
+	return rc;
 }
 
 /* Locked free of one pointer, validated; reports what is wrong. */
@@ -479,8 +484,10 @@ static void xm_free_many(void *const *objs, unsigned n, const char *fn)
 
 void xmem_free(void *ptr)
 {
-	if (ptr)
+	if (ptr) {
+		xm_vg_on_free(&ptr, 1, "xmem_free");
 		xm_free_many(&ptr, 1, "xmem_free");
+	}
 }
 
 void xmem_free_bulk(void *const *objs, unsigned n)
@@ -490,6 +497,7 @@ void xmem_free_bulk(void *const *objs, unsigned n)
 			errno = EINVAL;
 		return;
 	}
+	xm_vg_on_free(objs, n, "xmem_free_bulk");
 	xm_free_many(objs, n, "xmem_free_bulk");
 }
 
@@ -509,5 +517,5 @@ size_t xmem_usable_size(const void *ptr)
 	}
 	if (!size)
 		errno = EINVAL;
-	return size;
+	return xm_vg_on_usable(ptr, size);
 }

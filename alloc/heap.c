@@ -9,6 +9,7 @@
 
 #include "cache.h"
 #include "meta.h"
+#include "vg.h"
 
 struct xmem_heap *xm_heaps[XMEM_MAX_HEAPS];
 
@@ -156,6 +157,8 @@ int xmem_heap_add_memory(struct xmem_heap *h, void *va, size_t len,
 	r->heap = h;
 	if (xm_region_publish(r))
 		goto out;
+	/* Before r joins the heap's list, from which blocks are carved. */
+	xm_vg_on_add(va, len);
 	pthread_mutex_lock(&h->lock);
 	struct xm_region **tail = &h->regions;
 	while (*tail)
@@ -237,6 +240,7 @@ int xmem_heap_remove_memory(struct xmem_heap *h, void *va, size_t len)
 		goto out;
 	}
 	xm_region_free(r);
+	xm_vg_on_remove(va, len);   /* the application's again */
 	rc = 0;
 out:
 	xm_ctl_unlock();
