@@ -310,9 +310,8 @@ static inline bool xm_alloc_fast(struct xmem_heap *h, size_t size,
 void *xmem_alloc(struct xmem_heap *h, size_t size, size_t align)
 {
 	void *p;
-	if (likely(align == 0) && xm_alloc_fast(h, size, &p, 1))
-		return p;
-	if (xm_alloc_check(h, size, align) || xm_alloc_n(h, size, align, &p, 1))
+	if (!(likely(align == 0) && xm_alloc_fast(h, size, &p, 1)) &&
+	    (xm_alloc_check(h, size, align) || xm_alloc_n(h, size, align, &p, 1)))
 		return NULL;
 	xm_vg_on_alloc(&p, 1, size);
 	return p;
@@ -328,16 +327,16 @@ void *xmem_zalloc(struct xmem_heap *h, size_t size, size_t align)
 
 int xmem_alloc_bulk(struct xmem_heap *h, size_t size, void **objs, unsigned n)
 {
-	if (likely(objs && n) && xm_alloc_fast(h, size, objs, n))
-		return 0;
-	if (unlikely(!objs || n == 0) || xm_alloc_check(h, size, 0)) {
-		errno = EINVAL;
-		return -1;
+	if (!(likely(objs && n) && xm_alloc_fast(h, size, objs, n))) {
+		if (unlikely(!objs || n == 0) || xm_alloc_check(h, size, 0)) {
+			errno = EINVAL;
+			return -1;
+		}
+		if (xm_alloc_n(h, size, 0, objs, n))
+			return -1;
 	}
-	int rc = xm_alloc_n(h, size, 0, objs, n);
-	if (rc == 0)
-		xm_vg_on_alloc(objs, n, size);
-	return rc;
+	xm_vg_on_alloc(objs, n, size);
+	return 0;
 }
 
 /* Locked free of one pointer, validated; reports what is wrong. */

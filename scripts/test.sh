@@ -13,6 +13,8 @@
 #   tsan    bazel test --config=tsan, tests tagged "concurrency" (skipped if none)
 #   stall   tests/stall (one thread frozen mid-call, the others must progress),
 #           plain and under ASan; tagged manual, so only this stage runs it
+#   valgrind  bazel test --config=valgrind, tests tagged "valgrind" (manual):
+#           memcheck sees xmem blocks (leaks, use after free, overruns)
 #   guest   tests/vfio_guest/run.sh: real VFIO DMA in a QEMU guest (apt installs
 #           QEMU, busybox-static and a Debian kernel; about 30 s once cached)
 #
@@ -27,7 +29,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 2
 ROOT="$(pwd)"
 
 BAZEL="${BAZEL:-bazel}"
-STAGES="${XMEM_STAGES:-normal asan tsan stall guest}"
+STAGES="${XMEM_STAGES:-normal asan tsan stall valgrind guest}"
 # shellcheck disable=SC2206
 EXTRA_ARGS=(${XMEM_BAZEL_ARGS:-})
 COMMON_ARGS=(--keep_going)
@@ -169,6 +171,17 @@ stage_tsan() {
 stage_stall() {
     run_bazel_test stall " (stall)" -- //tests/stall:stall_test
     run_bazel_test stall-asan " (stall, asan)" --config=asan -- //tests/stall:stall_test
+}
+
+stage_valgrind() {
+    local t
+    t="$(query_tests "attr(tags, '\\bvalgrind\\b', tests(//...))")"
+    if [ -z "$t" ]; then
+        say "stage valgrind: no test targets tagged \"valgrind\", skipped"
+        return 0
+    fi
+    # shellcheck disable=SC2086
+    run_bazel_test valgrind " (valgrind)" --config=valgrind --build_tests_only -- $t
 }
 
 stage_guest() {
