@@ -303,7 +303,7 @@ static inline bool xm_alloc_fast(struct xmem_heap *h, size_t size,
 				 void **objs, unsigned n)
 {
 	return likely(size - 1 < XMEM_MAX_CLASS_SIZE && n <= XM_BURST_MAX &&
-		      h && h->magic == XM_HEAP_MAGIC) &&
+		      h && xm_heap_magic(h) == XM_HEAP_MAGIC) &&
 	       likely(xm_cache_alloc(h, xm_class_of(size), objs, n) == 1);
 }
 

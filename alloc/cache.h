@@ -72,7 +72,7 @@ static inline struct xm_lcache *xm_lcache_of(struct xmem_heap *h, int id,
 
 static inline struct xm_lcache *xm_lcache_get(struct xmem_heap *h)
 {
-	return xm_lcache_of(h, h->id, h->serial);
+	return xm_lcache_of(h, xm_heap_idx(h), xm_heap_serial(h));
 }
 
 /* Enter the owner's section; false when a drainer or checked mode holds

@@ -34,6 +34,42 @@ static int xm_heap_find(const char *name)
 	return -1;
 }
 
+/* Dead heap descriptors, for reuse as heap descriptors only (see
+ * xm_heap_magic).  Control mutex held. */
+static struct xmem_heap *xm_heap_free_descs;
+
+static struct xmem_heap *xm_heap_desc_get(void)
+{
+	struct xmem_heap *h = xm_heap_free_descs;
+	if (!h)
+		return xm_meta_zalloc(sizeof(*h));
+	xm_heap_free_descs = h->free_next;
+	/* Zero all but the fields a dead handle's check may be reading. */
+	const size_t keep = offsetof(struct xmem_heap, name);
+	memset((char *)h + keep, 0, sizeof(*h) - keep);
+	return h;
+}
+
+static void xm_heap_desc_put(struct xmem_heap *h)
+{
+	h->free_next = xm_heap_free_descs;
+	xm_heap_free_descs = h;
+}
+
+/* For fault-injection tests only: give the dead descriptors back to the
+ * metadata allocator, so that the next create must allocate.  Handles of
+ * those heaps must not be used afterwards. */
+void xm_heap_descs_release(void)
+{
+	xm_ctl_lock();
+	while (xm_heap_free_descs) {
+		struct xmem_heap *h = xm_heap_free_descs;
+		xm_heap_free_descs = h->free_next;
+		xm_meta_free(h, sizeof(*h));
+	}
+	xm_ctl_unlock();
+}
+
 struct xmem_heap *xmem_heap_create(const char *name)
 {
 	if (!xm_name_ok(name))
@@ -52,16 +88,16 @@ struct xmem_heap *xmem_heap_create(const char *name)
 		errno = ENOSPC;
 		goto out;
 	}
-	h = xm_meta_zalloc(sizeof(*h));
+	h = xm_heap_desc_get();
 	if (!h)
 		goto out;
 	static uint64_t serials;   /* under the control mutex */
-	h->magic = XM_HEAP_MAGIC;
-	h->id = slot;
-	h->serial = ++serials;
+	__atomic_store_n(&h->id, slot, __ATOMIC_RELAXED);
+	__atomic_store_n(&h->serial, ++serials, __ATOMIC_RELAXED);
 	pthread_mutex_init(&h->drain_lock, NULL);
 	strcpy(h->name, name);
 	pthread_mutex_init(&h->lock, NULL);
+	__atomic_store_n(&h->magic, XM_HEAP_MAGIC, __ATOMIC_RELEASE);
 	/* Publishes the initialised descriptor (release). */
 	xm_rcu_publish(xm_heaps[slot], h);
 out:
@@ -79,12 +115,12 @@ int xmem_heap_destroy(struct xmem_heap *h)
 		errno = EBUSY;
 	} else {
 		xm_rcu_publish(xm_heaps[h->id], NULL);
-		h->magic = 0;
+		__atomic_store_n(&h->magic, 0, __ATOMIC_RELAXED);
 		xm_rcu_synchronize();   /* lookups that found h are done */
 		xm_heap_free_caches(h);
 		pthread_mutex_destroy(&h->drain_lock);
 		pthread_mutex_destroy(&h->lock);
-		xm_meta_free(h, sizeof(*h));
+		xm_heap_desc_put(h);
 		rc = 0;
 	}
 	xm_ctl_unlock();

@@ -73,18 +73,41 @@ struct xmem_heap {
 	struct xm_stack depot[XMEM_NUM_CLASSES];
 	struct xm_stack empties;
 	pthread_mutex_t drain_lock;
+
+	struct xmem_heap *free_next;  /* on the dead-descriptor list */
 };
 
 /* The heap table, indexed by id; slots are RCU-published. */
 extern struct xmem_heap *xm_heaps[XMEM_MAX_HEAPS];
 
+/* A handle may be dead (destroyed), and its descriptor then reused, by
+ * another thread, for a new heap: heap descriptors are kept on their own
+ * free list and never become other metadata, so magic, id and serial are
+ * only ever written as what they are.  Handle checks read them with these
+ * atomic loads, and creation writes them atomically, magic last with
+ * release (plain moves on x86-64). */
+static inline uint32_t xm_heap_magic(const struct xmem_heap *h)
+{
+	return __atomic_load_n(&h->magic, __ATOMIC_ACQUIRE);
+}
+static inline int xm_heap_idx(const struct xmem_heap *h)
+{
+	return __atomic_load_n(&h->id, __ATOMIC_RELAXED);
+}
+static inline uint64_t xm_heap_serial(const struct xmem_heap *h)
+{
+	return __atomic_load_n(&h->serial, __ATOMIC_RELAXED);
+}
+
 /* True when h is a live heap.  A dead heap's descriptor stays readable
- * (metadata is type-stable), so the checks cannot fault. */
+ * (see above), so the checks cannot fault. */
 static inline bool xm_heap_live(const struct xmem_heap *h)
 {
-	return h && h->magic == XM_HEAP_MAGIC &&
-	       (unsigned)h->id < XMEM_MAX_HEAPS &&
-	       __atomic_load_n(&xm_heaps[h->id], __ATOMIC_ACQUIRE) == h;
+	if (!h || xm_heap_magic(h) != XM_HEAP_MAGIC)
+		return false;
+	int id = xm_heap_idx(h);
+	return (unsigned)id < XMEM_MAX_HEAPS &&
+	       __atomic_load_n(&xm_heaps[id], __ATOMIC_ACQUIRE) == h;
 }
 
 /* span.c, heap lock held. */

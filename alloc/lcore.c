@@ -17,7 +17,11 @@ static pthread_once_t xm_lcore_once = PTHREAD_ONCE_INIT;
 
 static void xm_lcore_release(struct xm_lcore *l)
 {
+	/* Under the control mutex: xmem_heap_destroy frees a heap's caches
+	 * and descriptor holding it, so none can vanish under the flush. */
+	xm_ctl_lock();
 	xm_cache_flush_lcore(l);
+	xm_ctl_unlock();
 	pthread_mutex_lock(&xm_lcore_mu);
 	xm_lcore_used[l->id] = false;
 	pthread_mutex_unlock(&xm_lcore_mu);

@@ -53,6 +53,17 @@ struct create_arg {
 	int slot;                /* the id a new heap gets */
 };
 
+/* Destroyed heaps' descriptors are reused by later creates without a
+ * metadata allocation (heap.c keeps them so that dead handles stay safe to
+ * check); hand them back first so that the create must allocate. */
+void xm_heap_descs_release(void);
+
+static void create_setup(void *p)
+{
+	(void)p;
+	xm_heap_descs_release();
+}
+
 static int create_run(void *p)
 {
 	struct create_arg *c = p;
@@ -71,6 +82,7 @@ static void create_undo(void *p)
 {
 	struct create_arg *c = p;
 	CHECK_OK(xmem_heap_destroy(c->h));
+	xm_heap_descs_release();   /* the descriptor's metadata too */
 }
 
 static void create_absent(void *p)
@@ -90,6 +102,7 @@ static void case_heap_create(void)
 			c.slot = id;
 	struct ft_op op = {
 		.name = "heap_create", .expect = ENOMEM, .run = create_run,
+		.setup = create_setup,
 		.after_ok = create_ok, .undo = create_undo,
 		.absent = create_absent, .arg = &c,
 	};
