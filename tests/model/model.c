@@ -658,8 +658,12 @@ int xmodel_alloc(struct xmodel *m, struct xmem_heap *h, void *p, size_t size,
 		 size_t align, char *err)
 {
 	uintptr_t a = (uintptr_t)p;
-	if (!p || !size)
-		return fail(err, XMODEL_STATE, "alloc record of %p size %zu", p, size);
+	if (!size)
+		return fail(err, XMODEL_STATE, "alloc record of %p with size 0", p);
+	if (!p)
+		return fail(err, XMODEL_OUTSIDE, "a block of size %zu recorded as "
+			    "NULL (e.g. a NULL entry from a successful bulk "
+			    "allocation)", size);
 	int saved = errno;
 	size_t us = xmem_usable_size(p);
 	size_t ext = us >= size ? us : size;

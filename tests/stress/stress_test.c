@@ -449,7 +449,7 @@ static void op_free_bulk(struct thr *t)
 {
 	if (!t->n_held)
 		return;
-	void *objs[40];
+	void *objs[2 * 32 + 1];   /* blocks, a NULL after each, one invalid */
 	unsigned n = 0, k = range(&t->rng, 1, t->n_held < 32 ? t->n_held : 32);
 	int bad = -1;
 	for (unsigned i = 0; i < k; i++) {
