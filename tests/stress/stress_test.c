@@ -80,7 +80,6 @@
 #define SLOT_SPAN   (4 * MiB)
 #define MAX_THREADS 64
 #define INBOX_CAP   512
-#define MAX_HELD    3000
 #define RECENT      24
 #define N_HEAPS     (N_SHARED + MAX_THREADS)
 
@@ -207,6 +206,8 @@ static struct run {
 	uint64_t coord_rng;
 	double t_end;
 	uint64_t batches;
+	size_t max_held;               /* per thread; by seed: memory pressure */
+	unsigned free_skip;            /* % of frees turned into allocs below it */
 	struct counters cc;            /* the coordinator's own ops */
 } R;
 
@@ -787,6 +788,12 @@ static void op_translation_only(struct thr *t)
 static void op_probe(struct thr *t)
 {
 	t->c.probes++;
+	/* Lookups of a shared heap never block and are always right. */
+	int hi = rnd(&t->rng) % N_SHARED;
+	if (xmem_heap_lookup(R.heaps[hi].name) != H(hi) ||
+	    xmem_heap_from_id(xmem_heap_id(H(hi))) != H(hi))
+		violation(t, "lookup / from_id of shared heap \"%s\" wrong",
+			  R.heaps[hi].name);
 	if (t->n_held && rnd(&t->rng) % 2) {
 		const struct blk *b = &t->held[rnd(&t->rng) % t->n_held];
 		const char *a = (const char *)b->p + rnd(&t->rng) % b->size;
@@ -971,6 +978,53 @@ static void op_private_heap(struct thr *t)
 	pthread_mutex_unlock(&R.heap_ctl_mu);
 }
 
+/* Arguments every call must refuse with the documented errno. */
+static void op_bad_args(struct thr *t)
+{
+	int hi = pick_heap(t);
+	struct xmem_heap *h = H(hi);
+	void *objs[2];
+	int on_stack = 0;
+	unsigned k = rnd(&t->rng) % 7;
+	note(t, "bad_args", NULL, k, hi, 0, 0);
+	errno = 0;
+	switch (k) {
+	case 0:
+		if (xmem_alloc(h, 0, 0) || errno != EINVAL)
+			violation(t, "alloc(size 0) did not fail with EINVAL");
+		break;
+	case 1:
+		if (xmem_alloc(h, 64, 3 << range(&t->rng, 0, 8)) || errno != EINVAL)
+			violation(t, "alloc(align not a power of two) did not fail "
+				  "with EINVAL");
+		break;
+	case 2:
+		if (xmem_alloc(NULL, 64, 0) || errno != EINVAL)
+			violation(t, "alloc(NULL heap) did not fail with EINVAL");
+		break;
+	case 3:
+		if (xmem_alloc_bulk(h, 64, objs, 0) != -1 || errno != EINVAL)
+			violation(t, "alloc_bulk(n 0) did not fail with EINVAL");
+		break;
+	case 4:
+		if (xmem_alloc_bulk(h, 0, objs, 2) != -1 || errno != EINVAL)
+			violation(t, "alloc_bulk(size 0) did not fail with EINVAL");
+		break;
+	case 5:
+		if (xmem_usable_size(&on_stack) != 0 || errno != EINVAL)
+			violation(t, "usable_size(stack) did not fail with EINVAL");
+		break;
+	case 6: {
+		/* More than any heap holds: ENOMEM, and nothing changes. */
+		size_t big = (size_t)1 << range(&t->rng, 31, 46);
+		if (xmem_alloc(h, big, 0) || errno != ENOMEM)
+			violation(t, "alloc(%zu) did not fail with ENOMEM (errno %d)",
+				  big, errno);
+		break;
+	}
+	}
+}
+
 static void op_trim(struct thr *t)
 {
 	int hi = pick_heap(t);
@@ -986,8 +1040,11 @@ static void op_trim(struct thr *t)
 static void do_op(struct thr *t)
 {
 	unsigned r = rnd(&t->rng) % 1000;
-	if (t->n_held > MAX_HELD && r < 500)
+	if (t->n_held > R.max_held && r < 500)
 		r += 500;                       /* shed load: free instead */
+	else if (r >= 500 && r < 830 && t->n_held < R.max_held &&
+		 rnd(&t->rng) % 100 < R.free_skip)
+		r = rnd(&t->rng) % 370;         /* build up: allocate instead */
 	if (r < 260)
 		op_alloc(t);
 	else if (r < 370)
@@ -1014,8 +1071,10 @@ static void do_op(struct thr *t)
 		op_invalid_free(t);
 	else if (r < 990)
 		op_lcore(t);
-	else if (r < 996)
+	else if (r < 994)
 		op_private_heap(t);
+	else if (r < 997)
+		op_bad_args(t);
 	else
 		op_trim(t);
 	t->op++;
@@ -1174,6 +1233,12 @@ static void setup_seed(uint64_t seed, unsigned idx, double seconds)
 	R.coord_rng = seed ^ 0xc001d00dULL;
 	R.nthr = O.threads;
 	R.t_end = now_s() + seconds;
+	/* A third of the seeds keep so much live that the heaps run out
+	 * (ENOMEM, reclaim from other lcores' caches), a third very little. */
+	static const size_t held_caps[] = {300, 3000, 12000};
+	static const unsigned skips[] = {0, 10, 40};
+	R.max_held = held_caps[seed % 3];
+	R.free_skip = skips[seed % 3];
 	atomic_init(&R.iova_next, 0x100000000ULL);
 	pthread_mutex_init(&R.slots_mu, NULL);
 	pthread_mutex_init(&R.heap_ctl_mu, NULL);
