@@ -24,7 +24,7 @@
  *
  *   stress_test [--threads=N] [--seed=S] [--seeds=K] [--seconds=T]
  *               [--ops=N] [--batch=N] [--longer] [--selftest-double]
- *               [--known-races]
+ *               [--known-races[=1|2]]
  *
  *   --threads   worker threads (default 2, or XMEM_STRESS_THREADS)
  *   --seed      first seed (default: from the clock, printed); seed i of
@@ -39,8 +39,9 @@
  *   --known-races  do not steer around the two library races this test
  *               found (both ThreadSanitizer reports, see dead_handle_checks
  *               and op_lcore): check a destroyed heap's handle at once,
- *               while other threads run, and let xmem_thread_unregister
- *               run concurrently with xmem_heap_destroy
+ *               while other threads run (=1), and let
+ *               xmem_thread_unregister run concurrently with
+ *               xmem_heap_destroy (=2); both without a value
  *
  * Reproducing: with --threads=1 a seed's op sequence, including the
  * quiescent phases, depends only on the seed, so
@@ -100,7 +101,7 @@ struct opts {
 	uint64_t ops;
 	unsigned batch;
 	bool selftest_double;
-	bool known_races;
+	unsigned known_races;   /* bit 0: dead handles; bit 1: unregister */
 };
 
 static struct opts O = {
@@ -897,12 +898,12 @@ static void op_lcore(struct thr *t)
 	 * xmem_heap_destroy in another thread frees that heap's lcaches and
 	 * descriptor.  Kept apart by the test's heap lock unless
 	 * --known-races. */
-	if (!O.known_races)
+	if (!(O.known_races & 2))
 		pthread_mutex_lock(&R.heap_ctl_mu);
 	errno = 0;
 	int rc = xmem_thread_unregister();
 	int e = errno;
-	if (!O.known_races)
+	if (!(O.known_races & 2))
 		pthread_mutex_unlock(&R.heap_ctl_mu);
 	note(t, "thread_unregister", NULL, 0, 0, rc, e);
 	if (rc || xmem_lcore_id() != -1)
@@ -1026,7 +1027,7 @@ static void op_private_heap(struct thr *t)
 		 * but checking it while other threads allocate metadata is a
 		 * data race inside the library (see dead_handle_checks), so
 		 * by default the quiescent phase does it. */
-		if (O.known_races)
+		if (O.known_races & 1)
 			dead_handle_checks(t, hs->h);
 		else if (t->n_dead < DEAD_MAX)
 			t->dead[t->n_dead++] = hs->h;
@@ -1497,11 +1498,13 @@ int main(int argc, char **argv)
 		} else if (!strcmp(a, "--selftest-double"))
 			O.selftest_double = true;
 		else if (!strcmp(a, "--known-races"))
-			O.known_races = true;
+			O.known_races = 3;
+		else if (arg_u64(a, "--known-races", &v))
+			O.known_races = (unsigned)v;
 		else {
 			fprintf(stderr, "usage: %s [--threads=N] [--seed=S] [--seeds=K] "
 				"[--seconds=T] [--ops=N] [--batch=N] [--longer] "
-				"[--selftest-double] [--known-races]\n", argv[0]);
+				"[--selftest-double] [--known-races[=1|2]]\n", argv[0]);
 			return 2;
 		}
 	}
