@@ -1200,6 +1200,19 @@ static void check_largest_free(struct thr *t, int hi)
 	MODEL(t, xmodel_alloc(R.m, H(hi), p, st.largest_free, 0, t->err));
 	MODEL(t, xmodel_free(R.m, p, NULL, NULL, t->err));
 	xmem_free(p);
+	/* ... and nothing larger. */
+	size_t more = st.largest_free + 4096;
+	errno = 0;
+	p = xmem_alloc(H(hi), more, 0);
+	e = errno;
+	note(t, "alloc_above_largest_free", p, more, 0, 0, e);
+	if (p)
+		violation(t, "heap \"%s\": stats say largest_free %zu, but "
+			  "alloc(%zu) succeeded", R.heaps[hi].name,
+			  st.largest_free, more);
+	if (e != ENOMEM)
+		violation(t, "alloc(%zu) above largest_free: errno %d, not ENOMEM",
+			  more, e);
 }
 
 static void quiescent(struct thr *t)
