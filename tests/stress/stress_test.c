@@ -34,7 +34,8 @@
  *   --ops       ops per thread per seed at most (default 2,000,000;
  *               200,000 under a sanitizer)
  *   --batch     ops per thread between quiescent phases (default 256)
- *   --longer    the docs figure: 60 s, 2 seeds
+ *   --longer    the docs figure: 60 s, 2 seeds, no op limit (options after
+ *               it override)
  *   --selftest-double  record one allocation twice (must end in VIOLATION)
  *   --known-races  do not steer around the two library races this test
  *               found (both ThreadSanitizer reports, see dead_handle_checks
@@ -1429,9 +1430,12 @@ static void add_counters(struct counters *a, const struct counters *b)
 
 static uint64_t run_seed(uint64_t seed, unsigned idx, double seconds)
 {
-	printf("stress: seed %" PRIu64 " (threads %u, %.1f s, at most %" PRIu64
-	       " ops per thread): replay with --seed=%" PRIu64 " --seeds=1 "
-	       "--threads=1\n", seed, O.threads, seconds, O.ops, seed);
+	char lim[48] = "no op limit";
+	if (O.ops != UINT64_MAX)
+		snprintf(lim, sizeof(lim), "at most %" PRIu64 " ops per thread", O.ops);
+	printf("stress: seed %" PRIu64 " (threads %u, %.1f s, %s): replay with "
+	       "--seed=%" PRIu64 " --seeds=1 --threads=1\n", seed, O.threads,
+	       seconds, lim, seed);
 	fflush(stdout);
 	double t0 = now_s();
 	setup_seed(seed, idx, seconds);
@@ -1508,6 +1512,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--longer")) {
 			O.seconds = 60;
 			O.seeds = 2;
+			O.ops = UINT64_MAX;   /* time-bound only */
 		} else if (!strcmp(a, "--selftest-double"))
 			O.selftest_double = true;
 		else if (!strcmp(a, "--known-races"))
