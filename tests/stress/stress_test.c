@@ -27,10 +27,11 @@
  *               [--known-races[=1|2]]
  *
  *   --threads   worker threads (default 2, or XMEM_STRESS_THREADS)
- *   --seed      first seed (default: from the clock, printed); seed i of
- *               the run is S + i
+ *   --seed      first seed (default XMEM_STRESS_SEED, else from the clock;
+ *               printed); seed i of the run is S + i
  *   --seeds     seeds run one after another (default 4)
- *   --seconds   total time budget, split between the seeds (default 20)
+ *   --seconds   total time budget, split between the seeds (default 20,
+ *               or XMEM_STRESS_SECONDS)
  *   --ops       ops per thread per seed at most (default 2,000,000;
  *               200,000 under a sanitizer)
  *   --batch     ops per thread between quiescent phases (default 256)
@@ -1491,9 +1492,16 @@ int main(int argc, char **argv)
 {
 	bool seed_set = false;
 	uint64_t v;
+	/* The environment first (bazel test --test_env=...), then argv. */
 	const char *env = getenv("XMEM_STRESS_THREADS");
 	if (env && *env)
 		O.threads = (unsigned)strtoul(env, NULL, 0);
+	if ((env = getenv("XMEM_STRESS_SEED")) && *env) {
+		O.seed = strtoull(env, NULL, 0);
+		seed_set = true;
+	}
+	if ((env = getenv("XMEM_STRESS_SECONDS")) && *env)
+		O.seconds = strtod(env, NULL);
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (arg_u64(a, "--threads", &v))
