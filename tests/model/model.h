@@ -8,8 +8,11 @@
  * against that.  It has no global state, never exits and never prints: each
  * function returns XMODEL_OK or the kind of violation found, and writes one
  * line describing it into err (XMODEL_ERR_MAX bytes; err may be NULL).  A
- * call that reports a violation changes nothing in the model, so a caller
- * may carry on.  All functions are thread-safe (one mutex per model).
+ * call that reports a violation leaves the model consistent (a refused
+ * allocation is not recorded, a removal that should have failed keeps its
+ * chunk), so a caller may carry on.  All functions are thread-safe (one
+ * mutex per model).  Bazel: //tests/model (testonly; a fuzz target that
+ * uses it is testonly too).
  *
  * Protocol (why the order matters: the library may hand an address out again
  * the moment it is freed, and may hand out memory the moment it is added):
