@@ -11,6 +11,8 @@
 #   normal  bazel test //...                              (builds everything, runs all tests)
 #   asan    bazel test --config=asan //tests/...          (ASan + UBSan)
 #   tsan    bazel test --config=tsan, tests tagged "concurrency" (skipped if none)
+#   stress  tests/stress against the reference model (tests/model), under ASan
+#           and under TSan (XMEM_STRESS_SEED / _SECONDS / _THREADS pass through)
 #   stall   tests/stall (one thread frozen mid-call, the others must progress),
 #           plain and under ASan; tagged manual, so only this stage runs it
 #   valgrind  bazel test --config=valgrind, tests tagged "valgrind" (manual):
@@ -29,7 +31,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 2
 ROOT="$(pwd)"
 
 BAZEL="${BAZEL:-bazel}"
-STAGES="${XMEM_STAGES:-normal asan tsan stall valgrind guest}"
+STAGES="${XMEM_STAGES:-normal asan tsan stress stall valgrind guest}"
 # shellcheck disable=SC2206
 EXTRA_ARGS=(${XMEM_BAZEL_ARGS:-})
 COMMON_ARGS=(--keep_going)
@@ -166,6 +168,15 @@ stage_tsan() {
         return 0
     fi
     run_bazel_test tsan " (tsan)" --config=tsan --build_tests_only --test_tag_filters=concurrency -- "$pattern"
+}
+
+stage_stress() {
+    local env=(--test_env=XMEM_STRESS_SEED --test_env=XMEM_STRESS_SECONDS
+               --test_env=XMEM_STRESS_THREADS)
+    run_bazel_test stress-asan " (stress, asan)" --config=asan "${env[@]}" -- \
+        //tests/stress:stress_test
+    run_bazel_test stress-tsan " (stress, tsan)" --config=tsan "${env[@]}" -- \
+        //tests/stress:stress_test
 }
 
 stage_stall() {
