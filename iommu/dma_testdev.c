@@ -256,7 +256,8 @@ int xmem_dma_testdev_destroy(struct xmem_dma_testdev *t)
 
 struct xmem_dma_subscriber *xmem_dma_testdev_subscriber(struct xmem_dma_testdev *t)
 {
-	if (!t) {
+	/* Compared, never dereferenced, until known live: t may be freed. */
+	if (!t || !xm_td_live(t)) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -294,7 +295,7 @@ int xmem_dma_testdev_map_direct(struct xmem_dma_testdev *t, void *va,
 int xmem_dma_testdev_unmap_direct(struct xmem_dma_testdev *t, uint64_t iova,
 				  uint64_t len)
 {
-	if (!t || len == 0 || !xm_td_live(t)) {
+	if (!t || len == 0 || (len | iova) & 4095 || !xm_td_live(t)) {
 		errno = EINVAL;
 		return -1;
 	}

@@ -13,6 +13,9 @@
 #   tsan    bazel test --config=tsan, tests tagged "concurrency" (skipped if none)
 #   stress  tests/stress against the reference model (tests/model), under ASan
 #           and under TSan (XMEM_STRESS_SEED / _SECONDS / _THREADS pass through)
+#   fuzz    tests/fuzz/run.sh: the libFuzzer target (clang, ASan + UBSan) from
+#           the corpus, bounded (200000 runs or 90 s), then --selftest (a
+#           planted double free must be caught)
 #   stall   tests/stall (one thread frozen mid-call, the others must progress),
 #           plain and under ASan; tagged manual, so only this stage runs it
 #   valgrind  bazel test --config=valgrind, tests tagged "valgrind" (manual):
@@ -31,7 +34,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 2
 ROOT="$(pwd)"
 
 BAZEL="${BAZEL:-bazel}"
-STAGES="${XMEM_STAGES:-normal asan tsan stress stall valgrind guest}"
+STAGES="${XMEM_STAGES:-normal asan tsan stress fuzz stall valgrind guest}"
 # shellcheck disable=SC2206
 EXTRA_ARGS=(${XMEM_BAZEL_ARGS:-})
 COMMON_ARGS=(--keep_going)
@@ -177,6 +180,26 @@ stage_stress() {
         //tests/stress:stress_test
     run_bazel_test stress-tsan " (stress, tsan)" --config=tsan "${env[@]}" -- \
         //tests/stress:stress_test
+}
+
+# One line per run.sh call: PASS/FAIL with run.sh's "FUZZ: ..." summary.
+fuzz_run() {
+    local name="$1" log="$WORK/fuzz$2.log" rc note
+    shift 2
+    bash ./tests/fuzz/run.sh "$@" </dev/null 2>&1 | tee "$log"
+    rc="${PIPESTATUS[0]}"
+    note="$(grep -m1 '^FUZZ: ' "$log" | sed 's/^FUZZ: [A-Z]* //')"
+    if [ "$rc" -eq 0 ]; then
+        record PASS "$name" "$note"
+    else
+        record FAIL "$name" "run.sh $* exited $rc: ${note:-see the fuzz: lines above}"
+    fi
+}
+
+stage_fuzz() {
+    say "stage fuzz: tests/fuzz/run.sh (bounded libFuzzer run, clang) and --selftest"
+    fuzz_run "//tests/fuzz:api_fuzz (fuzz)" ""
+    fuzz_run "//tests/fuzz:api_fuzz (fuzz selftest)" ".selftest" --selftest
 }
 
 stage_stall() {

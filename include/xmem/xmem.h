@@ -114,8 +114,19 @@ const char *xmem_heap_name(const struct xmem_heap *heap);
  *         range; va or len not a multiple of page_size; with a table, n_pages
  *         != len / page_size; without one, n_pages not 0 or len / page_size;
  *         the range leaves the 48-bit address space.
- * EEXIST: the range overlaps memory already added or registered anywhere.
- * ENOMEM: no memory for the region's metadata. */
+ * EEXIST: the range overlaps memory already added or registered anywhere;
+ *         or IOVA mode ASSIGN (xmem_dma.h) and the table's IOVAs overlap
+ *         IOVAs the assigner handed out.
+ * ENOMEM: no memory for the region's metadata.
+ * Errors of the DMA layer (xmem_dma.h), which gives the region IOVAs and
+ * maps it for every subscriber before it is published:
+ * ENOSPC: IOVA mode ASSIGN and no free extent of the IOVA ranges is large
+ *         enough; or a subscriber reports fewer free mapping entries than
+ *         the region has IOVA runs.
+ * EFAULT: IOVA mode PA and a page is not resident (EPERM: the physical
+ *         addresses are not readable, as without CAP_SYS_ADMIN).
+ * Other:  the errno of a subscriber's mem_event veto (EPERM if it set
+ *         none) or of its failing dma_map, passed through. */
 int xmem_heap_add_memory(struct xmem_heap *heap, void *va, size_t len,
                          const uint64_t *iova, size_t n_pages,
                          size_t page_size);
@@ -151,11 +162,15 @@ int xmem_unregister(void *va, size_t len);
 /* ------------------------------------------------------------------------ */
 
 /* Allocate size bytes aligned to align from heap.  align 0 means the default
- * (see XMEM_ALIGN_DEFAULT); otherwise a power of two no larger than the page
- * size of the region that serves it.  The block is IOVA-contiguous.
+ * (see XMEM_ALIGN_DEFAULT); otherwise a power of two, any size: the address
+ * is aligned to it, and so is the IOVA when the region's IOVAs are aligned
+ * like its addresses (IOVA = VA; or a page-aligned table and align up to the
+ * page size).  Alignments above 4 KiB are served page-granular, as large
+ * blocks are.  The block is IOVA-contiguous.
  * EINVAL: heap NULL or dead; size 0; align not 0 and not a power of two.
  * ENOMEM: no free run is large enough (with that alignment and IOVA
- *         contiguity), or no memory for metadata. */
+ *         contiguity; an alignment no run of the heap meets is ENOMEM too),
+ *         or no memory for metadata. */
 void *xmem_alloc(struct xmem_heap *heap, size_t size, size_t align);
 
 /* xmem_alloc, then zero the block.  The only function that writes to
@@ -186,7 +201,11 @@ void xmem_free_bulk(void *const *objs, unsigned n);
 
 /* Usable size of a live block (at least what was asked for).
  * Returns 0 with errno EINVAL for NULL or a pointer that is not the start of
- * a live block. */
+ * a block: outside every heap, into a part of a heap that holds no block, an
+ * interior pointer of any block, a large block already freed.  A small
+ * block (up to XMEM_MAX_CLASS_SIZE) already freed is reported in checked
+ * mode only: outside it, a freed block that still sits in an lcore cache
+ * reports its size. */
 size_t xmem_usable_size(const void *ptr);
 
 /* Number of invalid frees reported since the library started. */

@@ -116,9 +116,9 @@ enum xmem_mem_event {
  * mem_event, dma_map.  dma_map and dma_unmap come together.
  *
  * mem_event  called on ADD and REMOVE with the region.  Returning -1 (errno
- *            set) on ADD vetoes the region: the add fails with that errno and
- *            everything done for it is rolled back.  The result on REMOVE
- *            is ignored.
+ *            set) on ADD vetoes the region: the add fails with that errno
+ *            (EPERM if the callback set none) and everything done for it is
+ *            rolled back.  The result on REMOVE is ignored.
  * dma_map    map [va, va + len) at iova; 0, or -1 with errno (EEXIST when
  *            the IOVA range overlaps an existing mapping, ENOSPC when out of
  *            entries, ...).
@@ -252,7 +252,7 @@ struct xmem_dma_testdev *xmem_dma_testdev_create(const char *name,
 int xmem_dma_testdev_destroy(struct xmem_dma_testdev *t);
 
 /* Its subscriber handle (for stats and walks).  NULL with EINVAL if t is
- * NULL. */
+ * NULL or not a live test device. */
 struct xmem_dma_subscriber *xmem_dma_testdev_subscriber(struct xmem_dma_testdev *t);
 
 /* Arm a fault: the (skip + 1)-th following map call (unmap call for
@@ -264,7 +264,8 @@ int xmem_dma_testdev_inject(struct xmem_dma_testdev *t,
 /* Map an extent on the device behind xmem's back (as another user of the
  * container would): used to provoke identical and conflicting EEXIST.
  * xmem_dma_testdev_unmap_direct removes exactly such an extent.
- * EINVAL: t NULL, len 0, or not 4 KiB aligned.  EEXIST: overlaps a mapping.
+ * EINVAL: t NULL or not a live test device, len 0, or va (map), iova or
+ *         len not 4 KiB aligned.  EEXIST: overlaps a mapping.
  * ENOENT (unmap): no mapping is exactly that. */
 int xmem_dma_testdev_map_direct(struct xmem_dma_testdev *t, void *va,
                                 uint64_t iova, uint64_t len);
