@@ -17,6 +17,7 @@ struct xm_iova_ent {
 	uint64_t  iova;
 	uintptr_t va;
 	size_t    len;
+	uint64_t  reach;   /* max of iova + len over this entry and those before */
 };
 
 struct xm_iova_table {
@@ -100,6 +101,12 @@ static struct xm_iova_table *xm_iova_build(const struct xm_region *add,
 		if (xm_regs[i] != skip)
 			t->n += xm_region_iova_runs(xm_regs[i], t->e + t->n);
 	qsort(t->e, t->n, sizeof(t->e[0]), xm_iova_ent_cmp);
+	uint64_t reach = 0;
+	for (size_t i = 0; i < t->n; i++) {
+		uint64_t end = t->e[i].iova + t->e[i].len;
+		reach = end > reach ? end : reach;
+		t->e[i].reach = reach;
+	}
 	return t;
 }
 
@@ -220,9 +227,17 @@ void *xmem_iova2virt(uint64_t iova)
 			else
 				hi = mid;
 		}
-		const struct xm_iova_ent *e = &t->e[lo];
-		if (e->iova <= iova && iova - e->iova < e->len)
-			va = (void *)(e->va + (iova - e->iova));
+		/* IOVA ranges of different regions may overlap (two tables
+		 * naming the same IOVA): an earlier, longer run can hold iova
+		 * though the nearest does not.  Walk back while some earlier run
+		 * reaches past iova; with disjoint ranges this is one step. */
+		for (size_t i = lo + 1; i-- > 0 && t->e[i].reach > iova;) {
+			const struct xm_iova_ent *e = &t->e[i];
+			if (e->iova <= iova && iova - e->iova < e->len) {
+				va = (void *)(e->va + (iova - e->iova));
+				break;
+			}
+		}
 	}
 	xm_rcu_read_unlock();
 	if (!va)

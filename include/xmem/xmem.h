@@ -259,7 +259,9 @@ int xmem_checked(void);
 uint64_t xmem_virt2iova(const void *va);
 
 /* Virtual address of an IOVA, searched in an RCU-published sorted table of
- * IOVA runs.  Lock-free.  NULL (errno ENOENT) when no region maps it. */
+ * IOVA runs.  Lock-free.  NULL (errno ENOENT) when no region maps it.  When
+ * the IOVA ranges of several regions hold it, the address in the one whose
+ * run starts nearest below it. */
 void *xmem_iova2virt(uint64_t iova);
 
 /* ------------------------------------------------------------------------ */

@@ -80,7 +80,7 @@ static struct {
 	char *arena;                    /* N_CHUNKS x (GAP + CHUNK) + GAP */
 	int bug_double_free;
 	int trace;                      /* XMEM_FUZZ_TRACE=1: print each op */
-	int iova_overlap;               /* XMEM_FUZZ_IOVA_OVERLAP=1 */
+	int iova_overlap;               /* unless XMEM_FUZZ_IOVA_DISJOINT=1 */
 	unsigned long inputs;
 } G;
 
@@ -304,9 +304,10 @@ static uint64_t *make_table(int kind, char *va, size_t len, size_t ps, int c)
 	/* Disjoint IOVAs for disjoint ranges: each table kind has its own
 	 * space, and a range at chunk offset o starts at 8 * o there, so the
 	 * longest table (scattered: 2 * len) ends before the next range's.
-	 * XMEM_FUZZ_IOVA_OVERLAP=1 uses the chunk offset itself, so that
-	 * tables of neighbouring ranges overlap in IOVA (see the report on
-	 * xmem_iova2virt in tests/fuzz/README.md). */
+	 * By default the base is the chunk offset itself, so that tables of
+	 * neighbouring ranges overlap in IOVA (which found the xmem_iova2virt
+	 * bug in tests/fuzz/README.md); XMEM_FUZZ_IOVA_DISJOINT=1 keeps them
+	 * apart. */
 	uint64_t o = (uint64_t)(va - chunk_va(c));
 	uint64_t base = G.iova_overlap ? IOVA_BASE(c) + o
 				       : IOVA_BASE(c) + ((uint64_t)kind << 36) + 8 * o;
@@ -846,7 +847,7 @@ static void setup_arena(void)
 		abort();
 	}
 	G.trace = getenv("XMEM_FUZZ_TRACE") != NULL;
-	G.iova_overlap = getenv("XMEM_FUZZ_IOVA_OVERLAP") != NULL;
+	G.iova_overlap = getenv("XMEM_FUZZ_IOVA_DISJOINT") == NULL;
 	if (G.bug_double_free)
 		fprintf(stderr, "api_fuzz: XMEM_FUZZ_BUG=double_free: frees of small blocks "
 			"outside checked mode are done twice\n");
