@@ -41,21 +41,38 @@ static void xm_fence_all_threads(void)
 		xm_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
 }
 
-/* Bytes of an lcache: the header and two magazines' worth of slots per
- * class (about 50 KiB, a 64 KiB metadata block). */
+/* Cache colouring: lcaches are power-of-two metadata blocks, so without an
+ * offset the hot lines of every lcore's cache (the handshake words, the
+ * array heads of a class) would sit at the same addresses modulo 64 KiB and
+ * compete for the same L1 sets on hyperthread siblings.  Each lcore's cache
+ * starts XM_LC_COLOUR * (id % XM_LC_COLOURS) bytes into its block. */
+#define XM_LC_COLOURS 8
+#define XM_LC_COLOUR  (13 * 64)
+
+/* Bytes of an lcache block: the header, two magazines' worth of slots per
+ * class and the colour slack (about 56 KiB, a 64 KiB metadata block). */
 static size_t xm_lcache_bytes(void)
 {
 	size_t slots = 0;
 	for (int c = 0; c < XMEM_NUM_CLASSES; c++)
 		slots += 2u * xm_class_mag[c];
-	return sizeof(struct xm_lcache) + slots * sizeof(void *);
+	return sizeof(struct xm_lcache) + slots * sizeof(void *) +
+	       (XM_LC_COLOURS - 1) * XM_LC_COLOUR;
+}
+
+static void xm_lcache_free(struct xm_lcache *lc)
+{
+	xm_meta_free(lc->block, xm_lcache_bytes());
 }
 
 struct xm_lcache *xm_lcache_create(struct xmem_heap *h, struct xm_lcore *l)
 {
-	struct xm_lcache *lc = xm_meta_zalloc(xm_lcache_bytes());
-	if (!lc)
+	char *block = xm_meta_zalloc(xm_lcache_bytes());
+	if (!block)
 		return NULL;
+	struct xm_lcache *lc = (struct xm_lcache *)
+		(block + (size_t)(l->id % XM_LC_COLOURS) * XM_LC_COLOUR);
+	lc->block = block;
 	lc->serial = h->serial;
 	lc->heap = h;
 	void **slot = lc->store;
@@ -73,7 +90,7 @@ struct xm_lcache *xm_lcache_create(struct xmem_heap *h, struct xm_lcore *l)
 		atomic_fetch_or(&lc->stop, XM_STOP_CHECKED);
 	/* A cache left by a destroyed heap that had this id. */
 	if (old)
-		xm_meta_free(old, xm_lcache_bytes());
+		xm_lcache_free(old);
 	return lc;
 }
 
@@ -221,7 +238,7 @@ void xm_heap_free_caches(struct xmem_heap *h)
 		struct xm_lcache *lc = atomic_load(&xm_lcores[i].lc[h->id]);
 		if (lc && lc->serial == h->serial) {
 			atomic_store(&xm_lcores[i].lc[h->id], NULL);
-			xm_meta_free(lc, xm_lcache_bytes());
+			xm_lcache_free(lc);
 		}
 	}
 	struct xm_mag *m;

@@ -39,6 +39,7 @@ struct xm_lcache {
 	_Atomic uint32_t stop;       /* XM_STOP_*: owner must not enter */
 	uint64_t serial;             /* of the heap it belongs to */
 	struct xmem_heap *heap;
+	void *block;                 /* the metadata block it is coloured in */
 	/* User-level counters, written only by the owner (relaxed load +
 	 * store, no read-modify-write) and summed by stats. */
 	_Atomic uint64_t allocs[XMEM_NUM_CLASSES];
