@@ -74,7 +74,8 @@ static size_t xm_region_iova_runs(const struct xm_region *r,
 		if (r->iova[p] != XMEM_BAD_IOVA) {
 			if (out)
 				out[n] = (struct xm_iova_ent){
-					r->iova[p], r->va + p * ps, (q - p) * ps};
+					.iova = r->iova[p], .va = r->va + p * ps,
+					.len = (q - p) * ps};   /* reach: xm_iova_build */
 			n++;
 		}
 		p = q;
