@@ -25,8 +25,9 @@
 #
 # Every test target is counted once per stage that ran it ("//tests:foo (asan)").
 # A target that passes but whose test.log has a line starting with "SKIPPED:"
-# counts as skipped. A build failure counts as failed. The last line printed is
-#   N passed, M failed, K skipped
+# counts as skipped. A build failure counts as failed. The last two lines are
+#   K skipped (each SKIP line above says why)      (only when K > 0)
+#   N passed, M failed
 # and the exit code is 0 only if M == 0 and at least one test ran.
 set -uo pipefail
 
@@ -265,9 +266,9 @@ done <"$RESULTS"
 if [ $((passed + failed + skipped)) -eq 0 ]; then
     echo "  no test ran"
 fi
-line="$passed passed, $failed failed"
-[ "$skipped" -eq 0 ] || line="$line, $skipped skipped"
-echo "$line"
+# The last line is exactly "N passed, M failed"; skips are counted above it.
+[ "$skipped" -eq 0 ] || echo "$skipped skipped (each SKIP line above says why)"
+echo "$passed passed, $failed failed"
 if [ "$failed" -eq 0 ] && [ $((passed + skipped)) -gt 0 ]; then
     exit 0
 fi
