@@ -35,6 +35,12 @@ void AnnotateIgnoreWritesEnd(const char *f, int l);
 #define XM_CK_END(st)   ((void)(st))
 #endif
 
+void xm_stack_init(struct xm_stack *st)
+{
+	st->s.head = NULL;
+	st->s.generation = (char *)(uintptr_t)1;
+}
+
 void xm_stack_push(struct xm_stack *st, struct xm_mag *m)
 {
 	XM_CK_BEGIN(st);

@@ -33,6 +33,12 @@ struct xm_stack {
 	ck_stack_t s;
 } __attribute__((aligned(16)));
 
+/* An empty stack.  ck's ABA generation counter is a char pointer that pop
+ * bumps with `+ 1`; ck_stack_init starts it at NULL, and NULL + 1 is
+ * undefined behaviour (clang's UBSan reports it).  It starts at 1 here: the
+ * counter is never dereferenced, and 2^64 pops never wrap it. */
+void xm_stack_init(struct xm_stack *st);
+
 /* One CAS each. */
 void           xm_stack_push(struct xm_stack *st, struct xm_mag *m);
 struct xm_mag *xm_stack_pop(struct xm_stack *st);

@@ -95,6 +95,9 @@ struct xmem_heap *xmem_heap_create(const char *name)
 	__atomic_store_n(&h->id, slot, __ATOMIC_RELAXED);
 	__atomic_store_n(&h->serial, ++serials, __ATOMIC_RELAXED);
 	pthread_mutex_init(&h->drain_lock, NULL);
+	for (int c = 0; c < XMEM_NUM_CLASSES; c++)
+		xm_stack_init(&h->depot[c]);
+	xm_stack_init(&h->empties);
 	strcpy(h->name, name);
 	pthread_mutex_init(&h->lock, NULL);
 	__atomic_store_n(&h->magic, XM_HEAP_MAGIC, __ATOMIC_RELEASE);

@@ -55,7 +55,7 @@ cp "$ROOT"/tests/fuzz/corpus/* "$work/corpus/"
 seeds="$(ls "$work/corpus" | wc -l)"
 
 export ASAN_OPTIONS="abort_on_error=1:detect_leaks=1:allocator_may_return_null=1"
-export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:suppressions=$ROOT/tests/fuzz/ubsan.supp"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 args=(-max_len=480 -timeout=20 -rss_limit_mb=2048 -print_final_stats=1
       -artifact_prefix="$work/art/")
 log="$work/fuzz.log"
