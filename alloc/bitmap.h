@@ -1,6 +1,8 @@
 /* bitmap.h - word-at-a-time bit ranges, used for the free-unit map of a
  * region, the run-start map of its IOVA table and the free map of a span.
- * Plain (non-atomic) words: every user holds the lock that owns the map. */
+ * Plain (non-atomic) words: for maps that are immutable once published (the
+ * run starts) or not published yet; the live maps are atomic (carve.c,
+ * span.c). */
 #ifndef XM_BITMAP_H
 #define XM_BITMAP_H
 

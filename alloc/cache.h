@@ -3,13 +3,26 @@
  * thread touches its arrays with plain loads and stores; whole magazines
  * move to and from the heap's depot with one CAS each.
  *
- * Draining (remove memory, trim, checked mode, reclaim on ENOMEM) must take
- * objects out of other lcores' caches, idle or not, without racing their
- * owner.  The owner brackets each use with `busy` and checks `stop`; a
- * drainer sets `stop`, runs membarrier(2) so every running thread executes
- * a full fence, then waits for `busy` to drop.  This is Dekker's handshake
- * with the expensive fence moved entirely to the drainer's side (an
- * asymmetric fence): the owner pays two stores and a load, no fence. */
+ * Hoarding bound: a class array holds at most two magazines of the class
+ * (cap below), so one (lcore, heap) pair holds at most
+ * sum over classes of 2 * xm_class_mag[c] * xm_class_bytes[c] bytes of free
+ * objects (docs/design.md gives the figure).  Anything more goes to the
+ * heap's depot, where every lcore can take it.
+ *
+ * Draining (remove memory, trim, checked mode, reclaim on ENOMEM) takes
+ * objects out of other lcores' caches, idle or not, one cache at a time,
+ * without racing their owner.  The owner brackets each use with `busy` and
+ * checks `stop`; a drainer sets `stop` on one cache, runs membarrier(2) so
+ * every running thread executes a full fence, then waits (bounded) for
+ * `busy` to drop.  This is Dekker's handshake with the expensive fence moved
+ * entirely to the drainer's side (an asymmetric fence): the owner pays two
+ * stores and a load, no fence.  An owner that finds its cache stopped does
+ * not wait: it takes the cacheless path (alloc.c), which is lock-free too.
+ *
+ * An lcache is never freed: it belongs to its (lcore, heap id) slot and is
+ * re-initialised in place, by its owner, for the next heap with that id.
+ * So a call racing xmem_heap_destroy never touches metadata that became
+ * something else. */
 #ifndef XM_CACHE_H
 #define XM_CACHE_H
 
@@ -37,7 +50,9 @@ struct xm_cache {
 struct xm_lcache {
 	_Atomic uint32_t busy;       /* owner is inside a cache section */
 	_Atomic uint32_t stop;       /* XM_STOP_*: owner must not enter */
-	uint64_t serial;             /* of the heap it belongs to */
+	/* The heap it serves now: written by the owner (re-initialisation),
+	 * read by drainers and stats.  Release/acquire: see xm_lcache_create. */
+	_Atomic uint64_t serial;
 	struct xmem_heap *heap;
 	void *block;                 /* the metadata block it is coloured in */
 	/* User-level counters, written only by the owner (relaxed load +
@@ -53,7 +68,12 @@ struct xm_lcache {
 extern int xm_membarrier_ok;
 extern _Atomic int xm_checked_on;
 
-struct xm_lcache *xm_lcache_create(struct xmem_heap *h, struct xm_lcore *l);
+/* The owner's slow path of xm_lcache_of: allocate its cache for heap h
+ * (serial: the heap serial the caller expects), or re-initialise the one
+ * the slot holds for an older heap.  NULL when h is not that heap any more,
+ * on ENOMEM, or when a drainer holds the old cache right now. */
+struct xm_lcache *xm_lcache_create(struct xmem_heap *h, struct xm_lcore *l,
+				   uint64_t serial);
 
 /* This thread's cache for heap h (whose id and serial the caller passes,
  * often from a span, so that h itself need not be read), or NULL (no lcore
@@ -66,9 +86,11 @@ static inline struct xm_lcache *xm_lcache_of(struct xmem_heap *h, int id,
 		return NULL;
 	struct xm_lcache *lc = atomic_load_explicit(&l->lc[id],
 						    memory_order_acquire);
-	if (likely(lc && lc->serial == serial))
+	/* Relaxed: only the owner (this thread) writes it in a live slot. */
+	if (likely(lc && atomic_load_explicit(&lc->serial, memory_order_relaxed) ==
+			 serial))
 		return lc;
-	return xm_lcache_create(h, l);
+	return xm_lcache_create(h, l, serial);
 }
 
 static inline struct xm_lcache *xm_lcache_get(struct xmem_heap *h)
@@ -128,5 +150,9 @@ static inline void xm_lc_count(_Atomic uint64_t *c, unsigned n)
 bool xm_cache_refill(struct xm_lcache *lc, int cls, unsigned need);
 /* Inside a section: move one magazine of a full cls array to the depot. */
 void xm_cache_flush(struct xm_lcache *lc, int cls);
+
+/* Push objs[0..n) (at most one magazine of class cls of heap h) to h's
+ * depot; without memory for a magazine, put them back into their spans. */
+void xm_depot_push(struct xmem_heap *h, int cls, void *const *objs, unsigned n);
 
 #endif

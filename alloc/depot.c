@@ -1,65 +1,33 @@
-/* depot.c - push and pop on ck stacks, and magazine allocation.
- *
- * ThreadSanitizer cannot see ck's atomics (inline assembly on x86-64).  In
- * TSan builds the accesses ck makes inside push and pop are ignored, and the
- * ordering its CAS chain really provides is declared instead: every push
- * releases the stack, every pop acquires it.  That is exact: pushes and pops
- * are read-modify-writes of the same head word, so each pop reads from the
- * release sequence of every earlier push.  Accesses outside ck (the
- * magazine's contents) stay fully checked. */
-#include <ck_pr.h>
+/* depot.c - the pool of empty magazines (depot.h).  Full magazines live in
+ * each heap's depot stacks (heap.h); this file only hands out and takes back
+ * empty ones. */
+#include <errno.h>
 
 #include "depot.h"
 #include "meta.h"
 
-#if defined(__SANITIZE_THREAD__)
-#include <sanitizer/tsan_interface.h>
-void AnnotateIgnoreReadsBegin(const char *f, int l);
-void AnnotateIgnoreReadsEnd(const char *f, int l);
-void AnnotateIgnoreWritesBegin(const char *f, int l);
-void AnnotateIgnoreWritesEnd(const char *f, int l);
-#define XM_CK_BEGIN(st)                                                    \
-	do {                                                               \
-		__tsan_release(st);                                        \
-		AnnotateIgnoreReadsBegin(__FILE__, __LINE__);              \
-		AnnotateIgnoreWritesBegin(__FILE__, __LINE__);             \
-	} while (0)
-#define XM_CK_END(st)                                                      \
-	do {                                                               \
-		AnnotateIgnoreWritesEnd(__FILE__, __LINE__);               \
-		AnnotateIgnoreReadsEnd(__FILE__, __LINE__);                \
-		__tsan_acquire(st);                                        \
-	} while (0)
-#else
-#define XM_CK_BEGIN(st) ((void)(st))
-#define XM_CK_END(st)   ((void)(st))
-#endif
+static struct xm_stack xm_mag_pool;
 
-void xm_stack_init(struct xm_stack *st)
+__attribute__((constructor)) static void xm_mag_pool_init(void)
 {
-	st->s.head = NULL;
-	st->s.generation = (char *)(uintptr_t)1;
+	xm_stack_init(&xm_mag_pool);
 }
 
-void xm_stack_push(struct xm_stack *st, struct xm_mag *m)
+struct xm_mag *xm_mag_get(void)
 {
-	XM_CK_BEGIN(st);
-	ck_stack_push_mpmc(&st->s, &m->link);   /* release: m's contents */
-	XM_CK_END(st);
-}
-
-struct xm_mag *xm_stack_pop(struct xm_stack *st)
-{
-	XM_CK_BEGIN(st);
-	ck_stack_entry_t *e = ck_stack_pop_mpmc(&st->s);   /* acquire */
-	XM_CK_END(st);
-	return (struct xm_mag *)e;
-}
-
-struct xm_mag *xm_mag_get(struct xm_stack *empties)
-{
-	struct xm_mag *m = xm_stack_pop(empties);
+	/* A pooled magazine counts as a metadata allocation (meta.h). */
+	if (unlikely(xm_meta_fault())) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	struct xm_mag *m = xm_stack_pop(&xm_mag_pool);
 	if (likely(m))
 		return m;
 	return xm_meta_zalloc(sizeof(struct xm_mag));
+}
+
+void xm_mag_put(struct xm_mag *m)
+{
+	m->n = 0;
+	xm_stack_push(&xm_mag_pool, m);
 }

@@ -13,6 +13,13 @@
 
 struct xmem_heap *xm_heaps[XMEM_MAX_HEAPS];
 
+/* How long removal waits for an lcore that is inside its cache (one that
+ * stays longer is stalled and keeps its objects: the removal then fails
+ * with EBUSY if some of them are r's). */
+#define XM_REMOVE_WAIT_NS 2000000u
+
+static void xm_heap_link(struct xmem_heap *h, struct xm_region *r);
+
 static bool xm_name_ok(const char *name)
 {
 	if (!name || !name[0] || strnlen(name, XMEM_HEAP_NAME_MAX) >= XMEM_HEAP_NAME_MAX) {
@@ -94,12 +101,13 @@ struct xmem_heap *xmem_heap_create(const char *name)
 	static uint64_t serials;   /* under the control mutex */
 	__atomic_store_n(&h->id, slot, __ATOMIC_RELAXED);
 	__atomic_store_n(&h->serial, ++serials, __ATOMIC_RELAXED);
-	pthread_mutex_init(&h->drain_lock, NULL);
-	for (int c = 0; c < XMEM_NUM_CLASSES; c++)
+	for (int c = 0; c < XMEM_NUM_CLASSES; c++) {
 		xm_stack_init(&h->depot[c]);
-	xm_stack_init(&h->empties);
+		xm_stack_init(&h->cls[c].partial);
+	}
 	strcpy(h->name, name);
-	pthread_mutex_init(&h->lock, NULL);
+	pthread_mutex_init(&h->large_lock, NULL);
+	pthread_mutex_init(&h->ctl_lock, NULL);
 	__atomic_store_n(&h->magic, XM_HEAP_MAGIC, __ATOMIC_RELEASE);
 	/* Publishes the initialised descriptor (release). */
 	xm_rcu_publish(xm_heaps[slot], h);
@@ -114,15 +122,16 @@ int xmem_heap_destroy(struct xmem_heap *h)
 	xm_ctl_lock();
 	if (!xm_heap_live(h)) {
 		errno = EINVAL;
-	} else if (h->regions) {
+	} else if (atomic_load_explicit(&h->regions, memory_order_relaxed)) {
 		errno = EBUSY;
 	} else {
 		xm_rcu_publish(xm_heaps[h->id], NULL);
 		__atomic_store_n(&h->magic, 0, __ATOMIC_RELAXED);
 		xm_rcu_synchronize();   /* lookups that found h are done */
-		xm_heap_free_caches(h);
-		pthread_mutex_destroy(&h->drain_lock);
-		pthread_mutex_destroy(&h->lock);
+		/* Its lcaches stay in their slots (cache.h): the next heap
+		 * with this id re-initialises them. */
+		pthread_mutex_destroy(&h->large_lock);
+		pthread_mutex_destroy(&h->ctl_lock);
 		xm_heap_desc_put(h);
 		rc = 0;
 	}
@@ -198,48 +207,95 @@ int xmem_heap_add_memory(struct xmem_heap *h, void *va, size_t len,
 		goto out;
 	/* Before r joins the heap's list, from which blocks are carved. */
 	xm_vg_on_add(va, len);
-	pthread_mutex_lock(&h->lock);
-	struct xm_region **tail = &h->regions;
-	while (*tail)
-		tail = &(*tail)->next;
-	*tail = r;
-	h->n_regions++;
-	h->total_bytes += len;
-	pthread_mutex_unlock(&h->lock);
+	xm_heap_link(h, r);
 	rc = 0;
 out:
 	xm_ctl_unlock();
 	if (rc)
 		xm_region_free(r);
+	xm_limbo_flush();
 	return rc;
 }
 
-/* Unlink r; returns the link it was reached through, where
- * xm_heap_relink puts it back.  The list keeps the order chunks were added
- * in, which is the order carving tries them (first fit). */
-static struct xm_region **xm_heap_unlink(struct xmem_heap *h, struct xm_region *r)
+/* The heap's chunk list keeps the order chunks were added in, which is
+ * the order carving tries them (first fit).  Writers hold the control
+ * mutex; release stores publish to the RCU readers (carving, stats). */
+static void xm_heap_link(struct xmem_heap *h, struct xm_region *r)
 {
-	struct xm_region **pp = &h->regions;
-	while (*pp != r)
-		pp = &(*pp)->next;
-	*pp = r->next;
-	r->next = NULL;
-	h->n_regions--;
-	h->total_bytes -= r->len;
+	struct xm_region *_Atomic *pp = &h->regions;
+	struct xm_region *x;
+	while ((x = atomic_load_explicit(pp, memory_order_relaxed)))
+		pp = &x->next;
+	atomic_store_explicit(&r->next, NULL, memory_order_relaxed);
+	atomic_store_explicit(pp, r, memory_order_release);
+	xm_count((_Atomic uint64_t *)&h->n_regions, 1);
+	xm_count((_Atomic uint64_t *)&h->total_bytes, (int64_t)r->len);
+}
+
+/* Unlink r; returns the link it was reached through, where
+ * xm_heap_relink puts it back.  Readers standing on r still find the rest
+ * through r->next, which stays intact until r is freed after a grace
+ * period. */
+static struct xm_region *_Atomic *xm_heap_unlink(struct xmem_heap *h,
+						 struct xm_region *r)
+{
+	struct xm_region *_Atomic *pp = &h->regions;
+	while (atomic_load_explicit(pp, memory_order_relaxed) != r)
+		pp = &atomic_load_explicit(pp, memory_order_relaxed)->next;
+	atomic_store_explicit(pp, atomic_load_explicit(&r->next,
+						       memory_order_relaxed),
+			      memory_order_release);
+	xm_count((_Atomic uint64_t *)&h->n_regions, -1);
+	xm_count((_Atomic uint64_t *)&h->total_bytes, -(int64_t)r->len);
 	return pp;
 }
 
 /* Undo xm_heap_unlink.  Valid while the list has not changed since, which
  * the control mutex guarantees: every change of it holds that mutex. */
 static void xm_heap_relink(struct xmem_heap *h, struct xm_region *r,
-			   struct xm_region **pp)
+			   struct xm_region *_Atomic *pp)
 {
-	r->next = *pp;
-	*pp = r;
-	h->n_regions++;
-	h->total_bytes += r->len;
+	atomic_store_explicit(&r->next, atomic_load_explicit(pp, memory_order_relaxed),
+			      memory_order_relaxed);
+	atomic_store_explicit(pp, r, memory_order_release);
+	xm_count((_Atomic uint64_t *)&h->n_regions, 1);
+	xm_count((_Atomic uint64_t *)&h->total_bytes, (int64_t)r->len);
 }
 
+/* Let r be carved from and claimed from again, after a failed removal. */
+static void xm_heap_unretire(struct xm_region *r, struct xm_span *held)
+{
+	atomic_store_explicit(&r->retiring, 0, memory_order_release);
+	xm_span_restack(held);
+	xm_region_relist(r);
+}
+
+/* Recycle the descriptors of r's spans (after the grace period of
+ * unpublishing: no reader can reach them). */
+static void xm_heap_drop_spans(struct xmem_heap *h, struct xm_span **v,
+			       size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct xm_span *s = v[i];
+		xm_count(&h->cls[s->cls].spans, -1);
+		xm_count(&h->cls[s->cls].span_bytes,
+			 -((int64_t)s->n_units << XM_UNIT_SHIFT));
+		atomic_fetch_sub_explicit(&h->span_meta_bytes, s->desc_bytes,
+					  memory_order_relaxed);
+		xm_span_free_desc(s);
+	}
+}
+
+/* Removal, under the control mutex and the heap's ctl_lock:
+ *  1. mark r retiring and wait a grace period: every carver and claimer
+ *     that starts afterwards leaves r alone (carve.c, span.c);
+ *  2. drain r's objects (only those) out of every cache and the depot;
+ *  3. r must be idle: every unit free or in a fully free span (EBUSY);
+ *  4. take r's spans off the class stacks, list them, unlink r;
+ *  5. unpublish: unmap for DMA first (a failed unmap fails the removal
+ *     with EIO and changes nothing), then the page map, then a grace
+ *     period; then the span descriptors and r itself are recycled.
+ * Allocations and frees of other memory go on throughout, lock-free. */
 int xmem_heap_remove_memory(struct xmem_heap *h, void *va, size_t len)
 {
 	if (!va || len == 0) {
@@ -250,38 +306,52 @@ int xmem_heap_remove_memory(struct xmem_heap *h, void *va, size_t len)
 	xm_ctl_lock();
 	if (!xm_heap_live(h)) {
 		errno = EINVAL;
-		goto out;
+		xm_ctl_unlock();
+		return -1;
 	}
 	struct xm_region *r = xm_region_find_exact((uintptr_t)va, len);
 	if (!r || r->heap != h) {
 		errno = ENOENT;
-		goto out;
+		xm_ctl_unlock();
+		return -1;
 	}
-	/* Objects free in lcore caches and the depot must not hold r. */
-	xm_heap_drain(h);
-	pthread_mutex_lock(&h->lock);
-	if (r->live) {
-		pthread_mutex_unlock(&h->lock);
+	pthread_mutex_lock(&h->ctl_lock);
+	atomic_store_explicit(&r->retiring, 1, memory_order_seq_cst);
+	xm_rcu_synchronize();
+	xm_heap_drain(h, r, XM_REMOVE_WAIT_NS);
+	struct xm_span *held = NULL, **spans = NULL;
+	size_t n_spans = 0, cap = 0;
+	if (!xm_region_idle(r)) {
 		errno = EBUSY;
-		goto out;
+		goto fail;
 	}
-	/* From here no allocation can come from r: it has left the list. */
-	xm_heap_release_region_spans(h, r);
-	struct xm_region **link = xm_heap_unlink(h, r);
-	pthread_mutex_unlock(&h->lock);
-
+	held = xm_span_unstack(h, r);
+	n_spans = xm_region_collect(r, NULL, 0);
+	cap = n_spans;
+	if (cap && !(spans = xm_meta_zalloc(cap * sizeof(*spans))))
+		goto fail;
+	xm_region_collect(r, spans, cap);
+	struct xm_region *_Atomic *link = xm_heap_unlink(h, r);
 	if (xm_region_unpublish(r)) {
-		/* ENOMEM before anything was unpublished: put r back where it
-		 * was, so carving order (and the dump) are as before. */
-		pthread_mutex_lock(&h->lock);
+		/* Nothing was unpublished (ENOMEM), or a device unmap failed
+		 * and every mapping is back (EIO): r is as it was. */
 		xm_heap_relink(h, r, link);
-		pthread_mutex_unlock(&h->lock);
-		goto out;
+		goto fail;
 	}
+	xm_heap_drop_spans(h, spans, n_spans);
+	xm_meta_free(spans, cap * sizeof(*spans));
+	pthread_mutex_unlock(&h->ctl_lock);
 	xm_region_free(r);
 	xm_vg_on_remove(va, len);   /* the application's again */
-	rc = 0;
-out:
 	xm_ctl_unlock();
+	xm_limbo_flush();
+	return 0;
+fail:;
+	int e = errno;
+	xm_meta_free(spans, cap * sizeof(*spans));
+	xm_heap_unretire(r, held);
+	pthread_mutex_unlock(&h->ctl_lock);
+	xm_ctl_unlock();
+	errno = e;
 	return rc;
 }

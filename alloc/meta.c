@@ -1,43 +1,60 @@
-/* meta.c - the metadata allocator.  Every descriptor, bitmap, IOVA table and
- * page-map leaf of the library comes from here, never from malloc, so that a
- * later multi-process mode can place all of it in one shared mapping
- * (invariant 7).
+/* meta.c - the metadata allocator.  Every descriptor, bitmap, IOVA table,
+ * magazine and page-map leaf of the library comes from here, never from
+ * malloc, so that a later multi-process mode can place all of it in one
+ * shared mapping (invariant 7).
  *
- * Blocks are power-of-two sized.  Classes up to XM_META_SLAB are carved from
- * 1 MiB slabs; bigger ones get their own mapping.  Freed blocks go onto a
- * per-class free list and are reused, never unmapped: metadata memory is
- * type-stable, which is what lets lock-free readers (translation, free) look
- * at a descriptor that a writer has just retired without faulting.
- *
- * This is a control-path allocator (heap create, add memory, span carving):
- * one mutex is enough. */
+ * Lock-free: the span and magazine paths behind an allocation call come
+ * here, so no thread may be able to stall another inside it.
+ *  - Blocks are power-of-two sized (at least 64 bytes).  Freed blocks go
+ *    onto a lock-free stack per size (stack.h) and are reused, never
+ *    unmapped: metadata memory stays mapped for the life of the process,
+ *    which is what lets lock-free readers look at a descriptor that a writer
+ *    has just retired without faulting.
+ *  - Blocks below XM_META_SLAB are cut from the current 1 MiB slab with one
+ *    fetch_add on its fill mark.  A thread that finds the slab full maps a
+ *    new one and installs it with one CAS; the loser of that race unmaps
+ *    its own, never published, slab.  Bigger blocks get their own mapping. */
 #include <errno.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "meta.h"
+#include "stack.h"
 #include "vg.h"
-#include "xm_common.h"
 
 #define XM_META_MIN_SHIFT 6                   /* 64-byte blocks */
 #define XM_META_SLAB      ((size_t)1 << 20)   /* slab and slab-class limit */
+#define XM_META_HDR       64                  /* slab header, one line */
 #define XM_META_CLASSES   48
 
-struct xm_meta_free { struct xm_meta_free *next; };
+struct xm_slab {
+	/* Bytes of the slab handed out (or claimed by a losing fetch_add).
+	 * Relaxed: each fetch_add hands its caller a disjoint piece; the slab
+	 * itself was published by the CAS that installed it. */
+	_Atomic size_t used;
+};
 
-static pthread_mutex_t xm_meta_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct xm_meta_free *xm_meta_lists[XM_META_CLASSES];
-static char  *xm_meta_bump, *xm_meta_bump_end;    /* current slab */
-static size_t xm_meta_used;                         /* under xm_meta_mu */
-/* Fault injection (tests), all under xm_meta_mu: the countdown to the
- * allocation that fails, whether every later one fails too, and how many
- * have failed since the fault was armed. */
-static long   xm_meta_fail_at;
-static bool   xm_meta_fail_sticky;
-static long   xm_meta_fail_count;
+static struct xm_stack xm_meta_lists[XM_META_CLASSES];
+static struct xm_slab *_Atomic xm_meta_cur;
+/* Statistics, relaxed: a figure on its own. */
+static _Atomic size_t xm_meta_used;
+
+/* Fault injection (tests): the countdown to the allocation that fails,
+ * whether every later one fails too, and how many have failed since the
+ * fault was armed.  Arming is not meant to race with allocation; the
+ * countdown itself is a CAS loop so that concurrent allocations consume it
+ * exactly once each.  Relaxed: no other memory is published through it. */
+static _Atomic long xm_meta_fail_at;
+static _Atomic bool xm_meta_fail_sticky;
+static _Atomic long xm_meta_fail_count;
+
+__attribute__((constructor)) static void xm_meta_init(void)
+{
+	for (int c = 0; c < XM_META_CLASSES; c++)
+		xm_stack_init(&xm_meta_lists[c]);
+}
 
 static unsigned xm_meta_class(size_t size)
 {
@@ -57,20 +74,59 @@ static void *xm_map(size_t len)
 	return p;
 }
 
-/* One counted allocation: true when it must fail.  xm_meta_mu held. */
-static bool xm_meta_fault_locked(void)
+/* One counted allocation: true when it must fail. */
+static bool xm_meta_fault_check(void)
 {
-	if (xm_meta_fail_at == 0)
-		return false;
-	if (xm_meta_fail_at > 1) {
-		xm_meta_fail_at--;
-		return false;
+	long at = atomic_load_explicit(&xm_meta_fail_at, memory_order_relaxed);
+	while (at > 0) {
+		long next = at > 1 ? at - 1 :
+			atomic_load_explicit(&xm_meta_fail_sticky,
+					     memory_order_relaxed) ? 1 : 0;
+		if (at > 1 && next == at - 1) {
+			if (atomic_compare_exchange_weak_explicit(
+				    &xm_meta_fail_at, &at, next,
+				    memory_order_relaxed, memory_order_relaxed))
+				return false;
+			continue;
+		}
+		/* at == 1: this one fails; a one-shot fault disarms. */
+		if (next == 1 || atomic_compare_exchange_weak_explicit(
+					 &xm_meta_fail_at, &at, 0,
+					 memory_order_relaxed, memory_order_relaxed)) {
+			atomic_fetch_add_explicit(&xm_meta_fail_count, 1,
+						  memory_order_relaxed);
+			return true;
+		}
 	}
-	/* This one fails; a one-shot fault disarms, a sticky one stays at 1. */
-	if (!xm_meta_fail_sticky)
-		xm_meta_fail_at = 0;
-	xm_meta_fail_count++;
-	return true;
+	return false;
+}
+
+/* bsz bytes from the current slab, installing a new slab when it is full. */
+static void *xm_meta_bump(size_t bsz)
+{
+	for (;;) {
+		/* Acquire: pairs with the CAS that installed the slab. */
+		struct xm_slab *s = atomic_load_explicit(&xm_meta_cur,
+							 memory_order_acquire);
+		if (s) {
+			size_t off = atomic_fetch_add_explicit(&s->used, bsz,
+							       memory_order_relaxed);
+			if (off + bsz <= XM_META_SLAB)
+				return (char *)s + off;
+			/* Full: the tail is lost, smaller than bsz. */
+		}
+		struct xm_slab *n = xm_map(XM_META_SLAB);
+		if (!n)
+			return NULL;
+		atomic_store_explicit(&n->used, XM_META_HDR + bsz,
+				      memory_order_relaxed);
+		/* Release: publishes the slab's header. */
+		if (atomic_compare_exchange_strong_explicit(
+			    &xm_meta_cur, &s, n, memory_order_release,
+			    memory_order_acquire))
+			return (char *)n + XM_META_HDR;
+		munmap(n, XM_META_SLAB);   /* never published */
+	}
 }
 
 void *xm_meta_zalloc(size_t size)
@@ -81,43 +137,22 @@ void *xm_meta_zalloc(size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	unsigned c = xm_meta_class(size);
-	size_t bsz = (size_t)1 << c;
-	void *p = NULL;
-
-	pthread_mutex_lock(&xm_meta_mu);
-	if (unlikely(xm_meta_fail_at > 0) && xm_meta_fault_locked()) {
-		pthread_mutex_unlock(&xm_meta_mu);
+	if (unlikely(atomic_load_explicit(&xm_meta_fail_at,
+					  memory_order_relaxed) > 0) &&
+	    xm_meta_fault_check()) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (xm_meta_lists[c]) {
-		p = xm_meta_lists[c];
-		xm_meta_lists[c] = xm_meta_lists[c]->next;
-	} else if (bsz < XM_META_SLAB) {
-		if ((size_t)(xm_meta_bump_end - xm_meta_bump) < bsz) {
-			char *slab = xm_map(XM_META_SLAB);
-			if (slab) {
-				/* The tail of the old slab is lost; it is
-				 * smaller than the block that did not fit. */
-				xm_meta_bump = slab;
-				xm_meta_bump_end = slab + XM_META_SLAB;
-			}
-		}
-		if ((size_t)(xm_meta_bump_end - xm_meta_bump) >= bsz) {
-			p = xm_meta_bump;
-			xm_meta_bump += bsz;
-		}
-	} else {
-		p = xm_map(bsz);
-	}
-	if (p)
-		xm_meta_used += bsz;
-	pthread_mutex_unlock(&xm_meta_mu);
+	unsigned c = xm_meta_class(size);
+	size_t bsz = (size_t)1 << c;
+	void *p = xm_stack_pop(&xm_meta_lists[c]);
+	if (!p)
+		p = bsz < XM_META_SLAB / 2 ? xm_meta_bump(bsz) : xm_map(bsz);
 	if (!p) {
 		errno = ENOMEM;
 		return NULL;
 	}
+	atomic_fetch_add_explicit(&xm_meta_used, bsz, memory_order_relaxed);
 	memset(p, 0, size);
 	return p;
 }
@@ -129,13 +164,9 @@ void xm_meta_free(void *p, size_t size)
 	if (size == 0)
 		size = 1;
 	unsigned c = xm_meta_class(size);
-	struct xm_meta_free *f = p;
-
-	pthread_mutex_lock(&xm_meta_mu);
-	f->next = xm_meta_lists[c];
-	xm_meta_lists[c] = f;
-	xm_meta_used -= (size_t)1 << c;
-	pthread_mutex_unlock(&xm_meta_mu);
+	atomic_fetch_sub_explicit(&xm_meta_used, (size_t)1 << c,
+				  memory_order_relaxed);
+	xm_stack_push(&xm_meta_lists[c], p);
 }
 
 void *xm_meta_pages(size_t size)
@@ -147,27 +178,22 @@ void *xm_meta_pages(size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	pthread_mutex_lock(&xm_meta_mu);
-	xm_meta_used += size;
-	pthread_mutex_unlock(&xm_meta_mu);
+	atomic_fetch_add_explicit(&xm_meta_used, size, memory_order_relaxed);
 	return p;
 }
 
 size_t xm_meta_in_use(void)
 {
-	pthread_mutex_lock(&xm_meta_mu);
-	size_t u = xm_meta_used;
-	pthread_mutex_unlock(&xm_meta_mu);
-	return u;
+	return atomic_load_explicit(&xm_meta_used, memory_order_relaxed);
 }
 
 static void xm_meta_arm(long n, bool sticky)
 {
-	pthread_mutex_lock(&xm_meta_mu);
-	xm_meta_fail_at = n > 0 ? n : 0;
-	xm_meta_fail_sticky = sticky && n > 0;
-	xm_meta_fail_count = 0;
-	pthread_mutex_unlock(&xm_meta_mu);
+	atomic_store_explicit(&xm_meta_fail_count, 0, memory_order_relaxed);
+	atomic_store_explicit(&xm_meta_fail_sticky, sticky && n > 0,
+			      memory_order_relaxed);
+	atomic_store_explicit(&xm_meta_fail_at, n > 0 ? n : 0,
+			      memory_order_relaxed);
 }
 
 void xm_meta_fail_nth(long n)  { xm_meta_arm(n, false); }
@@ -175,24 +201,18 @@ void xm_meta_fail_from(long n) { xm_meta_arm(n, true); }
 
 long xm_meta_fail_fired(void)
 {
-	pthread_mutex_lock(&xm_meta_mu);
-	long n = xm_meta_fail_count;
-	pthread_mutex_unlock(&xm_meta_mu);
-	return n;
+	return atomic_load_explicit(&xm_meta_fail_count, memory_order_relaxed);
 }
 
 bool xm_meta_fail_pending(void)
 {
-	pthread_mutex_lock(&xm_meta_mu);
-	bool p = xm_meta_fail_at > 0 && xm_meta_fail_count == 0;
-	pthread_mutex_unlock(&xm_meta_mu);
-	return p;
+	return atomic_load_explicit(&xm_meta_fail_at, memory_order_relaxed) > 0 &&
+	       atomic_load_explicit(&xm_meta_fail_count, memory_order_relaxed) == 0;
 }
 
 bool xm_meta_fault(void)
 {
-	pthread_mutex_lock(&xm_meta_mu);
-	bool f = unlikely(xm_meta_fail_at > 0) && xm_meta_fault_locked();
-	pthread_mutex_unlock(&xm_meta_mu);
-	return f;
+	return unlikely(atomic_load_explicit(&xm_meta_fail_at,
+					     memory_order_relaxed) > 0) &&
+	       xm_meta_fault_check();
 }

@@ -21,8 +21,8 @@ size_t xm_meta_in_use(void);
 
 /* Fault injection for tests.  A "counted allocation" is every
  * xm_meta_zalloc call and every xm_meta_fault() check (the IOMMU layer makes
- * one before each malloc of its own, so its scratch memory fails the same
- * way).
+ * one before each malloc of its own, and the pools of span descriptors and
+ * magazines one before each take, so those fail the same way).
  *  xm_meta_fail_nth(n)   the n-th following counted allocation (1 = the next
  *                        one) fails with ENOMEM, once; 0 disarms.
  *  xm_meta_fail_from(n)  the n-th and every later one fail, until disarmed

@@ -143,8 +143,9 @@ struct xm_region *xm_region_new(void *va, size_t len, const uint64_t *iova,
 		if (!r->free_units)
 			goto fail;
 		r->meta_bytes += bm;
-		xm_bm_fill(r->free_units, 0, r->n_units, 1);
-		r->free_count = r->n_units;
+		/* Not published yet: plain stores through the bitmap helper
+		 * are fine, the publishing release orders them. */
+		xm_bm_fill((uint64_t *)r->free_units, 0, r->n_units, 1);
 	}
 	r->numa_node = xm_region_numa_node(r->va, len);
 	return r;
@@ -161,7 +162,7 @@ void xm_region_free(struct xm_region *r)
 	int e = errno;   /* callers free on error paths: keep their errno */
 	xm_meta_free(r->iova, r->n_pages * sizeof(uint64_t));
 	xm_meta_free(r->run_start, XM_BM_WORDS(r->n_pages) * sizeof(uint64_t));
-	xm_meta_free(r->free_units, XM_BM_WORDS(r->n_units) * sizeof(uint64_t));
+	xm_meta_free((void *)r->free_units, XM_BM_WORDS(r->n_units) * sizeof(uint64_t));
 	xm_meta_free(r, sizeof(*r));
 	errno = e;
 }

@@ -25,13 +25,20 @@ struct xm_region {
 	int       numa_node;
 	struct xmem_heap *heap;  /* NULL for translation-only registrations */
 
-	/* Heap chunks only; guarded by the heap lock. */
+	/* Heap chunks only. */
 	size_t    n_units;
-	uint64_t *free_units;    /* bit u: unit u is free */
-	size_t    free_count;    /* free units */
-	size_t    first_free;    /* no free unit below this index */
-	uint64_t  live;          /* live blocks carved from this region */
-	struct xm_region *next;  /* heap's chunk list */
+	/* Bit u: unit u is free.  Claimed and given back with CAS and
+	 * fetch_or, never under a lock (carve.c). */
+	_Atomic uint64_t *free_units;
+	/* Word of free_units to start the next search at.  Relaxed: a hint. */
+	_Atomic size_t hint;
+	/* 1 while xmem_heap_remove_memory takes r away: nothing more is carved
+	 * from r nor taken from its spans.  seq_cst against the carvers'
+	 * claims (carve.c, span.c). */
+	_Atomic uint32_t retiring;
+	/* The heap's chunk list, RCU: written under the control mutex with
+	 * release, read with acquire (xm_for_each_region). */
+	struct xm_region *_Atomic next;
 	size_t    meta_bytes;
 };
 

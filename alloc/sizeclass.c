@@ -6,13 +6,24 @@
 
 uint32_t xm_class_bytes[XMEM_NUM_CLASSES];
 uint16_t xm_class_units[XMEM_NUM_CLASSES];
+uint16_t xm_class_min_units[XMEM_NUM_CLASSES];
 uint16_t xm_class_mag[XMEM_NUM_CLASSES];
 uint8_t  xm_class_table[(XMEM_MAX_CLASS_SIZE >> 4) + 1];
 
-/* Spans hold at least 16 objects and are at least 64 KiB: few carves per
+/* Spans hold at least 16 objects (8 for the largest classes, whose 16
+ * would pass the 64-unit limit) and are at least 64 KiB: few carves per
  * burst, and a span's bitmap stays a few words. */
 #define XM_SPAN_MIN_UNITS 16
 #define XM_SPAN_MIN_OBJS  16
+#define XM_SPAN_MAX_UNITS 64
+
+static uint16_t xm_pow2_units(size_t u)
+{
+	size_t p = 1;
+	while (p < u)
+		p *= 2;
+	return (uint16_t)p;
+}
 
 __attribute__((constructor)) static void xm_sizeclass_init(void)
 {
@@ -28,7 +39,9 @@ __attribute__((constructor)) static void xm_sizeclass_init(void)
 	for (int c = 0; c < XMEM_NUM_CLASSES; c++) {
 		size_t u = xm_div_ceil((size_t)xm_class_bytes[c] * XM_SPAN_MIN_OBJS,
 				       XM_UNIT);
-		xm_class_units[c] = (uint16_t)(u < XM_SPAN_MIN_UNITS ? XM_SPAN_MIN_UNITS : u);
+		u = xm_pow2_units(u < XM_SPAN_MIN_UNITS ? XM_SPAN_MIN_UNITS : u);
+		xm_class_units[c] = (uint16_t)(u > XM_SPAN_MAX_UNITS ? XM_SPAN_MAX_UNITS : u);
+		xm_class_min_units[c] = xm_pow2_units(xm_div_ceil(xm_class_bytes[c], XM_UNIT));
 		uint32_t m = XM_MAG_BYTES / xm_class_bytes[c];
 		xm_class_mag[c] = (uint16_t)(m > XM_MAG_MAX ? XM_MAG_MAX :
 					     m < XM_MAG_MIN ? XM_MAG_MIN : m);

@@ -10,7 +10,11 @@
 #include "xm_common.h"
 
 extern uint32_t xm_class_bytes[XMEM_NUM_CLASSES];
-extern uint16_t xm_class_units[XMEM_NUM_CLASSES];   /* preferred span size */
+/* Span sizes in units, powers of two up to 64 (one word of a region's
+ * free-unit map, carve.c): the preferred size, and the smallest that holds
+ * one object, used when IOVA runs are short. */
+extern uint16_t xm_class_units[XMEM_NUM_CLASSES];
+extern uint16_t xm_class_min_units[XMEM_NUM_CLASSES];
 extern uint16_t xm_class_mag[XMEM_NUM_CLASSES];     /* objects per magazine */
 extern uint8_t  xm_class_table[(XMEM_MAX_CLASS_SIZE >> 4) + 1];
 

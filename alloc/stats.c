@@ -5,44 +5,60 @@
 
 #include "cache.h"
 
-/* Heap lock held. */
-static void xm_stats_locked(const struct xmem_heap *h, struct xmem_heap_stats *o)
+/* A snapshot of h's figures, taken without draining anything and without
+ * a lock that the data path takes: counters are read with relaxed loads,
+ * the region list under RCU. */
+static void xm_stats_read(const struct xmem_heap *h, struct xmem_heap_stats *o)
 {
+#define LD(x) atomic_load_explicit(&(x), memory_order_relaxed)
 	memset(o, 0, sizeof(*o));
 	memcpy(o->name, h->name, sizeof(o->name));
 	o->id = h->id;
-	o->n_regions = h->n_regions;
-	o->total_bytes = h->total_bytes;
-	o->large_count = h->large_count;
-	o->alloc_count = h->large_count;
-	o->alloc_bytes = h->large_bytes;
-	o->metadata_bytes = sizeof(*h) + h->span_meta_bytes;
+	o->n_regions = LD(h->n_regions);
+	o->total_bytes = LD(h->total_bytes);
+	o->large_count = LD(h->large_count);
+	o->alloc_count = o->large_count;
+	o->alloc_bytes = LD(h->large_bytes);
+	o->metadata_bytes = sizeof(*h) + LD(h->span_meta_bytes);
 	o->numa_node = XMEM_NUMA_NODE_UNKNOWN;
-	for (const struct xm_region *r = h->regions; r; r = r->next) {
+	xm_rcu_read_lock();
+	bool first = true;
+	xm_for_each_region(r, h) {
 		size_t lf = xm_region_largest_free(r);
 		if (lf > o->largest_free)
 			o->largest_free = lf;
 		o->metadata_bytes += r->meta_bytes;
-		if (r == h->regions)
+		if (first)
 			o->numa_node = r->numa_node;
 		else if (r->numa_node != o->numa_node)
 			o->numa_node = XMEM_NUMA_NODE_UNKNOWN;
+		first = false;
 	}
+	xm_rcu_read_unlock();
 	for (int c = 0; c < XMEM_NUM_CLASSES; c++) {
-		/* Blocks handed out minus blocks given back, locked path plus
-		 * every lcore cache.  Read while other lcores run, the sum can
-		 * catch a free before its alloc: clamp that at zero. */
-		int64_t live = (int64_t)(h->cls[c].allocs - h->cls[c].frees +
+		const struct xm_class *k = &h->cls[c];
+		/* Blocks handed out minus blocks given back, cacheless paths
+		 * plus every lcore cache.  Read while other lcores run, the
+		 * sum can catch a free before its alloc: clamp at zero.
+		 * Cached: out of their spans but not in users' hands. */
+		int64_t live = (int64_t)(LD(k->allocs) - LD(k->frees) +
 					 xm_cache_live(h, c));
 		if (live < 0)
 			live = 0;
+		int64_t cached = (int64_t)LD(k->out) - live;
+		if (cached < 0)
+			cached = 0;
 		o->classes[c].size = xm_class_bytes[c];
 		o->classes[c].live = (uint64_t)live;
+		o->classes[c].cached = (uint64_t)cached;
 		o->alloc_count += (uint64_t)live;
 		o->alloc_bytes += (size_t)live * xm_class_bytes[c];
-		o->classes[c].spans = h->cls[c].spans;
-		o->classes[c].span_bytes = h->cls[c].span_bytes;
+		o->cached_count += (uint64_t)cached;
+		o->cached_bytes += (size_t)cached * xm_class_bytes[c];
+		o->classes[c].spans = LD(k->spans);
+		o->classes[c].span_bytes = LD(k->span_bytes);
 	}
+#undef LD
 	if (o->alloc_bytes > o->total_bytes)
 		o->alloc_bytes = o->total_bytes;
 	o->free_bytes = o->total_bytes - o->alloc_bytes;
@@ -50,44 +66,46 @@ static void xm_stats_locked(const struct xmem_heap *h, struct xmem_heap_stats *o
 
 int xmem_heap_stats(const struct xmem_heap *heap, struct xmem_heap_stats *out)
 {
-	struct xmem_heap *h = (struct xmem_heap *)heap;
-	if (!xm_heap_live(h) || !out) {
+	if (!xm_heap_live(heap) || !out) {
 		errno = EINVAL;
 		return -1;
 	}
-	/* Cached free objects would show as spans in use: give them back
-	 * first, so the figures describe the memory exactly. */
-	xm_heap_trim_lock(h);
-	xm_stats_locked(h, out);
-	pthread_mutex_unlock(&h->lock);
+	xm_stats_read(heap, out);
 	return 0;
 }
 
 static void xm_dump_heap(FILE *f, struct xmem_heap *h)
 {
 	struct xmem_heap_stats st;
-	xm_heap_trim_lock(h);
-	xm_stats_locked(h, &st);
+	xm_stats_read(h, &st);
 	fprintf(f, "heap \"%s\" id %d numa %d: %zu regions, %zu bytes total, "
-		"%zu allocated in %llu blocks (%llu large), %zu free, "
-		"largest free run %zu, metadata %zu\n",
+		"%zu allocated in %llu blocks (%llu large), %llu blocks cached, "
+		"%zu free, largest free run %zu, metadata %zu\n",
 		st.name, st.id, st.numa_node, st.n_regions, st.total_bytes,
 		st.alloc_bytes, (unsigned long long)st.alloc_count,
-		(unsigned long long)st.large_count, st.free_bytes,
+		(unsigned long long)st.large_count,
+		(unsigned long long)st.cached_count, st.free_bytes,
 		st.largest_free, st.metadata_bytes);
-	for (const struct xm_region *r = h->regions; r; r = r->next)
+	xm_rcu_read_lock();
+	xm_for_each_region(r, h) {
+		size_t free_units = 0;
+		for (size_t w = 0; w < (r->n_units + 63) / 64; w++)
+			free_units += (size_t)__builtin_popcountll(atomic_load_explicit(
+					&r->free_units[w], memory_order_relaxed));
 		fprintf(f, "  region %#lx-%#lx page %zu KiB, %zu IOVA runs, "
-			"numa %d, %zu free units, %llu live blocks\n",
+			"numa %d, %zu free units\n",
 			(unsigned long)r->va, (unsigned long)(r->va + r->len),
 			((size_t)1 << r->page_shift) >> 10, r->n_runs,
-			r->numa_node, r->free_count,
-			(unsigned long long)r->live);
-	pthread_mutex_unlock(&h->lock);
+			r->numa_node, free_units);
+	}
+	xm_rcu_read_unlock();
 	for (int c = 0; c < XMEM_NUM_CLASSES; c++)
 		if (st.classes[c].spans)
-			fprintf(f, "  class %2d %6zu B: %llu live, %llu spans, %llu span bytes\n",
+			fprintf(f, "  class %2d %6zu B: %llu live, %llu cached, "
+				"%llu spans, %llu span bytes\n",
 				c, st.classes[c].size,
 				(unsigned long long)st.classes[c].live,
+				(unsigned long long)st.classes[c].cached,
 				(unsigned long long)st.classes[c].spans,
 				(unsigned long long)st.classes[c].span_bytes);
 }

@@ -122,6 +122,9 @@ static void case_alloc(const char *name, struct fx *f, bool thread)
 		 * goes with it; the metadata is compared around the heap's
 		 * whole life. */
 		.meta_outer_only = true,
+		/* An lcache, once created, stays in its (lcore, heap id)
+		 * slot for good (cache.h). */
+		.success_may_grow = true,
 	};
 	struct ft_result r1 = ft_sweep(&op, &ft_meta_once);
 	struct ft_result r2 = ft_sweep(&op, &ft_meta_sticky);
@@ -152,7 +155,8 @@ static void fx_free_ok(void *p)
 {
 	struct fx *f = p;
 	struct xmem_heap_stats st;
-	if (!CHECK_OK(xmem_heap_stats(f->h, &st)))
+	/* Stats drain nothing: trim, then every object is in its span. */
+	if (!CHECK_OK(xmem_heap_trim(f->h)) || !CHECK_OK(xmem_heap_stats(f->h, &st)))
 		return;
 	if (st.alloc_count != 0)
 		FT_FAIL("after freeing everything %llu blocks are live",
@@ -183,8 +187,10 @@ static void case_free(const char *name, struct fx *f)
 	};
 	struct ft_result r1 = ft_sweep(&op, &ft_meta_once);
 	struct ft_result r2 = ft_sweep(&op, &ft_meta_sticky);
-	/* A free never fails: every point is absorbed. */
-	CHECK_GE(r1.points, 2);
+	/* A free never fails: every point is absorbed.  The points: the
+	 * magazines of the flush (the thread's lcache stays in its slot from
+	 * the dry run on, cache.h). */
+	CHECK_GE(r1.points, 1);
 	CHECK_EQ(r1.failed, 0);
 	CHECK_EQ(r2.failed, 0);
 }

@@ -340,13 +340,16 @@ static inline struct ft_state *ft_state_take(void)
 	struct ft_state *s = calloc(1, sizeof(*s));
 	if (!s)
 		XT_FATAL("calloc");
-	/* Stats and dump drain the caches first: take them before the
-	 * metadata figure, which draining does not change. */
+	/* Stats and dump drain nothing: trim each heap first, so that
+	 * cached objects and the spans they keep do not show; then the
+	 * metadata figure, which trimming does not change. */
 	for (int id = 0; id < XMEM_MAX_HEAPS; id++) {
 		struct xmem_heap *h = xmem_heap_from_id(id);
 		if (!h)
 			continue;
 		s->ids[s->n_heaps] = id;
+		if (xmem_heap_trim(h))
+			FT_FAIL("xmem_heap_trim(heap %d): %s", id, strerror(errno));
 		if (xmem_heap_stats(h, &s->hs[s->n_heaps]))
 			FT_FAIL("xmem_heap_stats(heap %d): %s", id, strerror(errno));
 		s->n_heaps++;

@@ -297,10 +297,12 @@ static inline size_t xt_check_block(const struct xt_region *regs, int nreg,
 
 /* ---------------------------------------------------------------- stats */
 
+/* The heap's figures after a trim: stats themselves drain nothing, so
+ * without it cached objects and the spans they keep would show. */
 static inline bool xt_stats(struct xmem_heap *h, struct xmem_heap_stats *s)
 {
 	memset(s, 0, sizeof *s);
-	return CHECK_OK(xmem_heap_stats(h, s));
+	return CHECK_OK(xmem_heap_trim(h)) && CHECK_OK(xmem_heap_stats(h, s));
 }
 
 /* The accounting fields must be identical. */

@@ -271,6 +271,8 @@ void *xmem_iova2virt(uint64_t iova);
 struct xmem_class_stats {
 	size_t   size;        /* object size of the class */
 	uint64_t live;        /* objects allocated and not freed */
+	uint64_t cached;      /* free objects held in lcore caches and the
+	                         depot (not in their spans) */
 	uint64_t spans;       /* spans carved for the class */
 	uint64_t span_bytes;  /* bytes held by those spans */
 };
@@ -288,14 +290,20 @@ struct xmem_heap_stats {
 	                               now (4 KiB granular, IOVA-contiguous) */
 	uint64_t alloc_count;       /* live blocks */
 	uint64_t large_count;       /* live blocks above XMEM_MAX_CLASS_SIZE */
+	uint64_t cached_count;      /* free blocks held in lcore caches and the
+	                               depot, ready for the fast path */
+	size_t   cached_bytes;      /* their usable bytes */
 	size_t   metadata_bytes;    /* metadata the heap and its regions hold */
 	struct xmem_class_stats classes[XMEM_NUM_CLASSES];
 };
 
-/* Fill *out with the heap's figures.  The call first gives free objects
- * held in lcore caches back to their spans (as xmem_heap_trim), so after
- * everything is freed the figures equal those of the fresh heap.  While
- * other threads allocate, the figures are a close, not atomic, snapshot.
+/* Fill *out with the heap's figures.  It drains nothing and takes no lock
+ * that allocation or free takes: free objects held in lcore caches and the
+ * depot are reported as cached (cached_count, classes[].cached); spans they
+ * keep carved stay in classes[].spans until xmem_heap_trim.  While other
+ * threads allocate, the figures are a close, not atomic, snapshot.  After
+ * xmem_heap_trim with no other thread inside the allocator, every figure of
+ * a heap with nothing allocated equals that of the fresh heap.
  * EINVAL: heap or out NULL, or heap dead. */
 int xmem_heap_stats(const struct xmem_heap *heap, struct xmem_heap_stats *out);
 
