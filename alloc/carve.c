@@ -359,28 +359,12 @@ void xm_limbo_flush(void)
 	}
 }
 
-/* A unit an allocation could get now: free, or in a fully free class
- * span (reclaimed when carving fails). */
-static bool xm_unit_reclaimable(const struct xm_region *r, size_t u)
-{
-	if (xm_unit_free(r, u))
-		return true;
-	const struct xm_span *s = xm_pagemap_span(r->va + (u << XM_UNIT_SHIFT));
-	if (!s || s->cls == XM_CLS_LARGE)
-		return false;
-	size_t free = 0;
-	for (uint32_t w = 0; w < s->words; w++)
-		free += (size_t)__builtin_popcountll(atomic_load_explicit(
-				&s->free_bits[w], memory_order_relaxed));
-	return free == s->n_objs;
-}
-
 size_t xm_region_largest_free(const struct xm_region *r)
 {
 	unsigned ups = r->page_shift - XM_UNIT_SHIFT; /* units per page, log2 */
 	size_t best = 0, run = 0;
 	for (size_t u = 0; u < r->n_units; u++) {
-		if (!xm_unit_reclaimable(r, u)) {
+		if (!xm_unit_free(r, u)) {
 			run = 0;
 			continue;
 		}

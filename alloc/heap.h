@@ -172,7 +172,9 @@ void xm_span_retire(struct xmem_heap *h, struct xm_span *s);
 void xm_limbo_flush(void);
 /* Recycle descriptors of spans no reader can reach any more. */
 void xm_span_free_desc(struct xm_span *s);
-/* Largest free IOVA-contiguous extent of r, counting fully free spans. */
+/* Largest free IOVA-contiguous run of free units of r (a snapshot of the
+ * unit bitmap; spans are not looked at, so stats never read a descriptor
+ * another thread may be re-initialising). */
 size_t xm_region_largest_free(const struct xm_region *r);
 
 /* ---- span.c: objects in and out of spans ------------------------------ */

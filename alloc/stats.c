@@ -43,11 +43,17 @@ static void xm_stats_read(const struct xmem_heap *h, struct xmem_heap_stats *o)
 		 * Cached: out of their spans but not in users' hands. */
 		int64_t live = (int64_t)(LD(k->allocs) - LD(k->frees) +
 					 xm_cache_live(h, c));
+		/* Out of spans, read last: no fewer than the live objects at
+		 * any moment, so it bounds a sum that read a free before its
+		 * allocation's count moved. */
+		int64_t out = (int64_t)LD(k->out);
 		if (live < 0)
 			live = 0;
-		int64_t cached = (int64_t)LD(k->out) - live;
-		if (cached < 0)
-			cached = 0;
+		if (out < 0)
+			out = 0;
+		if (live > out)
+			live = out;
+		int64_t cached = out - live;
 		o->classes[c].size = xm_class_bytes[c];
 		o->classes[c].live = (uint64_t)live;
 		o->classes[c].cached = (uint64_t)cached;

@@ -36,7 +36,7 @@ extern "C" {
 #define XMEM_MAX_HEAPS 128
 
 /* Threads that get a per-lcore cache at once; more threads still work,
- * through the shared locked path. */
+ * without a cache (lock-free, slower per object). */
 #define XMEM_MAX_LCORES 128
 
 /* Page sizes accepted by xmem_register / xmem_heap_add_memory: powers of two
@@ -178,13 +178,18 @@ void *xmem_alloc(struct xmem_heap *heap, size_t size, size_t align);
 void *xmem_zalloc(struct xmem_heap *heap, size_t size, size_t align);
 
 /* Free a block from any heap, from any thread.  NULL is a no-op.  A pointer
- * that xmem can tell is not a live block is reported: the call sets errno to
- * EINVAL, counts it (xmem_invalid_free_count), logs one line through the log
- * function, and leaves every heap untouched.  Always caught: pointers outside
- * every heap (stack, malloc, translation-only memory, removed memory), into
- * a part of a heap that holds no block, or into the middle of a large block.
- * Caught in checked mode only (xmem_set_checked): double frees and interior
- * pointers of blocks up to XMEM_MAX_CLASS_SIZE. */
+ * that is not the start of an object is reported, in every mode: the call
+ * sets errno to EINVAL, counts it (xmem_invalid_free_count), logs one line
+ * through the log function, and leaves every heap untouched.  That covers
+ * pointers outside every heap (stack, malloc, translation-only memory,
+ * removed memory), into a part of a heap that holds no block, interior
+ * pointers of any block, slack past the last object of a span, and the
+ * middle of a large block.  A double free of a real block is reported at
+ * once in checked mode (xmem_set_checked).  In the default mode it may go
+ * unnoticed at first (the block may be handed out twice, as in mimalloc's
+ * default mode), but never crashes or corrupts the library: when the
+ * duplicate reaches its span again (xmem_heap_trim, removal, the checked
+ * switch, reclaim on ENOMEM) it is reported the same way and dropped. */
 void xmem_free(void *ptr);
 
 /* Allocate n blocks of size bytes (default alignment) from heap, all or
@@ -219,8 +224,8 @@ uint64_t xmem_invalid_free_count(void);
  * first allocator call).  Each lcore has its own cache per heap and size
  * class, used without locks or atomics.  Returns the id, in
  * [0, XMEM_MAX_LCORES); the same id if the thread already has one.
- * ENOSPC: every id is taken; the thread keeps working through the shared,
- * locked path. */
+ * ENOSPC: every id is taken; the thread keeps working without a cache
+ * (lock-free, slower per object). */
 int xmem_thread_register(void);
 
 /* Flush the calling thread's caches and give its id back for reuse (this
@@ -231,20 +236,22 @@ int xmem_thread_unregister(void);
 int xmem_lcore_id(void);
 
 /* Give the objects held in every lcore's cache and in the heap's depot back
- * to their spans, and the empty spans back to the heap's regions.  Safe
- * while other threads allocate; the cost is one membarrier(2) plus the
- * copying.  The cache of a thread stalled inside an allocator call for more
- * than 2 ms is left alone.  xmem_heap_remove_memory does this itself.
+ * to their spans, one cache at a time, and the fully free spans back to the
+ * heap's regions.  Safe while other threads allocate: an lcore whose cache
+ * is being emptied is not made to wait (it bypasses its cache for that
+ * call).  The cost is one membarrier(2) per cache plus the copying.  The
+ * cache of a thread stalled inside an allocator call for more than 2 ms is
+ * left alone.  xmem_heap_remove_memory drains the removed chunk's objects
+ * itself.
  * EINVAL: heap NULL or dead. */
 int xmem_heap_trim(struct xmem_heap *heap);
 
 /* Checked mode, off by default (or on from the start with the environment
- * variable XMEM_CHECKED=1).  While it is on, every call takes the heap
- * lock and bypasses the caches, and xmem_free / xmem_free_bulk /
- * xmem_usable_size also report double frees and interior pointers of small
- * blocks (always reported: pointers outside any heap, and interior pointers
- * of large blocks).  Switching it on first trims every heap.
- * Returns the previous setting. */
+ * variable XMEM_CHECKED=1).  While it is on, calls bypass the lcore caches
+ * (still lock-free for small blocks): frees go straight back into span
+ * bitmaps, so xmem_free / xmem_free_bulk report double frees at once, and
+ * xmem_usable_size reports freed small blocks.  Switching it on first drains
+ * every cache.  Returns the previous setting. */
 int xmem_set_checked(int on);
 int xmem_checked(void);
 
@@ -286,8 +293,11 @@ struct xmem_heap_stats {
 	size_t   total_bytes;       /* sum of chunk lengths */
 	size_t   alloc_bytes;       /* usable bytes of live blocks */
 	size_t   free_bytes;        /* total_bytes - alloc_bytes */
-	size_t   largest_free;      /* largest block one allocation could get
-	                               now (4 KiB granular, IOVA-contiguous) */
+	size_t   largest_free;      /* largest run of free units, IOVA-contiguous
+	                               (4 KiB granular): what one large
+	                               allocation could get now; fully free
+	                               spans count once xmem_heap_trim gave them
+	                               back */
 	uint64_t alloc_count;       /* live blocks */
 	uint64_t large_count;       /* live blocks above XMEM_MAX_CLASS_SIZE */
 	uint64_t cached_count;      /* free blocks held in lcore caches and the
