@@ -86,7 +86,8 @@ struct obj {
 
 struct worker {
 	_Alignas(64) _Atomic uint64_t bursts;
-	_Atomic int failed;             /* an allocation failed */
+	_Atomic uint64_t failures;      /* allocations that failed (burst not counted) */
+	_Atomic int last_errno;         /* of the last one */
 	_Atomic uint64_t corrupt;       /* tags found overwritten */
 	_Atomic uint64_t handed;        /* objects freed by another worker */
 	pthread_t tid;
@@ -168,8 +169,9 @@ static void ring_drain(struct worker *w, unsigned max)
 }
 
 /* One burst: allocate n objects of the next class and keep them (or hand
- * them on), or free the oldest n. */
-static void burst(struct worker *w)
+ * them on), or free the oldest n.  False: the allocation failed (counted;
+ * the burst is tried again). */
+static bool burst(struct worker *w)
 {
 	unsigned e = atomic_load_explicit(&g_epoch, memory_order_relaxed);
 	if (e != w->epoch) {
@@ -209,8 +211,9 @@ static void burst(struct worker *w)
 			rc = xmem_alloc_bulk(g_heap, size, v, n);
 		}
 		if (rc != 0) {
-			atomic_store(&w->failed, errno ? errno : -1);
-			return;
+			atomic_store(&w->last_errno, errno);
+			atomic_fetch_add(&w->failures, 1);
+			return false;
 		}
 		struct obj o[32];
 		for (unsigned i = 0; i < n; i++) {
@@ -242,14 +245,15 @@ static void burst(struct worker *w)
 			w->hi = (unsigned)xt_range_r(&w->rng, win_cap(w) / 4, win_cap(w));
 		}
 	}
+	return true;
 }
 
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
-	while (!atomic_load_explicit(&g_stop, memory_order_relaxed) &&
-	       !atomic_load_explicit(&w->failed, memory_order_relaxed)) {
-		burst(w);
+	while (!atomic_load_explicit(&g_stop, memory_order_relaxed)) {
+		if (!burst(w))
+			continue;
 		/* Relaxed: a progress counter, read by the main thread. */
 		atomic_store_explicit(&w->bursts,
 				      atomic_load_explicit(&w->bursts, memory_order_relaxed) + 1,
@@ -386,22 +390,29 @@ static uint64_t total_bursts(void)
 	return t;
 }
 
-static uint64_t span_count(void)
+/* Spans of every class; *bytes: the most span bytes seen so far. */
+static uint64_t span_count(uint64_t *bytes)
 {
 	struct xmem_heap_stats st;
-	uint64_t n = 0;
+	uint64_t n = 0, b = 0;
 	if (xmem_heap_stats(g_heap, &st) == 0)
-		for (int c = 0; c < XMEM_NUM_CLASSES; c++)
+		for (int c = 0; c < XMEM_NUM_CLASSES; c++) {
 			n += st.classes[c].spans;
+			b += st.classes[c].span_bytes;
+		}
+	*bytes = b > *bytes ? b : *bytes;
 	return n;
 }
 
 struct outcome {
 	unsigned freezes, missed;
 	unsigned landed[N_KINDS], blocked[N_KINDS];
+	uint64_t failed[N_KINDS];  /* worker allocations that failed, per kind */
+	uint64_t failures;         /* ... in the whole run */
 	uint64_t least;            /* fewest bursts a worker did in a freeze */
 	uint64_t slowest_ns;       /* longest a worker took for its bursts */
 	unsigned carved;           /* freezes after which the heap had more spans */
+	uint64_t span_bytes;       /* the most bytes in spans seen after a freeze */
 	uint64_t handed, corrupt;
 	double frozen_rate, base_rate;   /* worker bursts per ns */
 };
@@ -471,7 +482,7 @@ static void run(const enum kind *tg, int ntg, unsigned freezes, uint64_t deadlin
 		if (!large) {
 			/* Caches and depot empty: the workers' growth needs spans. */
 			CHECK_OK(xmem_heap_trim(g_heap));
-			spans0 = span_count();
+			spans0 = span_count(&out->span_bytes);
 			atomic_fetch_add(&g_epoch, 1);
 		}
 		usleep((useconds_t)xt_range_r(&rng, 0, 1000));
@@ -482,25 +493,31 @@ static void run(const enum kind *tg, int ntg, unsigned freezes, uint64_t deadlin
 		out->landed[kind]++;
 		out->freezes++;
 
-		uint64_t start[MAX_WORKERS], done[MAX_WORKERS], ts = now_ns();
+		uint64_t start[MAX_WORKERS], done[MAX_WORKERS], fail0[MAX_WORKERS], ts = now_ns();
 		uint64_t fb0 = total_bursts();
-		for (int i = 0; i < g_nworkers; i++)
+		for (int i = 0; i < g_nworkers; i++) {
 			start[i] = atomic_load(&g_workers[i].bursts);
+			fail0[i] = atomic_load(&g_workers[i].failures);
+		}
 		bool missed = false;
 		for (int i = 0; i < g_nworkers; i++) {
 			struct worker *w = &g_workers[i];
 			while ((done[i] = atomic_load(&w->bursts) - start[i]) < need) {
-				if (atomic_load(&w->failed) || now_ns() - ts > deadline_ns) {
-					fprintf(stderr, "freeze %u inside %s: worker %d did %llu of "
-						"%u bursts in %llu ms%s\n", f, kind_name[kind], i,
-						(unsigned long long)done[i], need,
-						(unsigned long long)(deadline_ns / 1000000),
-						atomic_load(&w->failed) ? " (an allocation failed)" : "");
+				if (now_ns() - ts > deadline_ns) {
 					missed = true;
 					break;
 				}
 				sched_yield();
 			}
+			uint64_t fails = atomic_load(&w->failures) - fail0[i];
+			if (done[i] < need || fails)
+				fprintf(stderr, "freeze %u inside %s: worker %d did %llu of %u bursts "
+					"in %llu ms; %llu allocations failed (last errno %d)\n", f,
+					kind_name[kind], i, (unsigned long long)done[i], need,
+					(unsigned long long)((now_ns() - ts) / 1000000),
+					(unsigned long long)fails,
+					fails ? atomic_load(&w->last_errno) : 0);
+			out->failed[kind] += fails;
 			uint64_t took = now_ns() - ts;
 			out->slowest_ns = took > out->slowest_ns ? took : out->slowest_ns;
 		}
@@ -513,7 +530,7 @@ static void run(const enum kind *tg, int ntg, unsigned freezes, uint64_t deadlin
 		atomic_store(&g_thaw, 1);
 		while (atomic_load(&g_frozen))
 			sched_yield();
-		if (!large && span_count() > spans0)
+		if (!large && span_count(&out->span_bytes) > spans0)
 			out->carved++;
 		if (missed) {
 			out->missed++;
@@ -532,9 +549,7 @@ static void run(const enum kind *tg, int ntg, unsigned freezes, uint64_t deadlin
 		ring_drain(&g_workers[i], RING);
 	for (int i = 0; i < g_nworkers; i++) {
 		struct worker *w = &g_workers[i];
-		int failed = atomic_load(&w->failed);
-		if (!CHECK_EQ(failed, 0))
-			fprintf(stderr, "worker %d: allocation failed, errno %d\n", i, failed);
+		out->failures += atomic_load(&w->failures);
 		out->handed += atomic_load(&w->handed);
 		out->corrupt += atomic_load(&w->corrupt);
 	}
@@ -567,17 +582,24 @@ static void report(const char *what, const struct outcome *o, unsigned need,
 	       (unsigned long long)(deadline_ns / 1000000), g_base_checked ? "on" : "off");
 	for (int k = 0; k < N_KINDS; k++)
 		if (o->landed[k] || k != K_NONE)
-			printf("  frozen %-40s %4u times, held a worker up %u\n", kind_name[k],
-			       o->landed[k], o->blocked[k]);
+			printf("  frozen %-40s %4u times, held a worker up %u, failed allocations "
+			       "%llu\n", kind_name[k], o->landed[k], o->blocked[k],
+			       (unsigned long long)o->failed[k]);
+	int err = 0;
+	for (int i = 0; i < g_nworkers; i++)
+		err = err ? err : atomic_load(&g_workers[i].last_errno);
+	printf("  worker allocations that failed, frozen or not: %llu (errno %d)\n",
+	       (unsigned long long)o->failures, err);
 	printf("  least progress of a worker during a freeze: %llu bursts; slowest to %u: "
 	       "%.1f ms\n", (unsigned long long)(o->least == UINT64_MAX ? 0 : o->least), need,
 	       (double)o->slowest_ns / 1e6);
 	printf("  worker throughput while frozen %.3f Mbursts/s, none frozen %.3f (ratio %.2f)\n",
 	       o->frozen_rate * 1e3, o->base_rate * 1e3,
 	       o->base_rate > 0 ? o->frozen_rate / o->base_rate : 0);
-	printf("  freezes after which the heap held more spans than at the trim before: %u; "
-	       "objects freed by another worker: %llu; corrupted tags: %llu\n", o->carved,
-	       (unsigned long long)o->handed, (unsigned long long)o->corrupt);
+	printf("  freezes after which the heap held more spans than at the trim before: %u "
+	       "(at most %.1f MiB of %zu in spans); objects freed by another worker: %llu; "
+	       "corrupted tags: %llu\n", o->carved, (double)o->span_bytes / MiB,
+	       HEAP_BYTES / MiB, (unsigned long long)o->handed, (unsigned long long)o->corrupt);
 	fflush(stdout);
 }
 
@@ -618,6 +640,7 @@ static void small_paths_progress(void)
 	report("stall", &o, need, deadline);
 	CHECK_EQ(o.missed, 0);
 	CHECK_EQ(o.freezes, freezes);
+	CHECK_EQ(o.failures, 0);
 	CHECK_EQ(o.corrupt, 0);
 	/* The freezes really landed inside every kind of call, mostly inside
 	 * one, and the workers really carved spans and freed across threads. */
