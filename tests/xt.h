@@ -167,9 +167,11 @@ static inline void xt_run_arg(const char *name, void (*fn)(int), int arg)
 }
 
 /* One case in a forked child: a crash (a segfault inside the library, an
- * abort) fails that case and the run goes on.  The child prints its own
- * PASS/FAIL line; the parent prints FAIL for a child that died and counts
- * the failure.  Heaps created in the child die with it. */
+ * abort, a sanitizer's exit) fails that case and the run goes on.  A child
+ * that finishes prints its own PASS/FAIL line and exits 0 or
+ * XT_CHILD_FAILED; for any other end the parent prints the FAIL line.  The
+ * parent counts the failure.  Heaps created in the child die with it. */
+#define XT_CHILD_FAILED 97
 #include <sys/wait.h>
 #include <unistd.h>
 static inline void xt_run_isolated(const char *name, void (*fn)(int), int arg)
@@ -186,7 +188,7 @@ static inline void xt_run_isolated(const char *name, void (*fn)(int), int arg)
 		xt_run_arg(name, fn, arg);
 		fflush(stdout);
 		fflush(stderr);
-		_exit(xt_failures ? 1 : 0);
+		_exit(xt_failures ? XT_CHILD_FAILED : 0);
 	}
 	int st = 0;
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
@@ -199,6 +201,9 @@ static inline void xt_run_isolated(const char *name, void (*fn)(int), int arg)
 	if (WIFSIGNALED(st))
 		printf("FAIL %s (the case died of signal %d: %s)\n", name,
 		       WTERMSIG(st), strsignal(WTERMSIG(st)));
+	else if (WEXITSTATUS(st) != XT_CHILD_FAILED)
+		printf("FAIL %s (the case exited with status %d before it finished)\n",
+		       name, WEXITSTATUS(st));
 	fflush(stdout);
 }
 
