@@ -5,6 +5,7 @@
 #define XB_BENCH_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "bench/xb.h"
@@ -133,6 +134,7 @@ struct xb_latency {
 };
 void xb_w_latency_run(const struct xb_cfg *cfg);
 const struct xb_latency *xb_latency_result(void);
+void xb_latency_print(FILE *f);   /* its section of the table (nothing if it did not run) */
 #define XB_LAT_TARGET_P999  2.0  /* busy / quiet at p99.9, at most */
 #define XB_LAT_TARGET_P9999 3.0  /* and at p99.99 */
 

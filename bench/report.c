@@ -263,52 +263,6 @@ static int targets(struct target *t, int cap, const struct xb_overhead *ov)
 
 /* ---- the table --------------------------------------------------------- */
 
-/* Workload 7: quiet and busy percentiles, and the ratios the targets judge. */
-static void print_latency(FILE *f)
-{
-	const struct xb_latency *lat = xb_latency_result();
-	if (!lat->ran)
-		return;
-	fprintf(f, "\n### Tail latency under control-plane load (workload 7)\n\n");
-	if (!lat->valid) {
-		fprintf(f, "Not measured: %s.\n", lat->note);
-		return;
-	}
-	const struct xmem_lat_result *q = &lat->quiet, *b = &lat->busy;
-	fprintf(f, "One thread times each 32 x 2 KiB xmem_alloc_bulk + xmem_free_bulk burst "
-	        "(%s, %.2f ticks/ns; percentiles within 1.6 %%, max exact). Busy: a "
-	        "control thread on another CPU runs xmem_heap_stats at 1 kHz and adds and "
-	        "removes a 2 MiB chunk of the same heap at 100 Hz each.\n\n", q->clock,
-	        q->ticks_per_ns);
-	fprintf(f, "| run | bursts |");
-	for (int k = 0; k < XMEM_LAT_NPCT; k++)
-		fprintf(f, " %s ns |", xmem_lat_pct_name[k]);
-	fprintf(f, "\n|---|---:|");
-	for (int k = 0; k < XMEM_LAT_NPCT; k++)
-		fprintf(f, "---:|");
-	const struct xmem_lat_result *runs[2] = {q, b};
-	for (int i = 0; i < 2; i++) {
-		fprintf(f, "\n| %s | %llu |", i ? "busy" : "quiet",
-		        (unsigned long long)runs[i]->bursts);
-		for (int k = 0; k < XMEM_LAT_NPCT; k++)
-			fprintf(f, " %.0f |", runs[i]->ns[k]);
-	}
-	fprintf(f, "\n| busy / quiet | |");
-	for (int k = 0; k < XMEM_LAT_NPCT; k++)
-		fprintf(f, " %.2fx |", q->ns[k] > 0 ? b->ns[k] / q->ns[k] : NAN);
-	fprintf(f, "\n\nControl thread during the busy run (%.1f s): %llu stats, %llu adds, "
-	        "%llu removes, %llu removes refused with EBUSY, %llu errors.\n", b->seconds,
-	        (unsigned long long)b->stats_ops, (unsigned long long)b->adds,
-	        (unsigned long long)b->removes, (unsigned long long)b->removes_busy,
-	        (unsigned long long)b->ctl_errors);
-	fprintf(f, "Targets: busy <= %.0fx quiet at p99.9: %s (%.2fx); <= %.0fx at p99.99: "
-	        "%s (%.2fx).\n", XB_LAT_TARGET_P999,
-	        b->ns[XMEM_LAT_P999] <= XB_LAT_TARGET_P999 * q->ns[XMEM_LAT_P999] ? "met" : "NOT met",
-	        b->ns[XMEM_LAT_P999] / q->ns[XMEM_LAT_P999], XB_LAT_TARGET_P9999,
-	        b->ns[XMEM_LAT_P9999] <= XB_LAT_TARGET_P9999 * q->ns[XMEM_LAT_P9999] ? "met" : "NOT met",
-	        b->ns[XMEM_LAT_P9999] / q->ns[XMEM_LAT_P9999]);
-}
-
 static void print_table(FILE *f, const struct xb_cfg *cfg, const struct xb_overhead *ov,
                         double seconds)
 {
@@ -394,7 +348,7 @@ static void print_table(FILE *f, const struct xb_cfg *cfg, const struct xb_overh
 		        100.0 * ov->dpdk_hdr_per_obj / (XB_OBJ_SIZE + ov->dpdk_hdr_per_obj));
 	fprintf(f, "\n");
 
-	print_latency(f);
+	xb_latency_print(f);
 
 	struct target t[12];
 	int nt = targets(t, 12, ov);
