@@ -511,7 +511,7 @@ static void run(const enum kind *tg, int ntg, unsigned freezes, uint64_t deadlin
 			}
 			uint64_t fails = atomic_load(&w->failures) - fail0[i];
 			if (done[i] < need || fails)
-				fprintf(stderr, "freeze %u inside %s: worker %d did %llu of %u bursts "
+				fprintf(stderr, "freeze %u (victim in %s): worker %d did %llu of %u bursts "
 					"in %llu ms; %llu allocations failed (last errno %d)\n", f,
 					kind_name[kind], i, (unsigned long long)done[i], need,
 					(unsigned long long)((now_ns() - ts) / 1000000),
