@@ -5,6 +5,7 @@
 #define XB_BENCH_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "bench/xb.h"
@@ -121,6 +122,21 @@ struct xb_overhead {
 	char   xmem_meta_note[128];
 };
 void xb_w_overhead_run(const struct xb_cfg *cfg, struct xb_overhead *out);
+
+/* Workload 7 is not a Google Benchmark either: it times every burst
+ * (bench/latency.h), quiet and with a control thread busy on the same heap. */
+#include "bench/latency.h"
+struct xb_latency {
+	int    ran;             /* the workload was selected and ran */
+	int    valid;           /* both runs measured, the control thread did its ops */
+	char   note[160];       /* why not */
+	struct xmem_lat_result quiet, busy;
+};
+void xb_w_latency_run(const struct xb_cfg *cfg);
+const struct xb_latency *xb_latency_result(void);
+void xb_latency_print(FILE *f);   /* its section of the table (nothing if it did not run) */
+#define XB_LAT_TARGET_P999  2.0  /* busy / quiet at p99.9, at most */
+#define XB_LAT_TARGET_P9999 3.0  /* and at p99.99 */
 
 /* The whole run (driver.c): peers, workloads, overhead, report.  Returns 0
  * when every peer came up.  ov_out, when not NULL, gets workload 5. */

@@ -76,6 +76,18 @@ int main(int argc, char **argv)
 	}
 	expect_run("translate", "xmem", 1);
 	expect_run("translate", "rte_memseg", 1);
+	/* Workload 7: both runs measured, the control thread did its ops. */
+	const struct xb_latency *lat = xb_latency_result();
+	if (!lat->ran || !lat->valid || lat->quiet.bursts == 0 || lat->busy.bursts == 0) {
+		printf("FAIL latency: %s\n", lat->ran ? lat->note : "did not run");
+		g_fail++;
+	} else {
+		printf("ok   latency: %llu quiet, %llu busy bursts; %llu stats, %llu adds, "
+		       "%llu removes\n", (unsigned long long)lat->quiet.bursts,
+		       (unsigned long long)lat->busy.bursts,
+		       (unsigned long long)lat->busy.stats_ops,
+		       (unsigned long long)lat->busy.adds, (unsigned long long)lat->busy.removes);
+	}
 	if (!ov.xmem_meta_valid) {
 		printf("FAIL xmem metadata not measured: %s\n", ov.xmem_meta_note);
 		g_fail++;

@@ -63,7 +63,7 @@ int xb_bench_main(struct xb_cfg *cfg, struct xb_overhead *ov_out)
 		 "^translate/", xb_w_translate_register},
 	};
 	int nw = (int)(sizeof w / sizeof w[0]);
-	int total = 1; /* overhead */
+	int total = 1 + selected(cfg, "latency"); /* overhead, latency */
 	for (int k = 0; k < nw; k++)
 		total += selected(cfg, w[k].key);
 	if (selected(cfg, "translate") && xb_w_translate_setup(cfg, err, sizeof err) != 0)
@@ -81,6 +81,13 @@ int xb_bench_main(struct xb_cfg *cfg, struct xb_overhead *ov_out)
 	}
 	if (!selected(cfg, "mixed"))
 		xb_w_mixed_register(cfg); /* generates the size sequence; never run */
+	if (selected(cfg, "latency")) {
+		printf("\n[%d/%d] workload 7: tail latency of one 32 x 2 KiB burst, quiet and "
+		       "with a control thread (stats 1 kHz, add/remove 2 MiB at 100 Hz)\n",
+		       ++step, total);
+		fflush(stdout);
+		xb_w_latency_run(cfg);
+	}
 	printf("\n[%d/%d] workload 5: memory overhead (fragmentation, metadata)\n",
 	       ++step, total);
 	fflush(stdout);

@@ -17,7 +17,8 @@
 #           the corpus, bounded (200000 runs or 90 s), then --selftest (a
 #           planted double free must be caught)
 #   stall   tests/stall (one thread frozen mid-call, the others must progress),
-#           plain and under ASan; tagged manual, so only this stage runs it
+#           plain and under ASan, and with XMEM_CHECKED=1 (plain); tagged
+#           manual, so only this stage runs them
 #   valgrind  bazel test --config=valgrind, tests tagged "valgrind" (manual):
 #           memcheck sees xmem blocks (leaks, use after free, overruns)
 #   guest   tests/vfio_guest/run.sh: real VFIO DMA in a QEMU guest (apt installs
@@ -204,7 +205,7 @@ stage_fuzz() {
 }
 
 stage_stall() {
-    run_bazel_test stall " (stall)" -- //tests/stall:stall_test
+    run_bazel_test stall " (stall)" -- //tests/stall:stall_test //tests/stall:stall_checked_test
     run_bazel_test stall-asan " (stall, asan)" --config=asan -- //tests/stall:stall_test
 }
 

@@ -12,6 +12,8 @@
  *   CHECK_FAILS_PTR(call, e) call returns NULL with errno e
  *
  *   xt_run("name", fn)       runs one case; prints "PASS name" or "FAIL name"
+ *   xt_run_isolated("name", fn, arg)  the same in a child process (fork), so
+ *                            a case that crashes the library fails alone
  *   xt_skip("why")           prints "SKIPPED: why" and exits 0
  *   return xt_done();        at the end of main: non-zero if anything failed
  *
@@ -23,6 +25,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -161,6 +164,47 @@ static inline void xt_run_arg(const char *name, void (*fn)(int), int arg)
 	}
 	fflush(stdout);
 	xt_case_name = "(none)";
+}
+
+/* One case in a forked child: a crash (a segfault inside the library, an
+ * abort, a sanitizer's exit) fails that case and the run goes on.  A child
+ * that finishes prints its own PASS/FAIL line and exits 0 or
+ * XT_CHILD_FAILED; for any other end the parent prints the FAIL line.  The
+ * parent counts the failure.  Heaps created in the child die with it. */
+#define XT_CHILD_FAILED 97
+#include <sys/wait.h>
+#include <unistd.h>
+static inline void xt_run_isolated(const char *name, void (*fn)(int), int arg)
+{
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid < 0) {
+		xt_fail_at(__FILE__, __LINE__, "fork: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		xt_failures = 0;
+		xt_run_arg(name, fn, arg);
+		fflush(stdout);
+		fflush(stderr);
+		_exit(xt_failures ? XT_CHILD_FAILED : 0);
+	}
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	xt_cases_run++;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return;
+	xt_cases_failed++;
+	__atomic_add_fetch(&xt_failures, 1, __ATOMIC_RELAXED);
+	if (WIFSIGNALED(st))
+		printf("FAIL %s (the case died of signal %d: %s)\n", name,
+		       WTERMSIG(st), strsignal(WTERMSIG(st)));
+	else if (WEXITSTATUS(st) != XT_CHILD_FAILED)
+		printf("FAIL %s (the case exited with status %d before it finished)\n",
+		       name, WEXITSTATUS(st));
+	fflush(stdout);
 }
 
 static inline void xt_skip(const char *fmt, ...)
