@@ -186,6 +186,11 @@ void xm_free_many(void *const *objs, unsigned n, const char *fn)
 			xm_free_other(e, p, fn);
 			continue;
 		}
+		if (unlikely(p - s->base >= s->used_len)) {
+			/* Slack past the last object of its span. */
+			xm_report_invalid(fn, (void *)p, "not the start of a block");
+			continue;
+		}
 		last = s;
 		lo = s->base;
 		used = s->used_len;
