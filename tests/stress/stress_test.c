@@ -1188,6 +1188,11 @@ static void evict(struct thr *t, int i)
 static void check_largest_free(struct thr *t, int hi)
 {
 	struct xmem_heap_stats st;
+	/* largest_free counts free units only: trim first, so fully free
+	 * spans (which an allocation reclaims when it must) are units again. */
+	if (xmem_heap_trim(H(hi)))
+		violation(t, "heap_trim(\"%s\") failed: errno %d", R.heaps[hi].name,
+			  errno);
 	if (xmem_heap_stats(H(hi), &st))
 		violation(t, "heap_stats(\"%s\") failed: errno %d", R.heaps[hi].name,
 			  errno);
