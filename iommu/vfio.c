@@ -415,7 +415,7 @@ static void maps_remove(struct xmem_vfio_container *c, uint64_t iova, uint64_t l
 static void maps_add(struct xmem_vfio_container *c, uintptr_t va, uint64_t iova, uint64_t len)
 {
     size_t k = maps_lower(c, iova);
-    while (k < c->n_maps && c->maps[k].iova < iova + len) {
+    while (k < c->n_maps && c->maps[k].iova <= iova + (len - 1)) { /* no wrap at 2^64 */
         memmove(&c->maps[k], &c->maps[k + 1], (c->n_maps - k - 1) * sizeof(*c->maps));
         c->n_maps--;
     }
