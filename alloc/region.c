@@ -10,15 +10,7 @@
 #include "meta.h"
 #include "pagemap.h"
 #include "region.h"
-
-/* Two neighbouring pages are in one run when both lack an IOVA, or when the
- * second's IOVA continues the first's. */
-static bool xm_iova_continues(uint64_t a, uint64_t b, size_t page_size)
-{
-	if (a == XMEM_BAD_IOVA || b == XMEM_BAD_IOVA)
-		return a == b;
-	return b == a + page_size;
-}
+#include "runs.h"
 
 /* Node holding most of a sample of resident pages.  move_pages with a NULL
  * node list only queries: pages not yet faulted in report -ENOENT and stay
@@ -74,19 +66,24 @@ static int xm_region_check(void *va, size_t len, const uint64_t *iova,
 	size_t pages = len / page_size;
 	if (iova ? n_pages != pages : (n_pages != 0 && n_pages != pages))
 		return -1;
+	/* The IOMMU layer's rule too (runs.h): each entry XMEM_BAD_IOVA, or
+	 * page-aligned with a page end that does not wrap. */
+	if (iova && !xm_iova_table_ok(iova, pages, page_size))
+		return -1;
 	return 0;
 }
 
-/* Copy iova into r and derive the run-start map, replacing what r had.
- * Nothing changes on failure (ENOMEM). */
+/* Copy iova (valid per runs.h) into r and derive the run-start map from
+ * xm_iova_run_end, replacing what r had.  Nothing changes on failure
+ * (ENOMEM). */
 int xm_region_set_iova(struct xm_region *r, const uint64_t *iova)
 {
 	size_t ps = (size_t)1 << r->page_shift;
 	size_t tab = r->n_pages * sizeof(uint64_t);
 	size_t bm = XM_BM_WORDS(r->n_pages) * sizeof(uint64_t);
-	size_t runs = 1;
-	for (size_t p = 1; p < r->n_pages; p++)
-		runs += !xm_iova_continues(iova[p - 1], iova[p], ps);
+	size_t runs = 0;
+	for (size_t p = 0; p < r->n_pages; runs++)
+		p = xm_iova_run_end(iova, r->n_pages, ps, p);
 
 	uint64_t *copy = xm_meta_zalloc(tab);
 	uint64_t *starts = runs > 1 ? xm_meta_zalloc(bm) : NULL;
@@ -97,12 +94,10 @@ int xm_region_set_iova(struct xm_region *r, const uint64_t *iova)
 		return -1;
 	}
 	memcpy(copy, iova, tab);
-	if (starts) {
-		xm_bm_set(starts, 0);
-		for (size_t p = 1; p < r->n_pages; p++)
-			if (!xm_iova_continues(iova[p - 1], iova[p], ps))
-				xm_bm_set(starts, p);
-	}
+	if (starts)
+		for (size_t p = 0; p < r->n_pages;
+		     p = xm_iova_run_end(iova, r->n_pages, ps, p))
+			xm_bm_set(starts, p);
 	if (r->iova)
 		r->meta_bytes -= tab;
 	if (r->run_start)

@@ -58,13 +58,18 @@ int  xm_region_set_iova(struct xm_region *r, const uint64_t *iova);
  * held. */
 bool xm_region_overlaps(uintptr_t va, size_t len);
 
-/* Publish r: check overlap (EEXIST), map it for DMA (dma_hooks.h), enter
- * it in the page map and the IOVA search table.  On failure nothing is
- * published or mapped.  Control mutex held. */
+/* Publish r: check overlap (EEXIST), tell the region listeners
+ * (region_events.h: the IOMMU layer maps it), enter it in the page map and
+ * the IOVA search table.  On failure nothing is published or mapped.
+ * Control mutex held. */
 int  xm_region_publish(struct xm_region *r);
-/* Undo xm_region_publish, wait for an RCU grace period so that no reader of
- * the IOVA table still sees r, then unmap it for DMA.  Fails only with ENOMEM, before
- * changing anything.  Control mutex held. */
+/* Undo xm_region_publish: the listeners take r's device mappings down
+ * first, then r leaves the page map and the IOVA table, an RCU grace period
+ * passes (no reader still sees r), and the listeners forget r.  Fails before
+ * unpublishing anything, leaving r published, translatable and mapped:
+ * ENOMEM (no memory for the smaller IOVA table) or the errno of a
+ * listener's failed removing (EIO: a device unmap failed or came back
+ * short).  Control mutex held. */
 int  xm_region_unpublish(struct xm_region *r);
 
 /* The published region that is exactly (va, len), or NULL.  Control mutex

@@ -1,6 +1,7 @@
 /* registry.c - the set of published regions, every heap chunk and every
  * translation-only registration together: overlap detection (EEXIST), the
- * page map entries, and the IOVA -> VA search table.
+ * page map entries, the IOVA -> VA search table, and the region listeners
+ * (region_events.h) told of every publish and unpublish.
  *
  * Writers hold the control mutex.  The IOVA table is an immutable sorted
  * array replaced as a whole and published with xm_rcu_publish, so
@@ -8,10 +9,11 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "dma_hooks.h"
 #include "meta.h"
 #include "pagemap.h"
 #include "region.h"
+#include "region_events.h"
+#include "runs.h"
 
 struct xm_iova_ent {
 	uint64_t  iova;
@@ -59,26 +61,22 @@ static int xm_iova_ent_cmp(const void *a, const void *b)
 	return x->iova < y->iova ? -1 : x->iova > y->iova;
 }
 
-/* Count (out == NULL) or emit the IOVA runs of r. */
+/* Count (out == NULL) or emit the IOVA runs of r (runs.h). */
 static size_t xm_region_iova_runs(const struct xm_region *r,
 				  struct xm_iova_ent *out)
 {
 	if (!r->iova)
 		return 0;
 	size_t n = 0, ps = (size_t)1 << r->page_shift;
-	for (size_t p = 0; p < r->n_pages;) {
-		size_t q = p + 1;
-		while (q < r->n_pages && r->iova[p] != XMEM_BAD_IOVA &&
-		       r->iova[q] == r->iova[p] + (q - p) * ps)
-			q++;
-		if (r->iova[p] != XMEM_BAD_IOVA) {
-			if (out)
-				out[n] = (struct xm_iova_ent){
-					.iova = r->iova[p], .va = r->va + p * ps,
-					.len = (q - p) * ps};   /* reach: xm_iova_build */
-			n++;
-		}
-		p = q;
+	for (size_t p = 0, q; p < r->n_pages; p = q) {
+		q = xm_iova_run_end(r->iova, r->n_pages, ps, p);
+		if (r->iova[p] == XMEM_BAD_IOVA)
+			continue;
+		if (out)
+			out[n] = (struct xm_iova_ent){
+				.iova = r->iova[p], .va = r->va + p * ps,
+				.len = (q - p) * ps};   /* reach: xm_iova_build */
+		n++;
 	}
 	return n;
 }
@@ -121,6 +119,64 @@ static void xm_iova_replace(struct xm_iova_table *t)
 		xm_meta_free(old, old->bytes);
 }
 
+/* ---------------------------------------------------------------- listeners */
+
+/* Written and read with the control mutex held only. */
+static struct xm_region_listener xm_listeners[XM_REGION_LISTENERS_MAX];
+static unsigned xm_n_listeners;
+
+int xm_region_listen(const struct xm_region_listener *l)
+{
+	if (!l || !l->added || !l->removing || !l->remove_undo || !l->removed) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (xm_n_listeners == XM_REGION_LISTENERS_MAX) {
+		errno = ENOSPC;
+		return -1;
+	}
+	xm_listeners[xm_n_listeners++] = *l;
+	return 0;
+}
+
+/* removed, for the first n listeners (a failed publish: n that got added). */
+static void xm_notify_removed(struct xm_region *r, unsigned n)
+{
+	int e = errno;
+	for (unsigned i = 0; i < n; i++)
+		xm_listeners[i].removed(xm_listeners[i].ctx, r);
+	errno = e;
+}
+
+static int xm_notify_added(struct xm_region *r)
+{
+	for (unsigned i = 0; i < xm_n_listeners; i++) {
+		if (xm_listeners[i].added(xm_listeners[i].ctx, r)) {
+			xm_notify_removed(r, i);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* removing on every listener, last first; on a failure, the ones that
+ * succeeded get remove_undo and the errno of the failure is returned. */
+static int xm_notify_removing(struct xm_region *r)
+{
+	for (unsigned i = xm_n_listeners; i-- > 0;) {
+		if (xm_listeners[i].removing(xm_listeners[i].ctx, r)) {
+			int e = errno;
+			for (unsigned j = i + 1; j < xm_n_listeners; j++)
+				xm_listeners[j].remove_undo(xm_listeners[j].ctx, r);
+			errno = e;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- publish */
+
 static int xm_region_publish_tables(struct xm_region *r);
 
 int xm_region_publish(struct xm_region *r)
@@ -129,14 +185,12 @@ int xm_region_publish(struct xm_region *r)
 		errno = EEXIST;
 		return -1;
 	}
-	/* Map for DMA first: it may assign r's IOVAs, which the IOVA table
+	/* Listeners first: they may assign r's IOVAs, which the IOVA table
 	 * built below must already see. */
-	if (xm_dma_region_added(r))
+	if (xm_notify_added(r))
 		return -1;
 	if (xm_region_publish_tables(r)) {
-		int e = errno;
-		xm_dma_region_removed(r);
-		errno = e;
+		xm_notify_removed(r, xm_n_listeners);
 		return -1;
 	}
 	return 0;
@@ -185,9 +239,18 @@ fail:
 
 int xm_region_unpublish(struct xm_region *r)
 {
+	/* Everything that can fail comes first: the smaller IOVA table, then
+	 * the listeners' removing (device unmaps).  Either failure leaves r
+	 * published, translatable and mapped. */
 	struct xm_iova_table *t = xm_iova_build(NULL, r);
 	if (!t)
 		return -1;
+	if (xm_notify_removing(r)) {
+		int e = errno;
+		xm_meta_free(t, t->bytes);
+		errno = e;
+		return -1;
+	}
 	/* Leaves exist for every unit of r, so clearing cannot fail. */
 	xm_pagemap_set(r->va, r->len, NULL);
 	size_t i = xm_regs_lower_bound(r->va);
@@ -195,7 +258,7 @@ int xm_region_unpublish(struct xm_region *r)
 		xm_regs[i] = xm_regs[i + 1];
 	xm_n_regs--;
 	xm_iova_replace(t); /* includes the grace period r's callers need */
-	xm_dma_region_removed(r);
+	xm_notify_removed(r, xm_n_listeners);
 	return 0;
 }
 

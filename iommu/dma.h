@@ -1,6 +1,9 @@
 /* iommu/dma.h - internals of the DMA-mapping layer shared by its files:
- *   dma_events.c   the core's hooks (alloc/dma_hooks.h): region records,
- *                  batching a region onto every subscriber, rollback
+ *   dma_events.c   the layer as the core's region listener
+ *                  (alloc/region_events.h): region records, batching a
+ *                  region onto every subscriber, rollback, strict removal
+ *   dma_unmap.c    strict unmapping (EIO and an exact record when a
+ *                  device does not unmap), blocks of the registry
  *   dma_subs.c     subscribers: subscribe (with replay), unsubscribe,
  *                  lookup, stats, the RCU-readable mapping registry
  *   dma_iova.c     IOVA modes and the assigner's IOVA space
@@ -64,6 +67,7 @@ struct xm_dma_reg {
 	uint64_t id;
 	uint64_t iova_hold;          /* extent held in the IOVA space */
 	uint64_t iova_hold_len;      /* 0: none */
+	bool unmapped;               /* removing took its mappings down */
 };
 
 /* The mappings one region has on one subscriber.  Immutable once linked. */
@@ -112,12 +116,46 @@ int  xm_dma_sub_add(struct xmem_dma_subscriber *s, const struct xm_dma_reg *reg,
  * checked), then mem_event REMOVE.  Does not unlink or free the block. */
 void xm_dma_sub_remove(struct xmem_dma_subscriber *s,
 		       const struct xm_dma_info *info, struct xm_dma_block *blk);
-/* Link a block into its subscriber's registry / free an unlinked block. */
+/* Blocks (dma_unmap.c).  new: an empty block with room for cap entries;
+ * link / unlink: into / out of the subscriber's RCU list, counters
+ * adjusted; free: an unlinked block after a grace period. */
+struct xm_dma_block *xm_dma_block_new(const struct xm_dma_reg *reg, size_t cap);
 void xm_dma_block_link(struct xmem_dma_subscriber *s, struct xm_dma_block *b);
 void xm_dma_block_unlink(struct xmem_dma_subscriber *s, struct xm_dma_block *b);
 void xm_dma_block_free(struct xm_dma_block *b);
 struct xm_dma_block *xm_dma_block_find(struct xmem_dma_subscriber *s,
 				       const struct xm_dma_reg *reg);
+/* Replace linked block b by a copy of the entries i with keep[i] (the
+ * entries still in place), then free b after a grace period.  Without
+ * memory the old block stays (a superset of what is mapped, logged). */
+void xm_dma_block_trim(struct xmem_dma_subscriber *s, struct xm_dma_block *b,
+		       const bool *keep);
+
+/* Unmapping (dma_unmap.c).  unmap_entries: every owned entry of b, last
+ * first, errors counted and logged, nothing else (rollback, forgetting).
+ * unmap_strict: the same, but it stops at the first unmap that fails or
+ * reports another size, puts that entry back as recorded (unmapping the
+ * rest of its range and mapping it again; when that map fails too the entry
+ * stays recorded: the device may still map part of it), sets *failed to its
+ * index and returns -1 with EIO.  The owned entries after *failed are then
+ * unmapped, those before it in place.  remap: map the owned entries from
+ * index `from` on again; an entry the device refuses gets keep[i] = false
+ * (keep may be NULL); returns how many were refused. */
+void   xm_dma_unmap_entries(struct xmem_dma_subscriber *s,
+			    const struct xm_dma_block *b);
+int    xm_dma_unmap_strict(struct xmem_dma_subscriber *s,
+			   const struct xm_dma_block *b, size_t *failed);
+size_t xm_dma_remap(struct xmem_dma_subscriber *s, const struct xm_dma_block *b,
+		    size_t from, bool *keep);
+/* A counter of a subscriber (relaxed: statistics only). */
+void   xm_dma_count(_Atomic uint64_t *c, int64_t d);
+
+/* Register the layer as the core's region listener, once, creating the
+ * records of regions published before (control mutex held / taken).  Every
+ * public entry point that can change what the layer does to a region calls
+ * it first.  -1 with ENOMEM (the next call tries again). */
+int  xm_dma_listen_locked(void);
+int  xm_dma_listen(void);
 
 /* Subscribers, control mutex held. */
 extern struct xmem_dma_subscriber *_Atomic xm_dma_subs;

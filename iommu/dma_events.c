@@ -1,14 +1,17 @@
-/* dma_events.c - the core's region add/remove events (alloc/dma_hooks.h),
- * fanned out to the IOMMU layer's subscribers.  Owns the region records
- * (xm_dma_regs), batching one region onto one subscriber (one dma_map per
- * maximal VA+IOVA-contiguous run, never merged across regions, DMA_AVAIL
- * checked first, identical EEXIST accepted), and the all-or-nothing
- * rollback across subscribers.  Control mutex held throughout. */
+/* dma_events.c - the IOMMU layer as a region listener of the core
+ * (alloc/region_events.h), fanned out to the layer's subscribers.  Owns the
+ * listener's registration (lazy, with catch-up: xm_dma_listen), the region
+ * records (xm_dma_regs), batching one region onto one subscriber (one
+ * dma_map per maximal VA+IOVA-contiguous run, never merged across regions,
+ * DMA_AVAIL checked first, identical EEXIST accepted), the all-or-nothing
+ * rollback across subscribers, and removal that unmaps before the core
+ * unpublishes and fails with EIO, restoring every mapping, when a device
+ * does not unmap exactly.  Control mutex held throughout. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "alloc/dma_hooks.h"
+#include "alloc/region_events.h"
 #include "alloc/meta.h"
 #include "alloc/region.h"
 #include "iommu/dma.h"
@@ -62,99 +65,7 @@ void xm_dma_info_free(struct xm_dma_info *info)
 	info->runs = NULL;
 }
 
-/* ---------------------------------------------------------------- blocks */
-
-static struct xm_dma_block *xm_dma_block_new(const struct xm_dma_reg *reg,
-					     size_t cap)
-{
-	size_t bytes = sizeof(struct xm_dma_block) +
-		       cap * sizeof(struct xmem_dma_mapping);
-	struct xm_dma_block *b = xm_meta_zalloc(bytes);
-	if (!b)
-		return NULL;
-	b->bytes = bytes;
-	b->reg = reg;
-	return b;
-}
-
-void xm_dma_block_free(struct xm_dma_block *b)
-{
-	if (b)
-		xm_meta_free(b, b->bytes);
-}
-
-static void xm_dma_count(_Atomic uint64_t *c, int64_t d)
-{
-	/* Relaxed: a statistic; the control mutex orders writers. */
-	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + d,
-			      memory_order_relaxed);
-}
-
-void xm_dma_block_link(struct xmem_dma_subscriber *s, struct xm_dma_block *b)
-{
-	size_t owned = 0;
-	for (size_t i = 0; i < b->n; i++)
-		owned += b->m[i].owned;
-	/* Append; the release store publishes b complete to readers. */
-	struct xm_dma_block *_Atomic *pp = &s->blocks;
-	while (XM_NEXT(*pp))
-		pp = &XM_NEXT(*pp)->next;
-	atomic_store_explicit(&b->next, NULL, memory_order_relaxed);
-	XM_PUBLISH(*pp, b);
-	xm_dma_count(&s->regions, 1);
-	xm_dma_count(&s->entries, (int64_t)b->n);
-	xm_dma_count(&s->owned, (int64_t)owned);
-}
-
-void xm_dma_block_unlink(struct xmem_dma_subscriber *s, struct xm_dma_block *b)
-{
-	size_t owned = 0;
-	for (size_t i = 0; i < b->n; i++)
-		owned += b->m[i].owned;
-	/* Bypass b; readers standing on b still find the rest through its
-	 * next, which stays intact.  Free only after a grace period. */
-	struct xm_dma_block *_Atomic *pp = &s->blocks;
-	while (XM_NEXT(*pp) && XM_NEXT(*pp) != b)
-		pp = &XM_NEXT(*pp)->next;
-	if (XM_NEXT(*pp) == b)
-		XM_PUBLISH(*pp, XM_NEXT(b->next));
-	xm_dma_count(&s->regions, -1);
-	xm_dma_count(&s->entries, -(int64_t)b->n);
-	xm_dma_count(&s->owned, -(int64_t)owned);
-}
-
-struct xm_dma_block *xm_dma_block_find(struct xmem_dma_subscriber *s,
-				       const struct xm_dma_reg *reg)
-{
-	xm_for_each_block(b, s)
-		if (b->reg == reg)
-			return b;
-	return NULL;
-}
-
 /* ---------------------------------------------------------------- one subscriber */
-
-/* Unmap the owned entries of b, last first, checking each reported size. */
-static void xm_dma_unmap_entries(struct xmem_dma_subscriber *s,
-				 const struct xm_dma_block *b)
-{
-	for (size_t i = b->n; i-- > 0;) {
-		const struct xmem_dma_mapping *m = &b->m[i];
-		if (!m->owned)
-			continue;
-		uint64_t done = 0;
-		xm_dma_count(&s->unmap_calls, 1);
-		int rc = s->ops.dma_unmap(s->ctx, m->va, m->iova, m->len, &done);
-		if (unlikely(rc != 0 || done != m->len)) {
-			xm_dma_count(&s->unmap_errors, 1);
-			xm_log("xmem: dma: subscriber %s: unmap of iova %#llx len %#llx "
-			       "reported %#llx bytes (%s)",
-			       s->name, (unsigned long long)m->iova,
-			       (unsigned long long)m->len, (unsigned long long)done,
-			       rc ? strerror(errno) : "size mismatch");
-		}
-	}
-}
 
 static int xm_dma_event(struct xmem_dma_subscriber *s, enum xmem_mem_event ev,
 			const struct xm_dma_info *info)
@@ -232,7 +143,7 @@ void xm_dma_sub_remove(struct xmem_dma_subscriber *s,
 	xm_dma_event(s, XMEM_MEM_EVENT_REMOVE, info);
 }
 
-/* ---------------------------------------------------------------- hooks */
+/* ---------------------------------------------------------------- the listener */
 
 static void xm_dma_reg_link(struct xm_dma_reg *reg)
 {
@@ -241,6 +152,14 @@ static void xm_dma_reg_link(struct xm_dma_reg *reg)
 		pp = &(*pp)->next;
 	reg->next = *pp;
 	*pp = reg;
+}
+
+static struct xm_dma_reg *xm_dma_reg_find(const struct xm_region *r)
+{
+	for (struct xm_dma_reg *reg = xm_dma_regs; reg; reg = reg->next)
+		if (reg->r == r)
+			return reg;
+	return NULL;
 }
 
 static struct xm_dma_reg *xm_dma_reg_take(struct xm_region *r)
@@ -256,8 +175,9 @@ static struct xm_dma_reg *xm_dma_reg_take(struct xm_region *r)
 	return NULL;
 }
 
-int xm_dma_region_added(struct xm_region *r)
+static int xm_dma_on_added(void *ctx, struct xm_region *r)
 {
+	(void)ctx;
 	struct xm_dma_reg *reg = xm_meta_zalloc(sizeof(*reg));
 	if (!reg)
 		return -1;
@@ -327,18 +247,86 @@ int xm_dma_region_added(struct xm_region *r)
 	return 0;
 }
 
-void xm_dma_region_removed(struct xm_region *r)
+/* Map b's owned entries from `from` on again; those the device refuses
+ * leave the registry (b is trimmed; without memory for that, b stays a
+ * superset of what is mapped, logged by xm_dma_block_trim's caller). */
+static void xm_dma_remap_trim(struct xmem_dma_subscriber *s, struct xm_dma_block *b,
+			      size_t from)
 {
+	bool *keep = xm_dma_malloc(b->n * sizeof(*keep) + 1);
+	if (keep)
+		memset(keep, 1, b->n * sizeof(*keep));
+	if (xm_dma_remap(s, b, from, keep) && keep)
+		xm_dma_block_trim(s, b, keep);
+	free(keep);
+}
+
+/* Map again the owned entries of reg's blocks on the subscribers before
+ * `stop` (every subscriber when NULL): they were unmapped by a removal that
+ * is not going ahead.  An entry the device refuses now is dropped from the
+ * registry (it is not mapped; counted in map_errors and logged). */
+static void xm_dma_remap_before(struct xm_dma_reg *reg,
+				const struct xmem_dma_subscriber *stop)
+{
+	xm_for_each_sub(s) {
+		if (s == stop)
+			break;
+		struct xm_dma_block *b = xm_dma_block_find(s, reg);
+		if (b && s->ops.dma_map)
+			xm_dma_remap_trim(s, b, 0);
+	}
+}
+
+/* Take r's mappings down on every subscriber, first to last, each block's
+ * entries last first, checking every reported size.  At the first unmap
+ * that fails or comes back short, everything this call took down is mapped
+ * again (xm_dma_unmap_strict restores the failing entry itself), REMOVE is
+ * sent to no one, and the removal fails with EIO. */
+static int xm_dma_on_removing(void *ctx, struct xm_region *r)
+{
+	(void)ctx;
+	struct xm_dma_reg *reg = xm_dma_reg_find(r);
+	if (!reg)
+		return 0;
+	xm_for_each_sub(s) {
+		struct xm_dma_block *b = xm_dma_block_find(s, reg);
+		size_t bad;
+		if (!b || !s->ops.dma_unmap || xm_dma_unmap_strict(s, b, &bad) == 0)
+			continue;
+		/* This block: the entries after `bad` were unmapped. */
+		xm_dma_remap_trim(s, b, bad + 1);
+		xm_dma_remap_before(reg, s);
+		errno = EIO;
+		return -1;
+	}
+	reg->unmapped = true;
+	return 0;
+}
+
+static void xm_dma_on_remove_undo(void *ctx, struct xm_region *r)
+{
+	(void)ctx;
+	struct xm_dma_reg *reg = xm_dma_reg_find(r);
+	if (!reg || !reg->unmapped)
+		return;
+	xm_dma_remap_before(reg, NULL);
+	reg->unmapped = false;
+}
+
+static void xm_dma_on_removed(void *ctx, struct xm_region *r)
+{
+	(void)ctx;
 	struct xm_dma_reg *reg = xm_dma_reg_take(r);
 	if (!reg)
-		return; /* xm_dma_region_added failed for it: nothing was done */
+		return; /* added failed for it: nothing was done */
 	/* ENOMEM for the run list: unmap from the blocks; events get the
 	 * region without runs (info still describes it, heap included). */
 	struct xm_dma_info info;
 	xm_dma_info_build(reg, &info);
-	/* Unmap (the registry still lists the entries while they are being
-	 * unmapped: it is a superset of what is mapped), then unlink; free the
-	 * blocks after one grace period for all subscribers. */
+	/* Unmap what removing did not (a failed publish never called it): the
+	 * registry still lists the entries while they are being unmapped, a
+	 * superset of what is mapped.  Then unlink; free the blocks after one
+	 * grace period for all subscribers. */
 	size_t n_subs = 0, n_blks = 0;
 	xm_for_each_sub(s)
 		n_subs++;
@@ -346,7 +334,7 @@ void xm_dma_region_removed(struct xm_region *r)
 	struct xm_dma_block **blks = n_subs <= 16 ? stack : xm_dma_malloc(n_subs * sizeof(*blks));
 	xm_for_each_sub(s) {
 		struct xm_dma_block *b = xm_dma_block_find(s, reg);
-		xm_dma_sub_remove(s, &info, b);
+		xm_dma_sub_remove(s, &info, reg->unmapped ? NULL : b);
 		if (!b)
 			continue;
 		xm_dma_block_unlink(s, b);
@@ -371,4 +359,66 @@ void xm_dma_region_removed(struct xm_region *r)
 	xm_dma_info_free(&info);
 	xm_dma_iova_release(reg);
 	xm_meta_free(reg, sizeof(*reg));
+}
+
+/* ---------------------------------------------------------------- registration */
+
+/* Set once, with the control mutex held, after the listener is registered
+ * and the records caught up; read without the mutex by xm_dma_listen's fast
+ * check: release/acquire, so a thread that sees it set also sees the
+ * registration done. */
+static _Atomic bool xm_dma_listening;
+
+/* The records of regions published before the layer listened: they were
+ * added with no subscriber and in TABLE mode (every IOVA-mode change goes
+ * through xm_dma_listen first), so a record is all the layer would have
+ * made for them. */
+static void xm_dma_catch_up(struct xm_region *r, void *arg)
+{
+	int *e = arg;
+	if (*e || xm_dma_reg_find(r))
+		return;
+	struct xm_dma_reg *reg = xm_meta_zalloc(sizeof(*reg));
+	if (!reg) {
+		*e = errno ? errno : ENOMEM;
+		return;
+	}
+	reg->r = r;
+	reg->id = xm_dma_next_id++;
+	xm_dma_reg_link(reg);
+}
+
+int xm_dma_listen_locked(void)
+{
+	if (atomic_load_explicit(&xm_dma_listening, memory_order_relaxed))
+		return 0; /* the mutex orders this with the store below */
+	int e = 0;
+	xm_region_foreach(xm_dma_catch_up, &e);
+	if (e) {
+		/* The records made so far stay: the next try skips them. */
+		errno = e;
+		return -1;
+	}
+	static const struct xm_region_listener l = {
+		.added = xm_dma_on_added,
+		.removing = xm_dma_on_removing,
+		.remove_undo = xm_dma_on_remove_undo,
+		.removed = xm_dma_on_removed,
+	};
+	if (xm_region_listen(&l))
+		return -1;
+	atomic_store_explicit(&xm_dma_listening, true, memory_order_release);
+	return 0;
+}
+
+int xm_dma_listen(void)
+{
+	if (atomic_load_explicit(&xm_dma_listening, memory_order_acquire))
+		return 0;
+	xm_ctl_lock();
+	int rc = xm_dma_listen_locked();
+	int e = errno;
+	xm_ctl_unlock();
+	errno = e;
+	return rc;
 }

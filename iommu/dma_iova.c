@@ -38,6 +38,10 @@ int xmem_dma_set_iova_mode(enum xmem_iova_mode mode)
 		errno = EINVAL;
 		return -1;
 	}
+	/* Regions added from now on get IOVAs from the layer: it must be
+	 * listening (ENOMEM when it cannot start). */
+	if (xm_dma_listen())
+		return -1;
 	atomic_store_explicit(&xm_iova_mode, (int)mode, memory_order_relaxed);
 	return 0;
 }

@@ -1,6 +1,7 @@
 /* dma_subs.c - owns the subscribers of the DMA-mapping layer: subscribe
  * (replaying every existing region, all or nothing), unsubscribe (unmapping
- * what xmem mapped), lookup by name, and the lock-free readers of the
+ * what xmem mapped; EIO with the subscriber kept live and its registry
+ * exact when a device does not unmap), lookup by name, and the lock-free readers of the
  * mapping registry (walk, stats).
  *
  * The subscriber list and each subscriber's blocks are RCU lists (dma.h):
@@ -60,6 +61,8 @@ struct xmem_dma_subscriber *xm_dma_subscribe_locked(const char *name,
 		errno = EEXIST;
 		return NULL;
 	}
+	if (xm_dma_listen_locked())
+		return NULL; /* ENOMEM */
 	struct xmem_dma_subscriber *s = xm_meta_zalloc(sizeof(*s));
 	if (!s)
 		return NULL;
@@ -134,25 +137,63 @@ struct xmem_dma_subscriber *xmem_mem_event_register(const char *name,
 	return xmem_dma_subscribe(name, &ops, ctx);
 }
 
+/* After block b's unmap failed at entry `bad` (xm_dma_unmap_strict): the
+ * registry keeps exactly what is still in place.  In b, the entries up to
+ * `bad` and those not owned; in the blocks after b (later regions, taken
+ * down before b), the ones not owned. */
+static void xm_dma_unsub_trim(struct xmem_dma_subscriber *s,
+			      struct xm_dma_block *b, size_t bad)
+{
+	for (bool first = true; b; first = false) {
+		struct xm_dma_block *next = XM_NEXT(b->next);
+		bool *keep = xm_dma_malloc(b->n * sizeof(*keep) + 1);
+		if (keep) {
+			for (size_t i = 0; i < b->n; i++)
+				keep[i] = !b->m[i].owned || (first && i <= bad);
+			xm_dma_block_trim(s, b, keep);
+		} else {
+			xm_log("xmem: dma: subscriber %s: no memory to trim the "
+			       "registry after a failed unsubscribe", s->name);
+		}
+		free(keep);
+		b = next;
+	}
+}
+
 int xm_dma_unsubscribe_locked(struct xmem_dma_subscriber *s)
 {
 	if (!xm_dma_sub_live(s)) {
 		errno = EINVAL;
 		return -1;
 	}
-	/* Unmap last region first, then make s invisible, wait, free. */
+	/* Unmap every owned entry, last region first, before anything else:
+	 * if a device does not unmap exactly, s stays live, no REMOVE is sent,
+	 * and its registry holds exactly the entries still in place. */
 	size_t n = 0;
 	xm_for_each_block(b, s)
 		n++;
+	for (size_t k = n; s->ops.dma_unmap && k-- > 0;) {
+		struct xm_dma_block *b = XM_NEXT(s->blocks);
+		for (size_t i = 0; i < k; i++)
+			b = XM_NEXT(b->next);
+		size_t bad;
+		if (xm_dma_unmap_strict(s, b, &bad) == 0)
+			continue;
+		xm_dma_unsub_trim(s, b, bad);
+		errno = EIO;
+		return -1;
+	}
+	/* REMOVE, last region first. */
 	for (size_t k = n; k-- > 0;) {
 		struct xm_dma_block *b = XM_NEXT(s->blocks);
 		for (size_t i = 0; i < k; i++)
 			b = XM_NEXT(b->next);
 		struct xm_dma_info info;
 		xm_dma_info_build(b->reg, &info);   /* see the replay's undo */
-		xm_dma_sub_remove(s, &info, b);
+		xm_dma_sub_remove(s, &info, NULL);
 		xm_dma_info_free(&info);
 	}
+	/* Make s invisible, wait, free. */
 	struct xmem_dma_subscriber *_Atomic *pp = &xm_dma_subs;
 	while (XM_NEXT(*pp) != s)
 		pp = &XM_NEXT(*pp)->next;

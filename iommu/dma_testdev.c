@@ -246,7 +246,14 @@ int xmem_dma_testdev_destroy(struct xmem_dma_testdev *t)
 	}
 	*pp = t->next;
 	pthread_mutex_unlock(&xm_td_list_lock);
-	xmem_dma_unsubscribe(t->sub);
+	/* Disarmed first; an unmap that still fails (an extent unmapped behind
+	 * xmem's back) is put back by the failed attempt, so one retry
+	 * finishes.  The subscriber must be gone before t is freed. */
+	pthread_mutex_lock(&t->lock);
+	t->fault = XMEM_TESTDEV_FAULT_NONE;
+	pthread_mutex_unlock(&t->lock);
+	for (int i = 0; i < 3 && xmem_dma_unsubscribe(t->sub) != 0 && errno == EIO; i++)
+		;
 	pthread_mutex_destroy(&t->lock);
 	free(t->ext);
 	free(t->log);

@@ -1,6 +1,7 @@
 /* iommu/iova.h - pure IOVA helpers of the IOMMU layer:
- *  - xm_iova_runs (iommu/runs.c): the maximal runs of a per-page IOVA table
- *    that are contiguous in both VA and IOVA; each run is one map call.
+ *  - xm_iova_runs (alloc/runs.c, the core's, re-exported here): the maximal
+ *    runs of a per-page IOVA table contiguous in both VA and IOVA; each run
+ *    is one map call.
  *  - xm_iova_space_* (iommu/iova_alloc.c): an assigner that hands out IOVA
  *    extents from a container's valid IOVA ranges, first fit, so a whole
  *    region can be contiguous in IOVA.
@@ -13,39 +14,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "alloc/runs.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* IOVA of a page that has none (== XMEM_BAD_IOVA == XMEM_VFIO_NO_IOVA). */
-#define XM_IOVA_NONE ((uint64_t)-1)
-
-/* ---------------------------------------------------------------- runs */
-
-/* One run: pages [first_page, first_page + n_pages) of the table, at VA
- * va and IOVA iova, len = n_pages * page_size bytes. */
-struct xm_iova_run {
-    size_t    first_page;
-    size_t    n_pages;
-    uintptr_t va;
-    uint64_t  iova;
-    uint64_t  len;
-};
-
-/* Split the region [va, va + n_pages * page_size) with per-page IOVAs
- * iova[0 .. n_pages) into maximal runs where page i + 1 follows page i in
- * IOVA (iova[i + 1] == iova[i] + page_size).  Pages whose IOVA is
- * XM_IOVA_NONE belong to no run.  Runs are written to runs[0 .. max_runs) in
- * page order, and *n_runs gets the number of runs the region has (also when
- * they do not fit).  runs may be NULL to only count (max_runs is ignored).
- * Nothing is written unless the whole table is valid.
- * EINVAL: iova or n_runs is NULL; n_pages is 0; page_size is not a power of
- *         two of at least 4096; va is not
- *         page_size-aligned; va + len wraps; an IOVA is not
- *         page_size-aligned or its page wraps the 64-bit IOVA space.
- * ENOSPC: more than max_runs runs (*n_runs says how many are needed). */
-int xm_iova_runs(uintptr_t va, const uint64_t *iova, size_t n_pages, size_t page_size,
-                 struct xm_iova_run *runs, size_t max_runs, size_t *n_runs);
+/* The IOVA rule, XM_IOVA_NONE, struct xm_iova_run and xm_iova_runs (the
+ * split of a table into runs, one map call each) are the core's: one
+ * definition shared by alloc/ and iommu/ (alloc/runs.h). */
 
 /* ---------------------------------------------------------------- assigner */
 

@@ -406,10 +406,19 @@ static size_t maps_lower(const struct xmem_vfio_container *c, uint64_t iova)
     return lo;
 }
 
-/* Record a mapping the kernel accepted.  Out of memory only loses the
- * ability to recognise it as identical later (EEXIST is then a conflict). */
+static void maps_remove(struct xmem_vfio_container *c, uint64_t iova, uint64_t len);
+
+/* Record a mapping the kernel accepted.  Records overlapping it are stale
+ * (the kernel maps nothing else there, or it would have refused) and go.
+ * Out of memory only loses the ability to recognise it as identical later
+ * (EEXIST is then a conflict). */
 static void maps_add(struct xmem_vfio_container *c, uintptr_t va, uint64_t iova, uint64_t len)
 {
+    size_t k = maps_lower(c, iova);
+    while (k < c->n_maps && c->maps[k].iova <= iova + (len - 1)) { /* no wrap at 2^64 */
+        memmove(&c->maps[k], &c->maps[k + 1], (c->n_maps - k - 1) * sizeof(*c->maps));
+        c->n_maps--;
+    }
     if (c->n_maps == c->cap_maps) {
         size_t cap = c->cap_maps ? 2 * c->cap_maps : 64;
         struct xm_vfio_map *m = realloc(c->maps, cap * sizeof(*m));
@@ -511,7 +520,12 @@ static int unmap_locked(struct xmem_vfio_container *c, uint64_t iova, uint64_t l
     }
     if (unmapped)
         *unmapped = um.size;
-    maps_remove(c, iova, len);
+    /* Forget the records only when the kernel's answer says what became of
+     * them: all of [iova, iova + len) unmapped, or nothing mapped there at
+     * all.  A short unmap of another size leaves it unknown which entries
+     * the kernel still maps: the records stay (a superset, never a loss). */
+    if (um.size == len || um.size == 0)
+        maps_remove(c, iova, len);
     if (um.size != len) {
         c->stats.unmap_failed++;
         errno = um.size == 0 ? ENOENT : EIO;

@@ -22,7 +22,8 @@
 #   valgrind  bazel test --config=valgrind, tests tagged "valgrind" (manual):
 #           memcheck sees xmem blocks (leaks, use after free, overruns)
 #   guest   tests/vfio_guest/run.sh: real VFIO DMA in a QEMU guest (apt installs
-#           QEMU, busybox-static and a Debian kernel; about 30 s once cached)
+#           QEMU, busybox-static and a Debian kernel; about 30 s once cached), and
+#           the VFIO rows of docs/errors.md run there (each row counted)
 #
 # Every test target is counted once per stage that ran it ("//tests:foo (asan)").
 # A target that passes but whose test.log has a line starting with "SKIPPED:"
@@ -232,6 +233,15 @@ stage_guest() {
     else
         record PASS "//tests/vfio_guest (guest)"
     fi
+    # The VFIO rows of docs/errors.md, run by errors_test inside the guest:
+    # one result each.
+    local st id
+    while read -r st id; do
+        case "$st" in
+            PASS) record PASS "//tests:errors_vfio_test $id (guest)" ;;
+            *) record FAIL "//tests:errors_vfio_test $id (guest)" "$st in the guest" ;;
+        esac
+    done < <(sed -n 's/^vfio_guest: errors row \([A-Z]*\) \(.*\)$/\1 \2/p' "$log")
 }
 
 # ---- main ----------------------------------------------------------------

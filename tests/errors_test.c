@@ -2414,6 +2414,130 @@ struct xcase {
 	use_fn use;                /* ... and the call to make with each */
 };
 
+/* ------------------------------------- unmap failures, the IOVA rule */
+
+/* The log lines of a failing unmap, counted apart: a failed unmap is
+ * logged by design, which is not a bad-pointer report. */
+static unsigned unmap_log_lines;
+static void capture_unmap(const char *line)
+{
+	(void)line;
+	unmap_log_lines++;
+}
+
+/* One call with a short unmap armed on t: the row's result, nothing
+ * changed (the harness compares the heaps; here the device), one line
+ * logged, and the region still translated. */
+#define EXPECT_UNMAP_FAILS(e, t, expr)                                           \
+	do {                                                                     \
+		struct xmem_dma_testdev_stats a_, b_;                            \
+		CHECK_OK(xmem_dma_testdev_get_stats((t), &a_));                  \
+		CHECK_OK(xmem_dma_testdev_inject((t), XMEM_TESTDEV_FAULT_SHORT_UNMAP, 0)); \
+		unmap_log_lines = 0;                                             \
+		xmem_set_log(capture_unmap);                                     \
+		EXPECT(e, expr);                                                 \
+		xmem_set_log(capture);                                           \
+		CHECK_OK(xmem_dma_testdev_get_stats((t), &b_));                  \
+		CHECK_EQ(b_.entries, a_.entries);                                \
+		CHECK_EQ(b_.mapped_bytes, a_.mapped_bytes);                      \
+		CHECK_GE(unmap_log_lines, 1);                                    \
+		CHECK_EQ(xmem_virt2iova(e->spare), SPARE_IOVA);                  \
+	} while (0)
+
+static void c_remove_unmap_fails(struct env *e)
+{
+	struct xmem_heap *o = xmem_heap_create("err-eio");
+	struct xmem_dma_testdev *t = xmem_dma_testdev_create("err-td", 0);
+	if (CHECK(o) && CHECK(t) &&
+	    CHECK_OK(xmem_heap_add_memory(o, e->spare, SPARE_LEN, e->spare_tab, SPARE_PAGES, PAGE4K))) {
+		e->x = o;
+		EXPECT_UNMAP_FAILS(e, t, xmem_heap_remove_memory(o, e->spare, SPARE_LEN));
+		void *p = xmem_alloc(o, 100000, 0);   /* the chunk still serves */
+		CHECK(p != NULL);
+		xmem_free(p);
+		e->x = NULL;
+		CHECK_OK(xmem_heap_remove_memory(o, e->spare, SPARE_LEN));   /* the retry */
+	}
+	if (t)
+		CHECK_OK(xmem_dma_testdev_destroy(t));
+	if (o)
+		CHECK_OK(xmem_heap_destroy(o));
+}
+
+static void c_unregister_unmap_fails(struct env *e)
+{
+	struct xmem_dma_testdev *t = xmem_dma_testdev_create("err-td", 0);
+	if (!CHECK(t))
+		return;
+	if (CHECK_OK(xmem_register(e->spare, SPARE_LEN, e->spare_tab, SPARE_PAGES, PAGE4K))) {
+		EXPECT_UNMAP_FAILS(e, t, xmem_unregister(e->spare, SPARE_LEN));
+		CHECK_OK(xmem_unregister(e->spare, SPARE_LEN));   /* the retry */
+	}
+	CHECK_OK(xmem_dma_testdev_destroy(t));
+}
+
+static long count_of_sub;
+static int count_sub_fn(const char *sub, const struct xmem_dma_mapping *m, void *arg)
+{
+	(void)sub, (void)m, (void)arg;
+	count_of_sub++;
+	return 0;
+}
+
+static void c_dma_unsubscribe_unmap_fails(struct env *e)
+{
+	struct xmem_dma_testdev *t = xmem_dma_testdev_create("err-td", 0);
+	if (!CHECK(t))
+		return;
+	struct xmem_dma_subscriber *s = xmem_dma_testdev_subscriber(t);
+	struct xmem_dma_testdev_stats st;
+	CHECK_OK(xmem_dma_testdev_inject(t, XMEM_TESTDEV_FAULT_SHORT_UNMAP, 0));
+	unmap_log_lines = 0;
+	xmem_set_log(capture_unmap);
+	EXPECT(e, xmem_dma_unsubscribe(s));
+	xmem_set_log(capture);
+	CHECK_GE(unmap_log_lines, 1);
+	/* Still subscribed, its registry exactly what the device maps. */
+	CHECK(xmem_dma_subscriber_lookup("err-td") == s);
+	count_of_sub = 0;
+	xmem_dma_mapping_walk(s, count_sub_fn, NULL);
+	CHECK_OK(xmem_dma_testdev_get_stats(t, &st));
+	CHECK_EQ((uint64_t)count_of_sub, st.entries);
+	CHECK_OK(xmem_dma_unsubscribe(s));   /* the retry */
+	CHECK_OK(xmem_dma_testdev_get_stats(t, &st));
+	CHECK_EQ(st.entries, 0);
+	CHECK_OK(xmem_dma_testdev_destroy(t));
+}
+
+/* Table entries the IOMMU layer could not map: EINVAL in the core. */
+static void bad_iova_tables(struct env *e, bool heap)
+{
+	/* Off by 8 bytes; aligned but its page ends at 2^64; neither. */
+	static const uint64_t bad[] = {SPARE_IOVA + 8, UINT64_MAX - PAGE4K + 1,
+				       UINT64_MAX - 7};
+	for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+		uint64_t keep = e->spare_tab[3];
+		e->spare_tab[3] = bad[k];
+		if (heap)
+			EXPECT(e, xmem_heap_add_memory(e->h, e->spare, SPARE_LEN, e->spare_tab,
+						       SPARE_PAGES, PAGE4K));
+		else
+			EXPECT(e, xmem_register(e->spare, SPARE_LEN, e->spare_tab, SPARE_PAGES,
+						PAGE4K));
+		e->spare_tab[3] = keep;
+	}
+	/* 4 KiB-aligned but not 2 MiB-aligned, with 2 MiB pages. */
+	uint64_t t2[SPARE_LEN / PAGE2M];
+	for (size_t i = 0; i < SPARE_LEN / PAGE2M; i++)
+		t2[i] = SPARE_IOVA + i * PAGE2M + PAGE4K;
+	if (heap)
+		EXPECT(e, xmem_heap_add_memory(e->h, e->spare, SPARE_LEN, t2, SPARE_LEN / PAGE2M, PAGE2M));
+	else
+		EXPECT(e, xmem_register(e->spare, SPARE_LEN, t2, SPARE_LEN / PAGE2M, PAGE2M));
+}
+static void c_add_bad_iova(struct env *e) { bad_iova_tables(e, true); }
+static void c_register_bad_iova(struct env *e) { bad_iova_tables(e, false); }
+
 #define C(id, fn, f) {id, #fn, f, NULL, NULL}
 #define P(id, fn, g, u) {id, #fn, NULL, g, u}
 #define PTR_ROWS(api, fn, use)                                                   \
@@ -2480,6 +2604,7 @@ static const struct xcase cases[] = {
 	C("heap_add_memory.assign_full", xmem_heap_add_memory, c_add_assign_full),
 	C("heap_add_memory.assign_table_conflict", xmem_heap_add_memory, c_add_assign_table_conflict),
 	C("heap_add_memory.pa_not_resident", xmem_heap_add_memory, c_add_pa_not_resident),
+	C("heap_add_memory.bad_iova", xmem_heap_add_memory, c_add_bad_iova),
 	C("heap_remove_memory.null_heap", xmem_heap_remove_memory, c_remove_null_heap),
 	C("heap_remove_memory.dead_heap", xmem_heap_remove_memory, c_remove_dead_heap),
 	C("heap_remove_memory.null_va", xmem_heap_remove_memory, c_remove_null_va),
@@ -2492,6 +2617,7 @@ static const struct xcase cases[] = {
 	C("heap_remove_memory.removed", xmem_heap_remove_memory, c_remove_removed),
 	C("heap_remove_memory.in_use", xmem_heap_remove_memory, c_remove_in_use),
 	C("heap_remove_memory.no_metadata", xmem_heap_remove_memory, c_remove_no_metadata),
+	C("heap_remove_memory.unmap_fails", xmem_heap_remove_memory, c_remove_unmap_fails),
 	C("register.null_va", xmem_register, c_register_null_va),
 	C("register.zero_len", xmem_register, c_register_zero_len),
 	C("register.page_size", xmem_register, c_register_page_size),
@@ -2502,6 +2628,7 @@ static const struct xcase cases[] = {
 	C("register.overlap_registered", xmem_register, c_register_overlap_registered),
 	C("register.no_metadata", xmem_register, c_register_no_metadata),
 	C("register.subscriber_veto", xmem_register, c_register_subscriber_veto),
+	C("register.bad_iova", xmem_register, c_register_bad_iova),
 	C("unregister.null_va", xmem_unregister, c_unregister_null_va),
 	C("unregister.zero_len", xmem_unregister, c_unregister_zero_len),
 	C("unregister.unknown", xmem_unregister, c_unregister_unknown),
@@ -2509,6 +2636,7 @@ static const struct xcase cases[] = {
 	C("unregister.heap_chunk", xmem_unregister, c_unregister_heap_chunk),
 	C("unregister.twice", xmem_unregister, c_unregister_twice),
 	C("unregister.no_metadata", xmem_unregister, c_unregister_no_metadata),
+	C("unregister.unmap_fails", xmem_unregister, c_unregister_unmap_fails),
 
 	C("alloc.null_heap", xmem_alloc, c_alloc_null_heap),
 	C("alloc.dead_heap", xmem_alloc, c_alloc_dead_heap),
@@ -2604,6 +2732,7 @@ static const struct xcase cases[] = {
 	C("dma_unsubscribe.null", xmem_dma_unsubscribe, c_dma_unsubscribe_null),
 	C("dma_unsubscribe.dead", xmem_dma_unsubscribe, c_dma_unsubscribe_dead),
 	C("dma_unsubscribe.foreign", xmem_dma_unsubscribe, c_dma_unsubscribe_foreign),
+	C("dma_unsubscribe.unmap_fails", xmem_dma_unsubscribe, c_dma_unsubscribe_unmap_fails),
 	C("dma_subscriber_lookup.null", xmem_dma_subscriber_lookup, c_dma_subscriber_lookup_null),
 	C("dma_subscriber_lookup.empty", xmem_dma_subscriber_lookup, c_dma_subscriber_lookup_empty),
 	C("dma_subscriber_lookup.unknown", xmem_dma_subscriber_lookup, c_dma_subscriber_lookup_unknown),

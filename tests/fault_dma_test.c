@@ -10,16 +10,18 @@
  *  - a subscriber attaching while regions exist (replay), its map failing
  *    at every call, and an unmap of the replay's undo failing;
  *  - removal and unregistration with an unmap short, failing, or finding
- *    its extent already gone, at every unmap call;
- *  - unsubscribe with an unmap failing at every call.
+ *    its extent already gone, at every unmap call: EIO, and nothing changes
+ *    (every mapping taken down is mapped again), then the retry works;
+ *  - unsubscribe with an unmap failing at every call: EIO, the subscriber
+ *    stays with exactly the extents still mapped recorded; the retry
+ *    finishes.
  * After a failed add or subscribe: the documented errno (the device's),
  * heap stats, dump, DMA registry, device mappings, event ledger and the
  * metadata in use exactly as before, every successful map call matched by
  * an unmap, an assigned IOVA extent given back, and the identical call then
- * succeeds.  Removal cannot fail: a failed unmap is counted (unmap_errors),
- * logged, the registry forgets the region, and the device keeps exactly
- * the stale extent.  tests/iommu/fault_test.c has one instance of most of
- * these; this file walks every point and adds the leak checks. */
+ * succeeds.  tests/iommu/fault_test.c and tests/iommu/unmap_fail_test.c have
+ * one instance of most of these; this file walks every point and adds the
+ * leak checks. */
 #include "fault_util.h"
 
 #define PG FT_PG
@@ -387,36 +389,64 @@ static void replay_reset(void *ctx, long n)
 	fd_arm(ctx, n);
 }
 
-/* Unsubscribe cannot fail: the extent whose unmap failed stays on the
- * device, the error is counted and logged, the subscriber is gone. */
-static long unsub_log0;
-
-static int unsub_run_f2(void *p)
+/* Mappings the registry holds for one subscriber. */
+static long sub_count_n;
+static int sub_count_fn(const char *sub, const struct xmem_dma_mapping *m, void *arg)
 {
-	(void)p;
-	unsub_log0 = log_lines;
-	return xmem_dma_unsubscribe(f2.sub);
+	(void)sub, (void)m, (void)arg;
+	sub_count_n++;
+	return 0;
 }
 
-static void unsub_ok_f2(void *p)
+/* Unsubscribe with the n-th unmap failing (EIO, nothing unmapped), for
+ * every n: -1/EIO, f2 still subscribed, its registry exactly what f2 still
+ * maps; the retry finishes.  Returns how many points failed the call. */
+static long sweep_unsubscribe(void)
 {
-	(void)p;
-	size_t stale = ft_last_fired ? 1 : 0;
-	if (ftdev_entries(&f2) != stale)
-		FT_FAIL("after unsubscribe %zu extents on the device, want %zu "
-			"(the one whose unmap failed)", ftdev_entries(&f2), stale);
-	if (stale && log_lines <= unsub_log0)
-		FT_FAIL("the failed unmap was not logged");
-	CHECK_FAILS_PTR(xmem_dma_subscriber_lookup("dma-f2"), ENOENT);
-	pthread_mutex_lock(&f2.lock);
-	f2.n = 0;
-	pthread_mutex_unlock(&f2.lock);
-}
-
-static void unsub_undo_f2(void *p)
-{
-	(void)p;
-	CHECK_OK(ftdev_subscribe(&f2, "dma-f2"));
+	struct fd_inj uj = {.d = &f2, .unmap = true, .err = EIO};
+	long points = 0;
+	for (long n = 1; n <= FT_MAX_POINTS; n++) {
+		snprintf(ft_ctx, sizeof(ft_ctx), "unsubscribe, unmap %ld fails", n);
+		if (!CHECK_OK(replay_run(NULL)))
+			break;
+		long log0 = log_lines;
+		fd_arm(&uj, n);
+		errno = 0;
+		int rc = xmem_dma_unsubscribe(f2.sub);
+		int e = errno;
+		long fired = fd_fired(&uj);
+		fd_disarm(&uj);
+		if (!fired) {
+			CHECK_OK(rc);
+			if (ftdev_entries(&f2) != 0)
+				FT_FAIL("unsubscribe left %zu extents", ftdev_entries(&f2));
+			break;
+		}
+		points++;
+		if (rc != -1 || e != EIO)
+			FT_FAIL("rc %d errno %d (%s), want -1 EIO", rc, e, strerror(e));
+		if (xmem_dma_subscriber_lookup("dma-f2") != f2.sub)
+			FT_FAIL("the subscriber is gone after a failed unsubscribe");
+		struct xmem_dma_stats st;
+		sub_count_n = 0;
+		xmem_dma_mapping_walk(f2.sub, sub_count_fn, NULL);
+		if (xmem_dma_get_stats(f2.sub, &st) || st.entries != ftdev_entries(&f2) ||
+		    (size_t)sub_count_n != ftdev_entries(&f2) || st.owned != st.entries)
+			FT_FAIL("registry %ld entries (stats %llu, owned %llu), device %zu",
+				sub_count_n, (unsigned long long)st.entries,
+				(unsigned long long)st.owned, ftdev_entries(&f2));
+		/* Last region first, last entry first: n - 1 are gone. */
+		if (ftdev_entries(&f2) != replay_entries - (size_t)(n - 1))
+			FT_FAIL("device %zu extents, want %zu", ftdev_entries(&f2),
+				replay_entries - (size_t)(n - 1));
+		if (log_lines <= log0)
+			FT_FAIL("the failed unmap was not logged");
+		if (CHECK_OK(xmem_dma_unsubscribe(f2.sub)) && ftdev_entries(&f2) != 0)
+			FT_FAIL("the retry left %zu extents", ftdev_entries(&f2));
+	}
+	printf("fault: %-40s %-10s points=%ld failed=%ld recovered=0\n",
+	       "unsubscribe", "unmap-fault", points, points);
+	return points;
 }
 
 static void case_replay(void)
@@ -472,18 +502,8 @@ static void case_replay(void)
 	CHECK_GE(log_lines - log0, r.points);
 
 	/* Unsubscribe with each unmap failing in turn. */
-	CHECK_OK(replay_run(NULL));
 	ft_ftdevs[1] = &f2;
-	struct fd_inj uj = {.d = &f2, .unmap = true};
-	struct ft_injector uinj = {"unmap-fault", fd_arm, fd_fired, fd_disarm, &uj};
-	struct ft_op uop = {
-		.name = "unsubscribe, an unmap fails",
-		.run = unsub_run_f2, .after_ok = unsub_ok_f2, .undo = unsub_undo_f2,
-	};
-	r = ft_sweep(&uop, &uinj);
-	CHECK_EQ(r.points, (long)replay_entries);
-	CHECK_EQ(r.failed, 0);
-	CHECK_OK(xmem_dma_unsubscribe(f2.sub));
+	CHECK_EQ(sweep_unsubscribe(), (long)replay_entries);
 	ft_ftdevs[1] = NULL;
 
 	CHECK_OK(xmem_heap_remove_memory(h, va, 32 * PG));
@@ -533,33 +553,23 @@ static void rm_ok(void *p)
 	if (reg_count)
 		FT_FAIL("the registry still holds %ld mappings of the removed region",
 			reg_count);
-	uint64_t want = r->errors0 + (ft_last_fired ? 1 : 0);
-	if (unmap_errors(r->sub) != want)
-		FT_FAIL("unmap errors %llu -> %llu, want %llu",
+	if (unmap_errors(r->sub) != r->errors0)
+		FT_FAIL("unmap errors %llu -> %llu on a removal that succeeded",
 			(unsigned long long)r->errors0,
-			(unsigned long long)unmap_errors(r->sub),
-			(unsigned long long)want);
-	if (!ft_last_fired)
-		return;
+			(unsigned long long)unmap_errors(r->sub));
+}
+
+/* After a failed removal (ft_sweep has checked that heaps, registry,
+ * devices and metadata are as before): the error counted and logged. */
+static void rm_absent(void *p)
+{
+	struct rm_arg *r = p;
+	if (unmap_errors(r->sub) != r->errors0 + 1)
+		FT_FAIL("unmap errors %llu -> %llu, want one more",
+			(unsigned long long)r->errors0,
+			(unsigned long long)unmap_errors(r->sub));
 	if (log_lines <= r->log0)
 		FT_FAIL("the failed unmap was not logged");
-	if (!r->ftdev) {
-		take_stale_page(t1, &r->a, 8);
-		return;
-	}
-	/* f1 kept the whole extent of the run it could not unmap. */
-	int found = 0;
-	pthread_mutex_lock(&f1.lock);
-	for (size_t i = 0; i < f1.n; i++) {
-		if ((char *)f1.ext[i].va >= r->a.va &&
-		    (char *)f1.ext[i].va < r->a.va + r->a.len) {
-			found++;
-			f1.ext[i--] = f1.ext[--f1.n];
-		}
-	}
-	pthread_mutex_unlock(&f1.lock);
-	if (found != 1)
-		FT_FAIL("%d extents of the removed region on f1, want 1", found);
 }
 
 static void rm_undo(void *p)
@@ -576,12 +586,12 @@ static void sweep_remove_unmaps(const char *what, struct ft_add *a)
 	struct ft_injector inj = {"short-unmap", td_arm, td_fired, td_disarm, &tj};
 	snprintf(name, sizeof(name), "%s, t1 unmap short", what);
 	struct ft_op op = {
-		.name = name, .run = rm_run, .after_ok = rm_ok, .undo = rm_undo,
-		.arg = &r,
+		.name = name, .expect = EIO, .run = rm_run, .after_ok = rm_ok,
+		.undo = rm_undo, .absent = rm_absent, .arg = &r,
 	};
 	struct ft_result res = ft_sweep(&op, &inj);
 	CHECK_EQ(res.points, 8);
-	CHECK_EQ(res.recovered, 8);
+	CHECK_EQ(res.failed, 8);
 
 	struct rm_arg rf = {.a = *a, .sub = f1.sub, .ftdev = true};
 	struct fd_inj fj = {.d = &f1, .unmap = true};
@@ -591,11 +601,12 @@ static void sweep_remove_unmaps(const char *what, struct ft_add *a)
 	op.arg = &rf;
 	res = ft_sweep(&op, &finj);
 	CHECK_EQ(res.points, 8);
-	CHECK_EQ(res.recovered, 8);
+	CHECK_EQ(res.failed, 8);
 
 	/* Each run's extent unmapped behind xmem's back before the removal:
-	 * its unmap finds nothing (reported size 0), which is counted; the
-	 * removal still succeeds and leaves nothing behind. */
+	 * its unmap finds nothing (reported size 0): EIO, counted, the extent
+	 * mapped again (the device as before the direct unmap), everything
+	 * else as before; the retry then succeeds. */
 	long points = 0;
 	for (size_t k = 0; k < 8; k++) {
 		snprintf(ft_ctx, sizeof(ft_ctx), "%s, run %zu unmapped behind xmem's back",
@@ -605,23 +616,27 @@ static void sweep_remove_unmaps(const char *what, struct ft_add *a)
 		uint64_t ents = it_entries_td(t1);
 		if (!CHECK_OK(xmem_dma_testdev_unmap_direct(t1, a->iova[k * 8], 8 * PG)))
 			continue;
-		if (!CHECK_OK(ft_remove_run(a)))
+		if (!CHECK_FAILS_INT(ft_remove_run(a), EIO))
 			continue;
 		points++;
 		if (unmap_errors(r.sub) != e0 + 1)
 			FT_FAIL("unmap errors %llu -> %llu", (unsigned long long)e0,
 				(unsigned long long)unmap_errors(r.sub));
-		if (it_entries_td(t1) != ents - 8)
-			FT_FAIL("t1: %llu entries, want %llu",
+		if (it_entries_td(t1) != ents)
+			FT_FAIL("t1: %llu entries, want %llu (the extent mapped again)",
 				(unsigned long long)it_entries_td(t1),
-				(unsigned long long)(ents - 8));
+				(unsigned long long)ents);
+		struct ft_state *sf = ft_state_take();
+		ft_state_equal(s0, sf, true, "after the failed removal");
+		ft_state_free(sf);
+		CHECK_OK(ft_remove_run(a));
 		CHECK_OK(ft_add_run(a));
 		struct ft_state *s1 = ft_state_take();
 		ft_state_equal(s0, s1, true, "after remove and add again");
 		ft_state_free(s0);
 		ft_state_free(s1);
 	}
-	printf("fault: %-40s %-10s points=%ld failed=0 recovered=%ld\n",
+	printf("fault: %-40s %-10s points=%ld failed=%ld recovered=0\n",
 	       what, "gone-before-unmap", points, points);
 	CHECK_EQ(points, 8);
 }

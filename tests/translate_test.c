@@ -55,9 +55,9 @@ static void mixed_table(void)
 		case 0: tab[i] = 0; break;                                /* IOVA 0 */
 		case 1: tab[i] = XMEM_BAD_IOVA; break;                    /* none */
 		case 2: tab[i] = ((uint64_t)1 << 62) + i * 2 * PAGE4K; break; /* far */
-		case 3: tab[i] = 0x12345 + i * 8192; break;               /* unaligned */
+		case 3: tab[i] = 0x12344000 + i * 8192; break;            /* odd place */
 		case 4: tab[i] = UINT64_MAX - 8191 - i * 8192; break;     /* top of space */
-		default: tab[i] = ((uint64_t)3 << 40) + xt_range(0, 1u << 20) * PAGE4K;
+		default: tab[i] = ((uint64_t)3 << 40) + xt_range(0, 1u << 20) * 2 * PAGE4K;
 		}
 	}
 	roundtrip(PAGE4K, tab);
@@ -131,10 +131,38 @@ static void heap_memory(void)
 	xt_unmap(va, NP * PAGE4K);
 }
 
+/* One rule for IOVA tables in the core and the IOMMU layer: an entry is
+ * XMEM_BAD_IOVA, or page-aligned with a page end that does not wrap.
+ * Anything else is EINVAL and registers nothing. */
+static void bad_iova_entries(void)
+{
+	size_t ps = 2 * PAGE4K;
+	char *va = xt_map(NP * ps, ps, PROT_NONE);
+	if (!CHECK(va))
+		return;
+	const uint64_t bad[] = {
+		0x12345,                    /* not 4 KiB aligned */
+		0x1000,                     /* 4 KiB aligned, not page (8 KiB) aligned */
+		UINT64_MAX - 8191,          /* aligned; its page ends at 2^64: wraps */
+		UINT64_MAX - 4095,          /* neither */
+	};
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		uint64_t tab[NP];
+		for (size_t i = 0; i < NP; i++)
+			tab[i] = ((uint64_t)1 << 40) + i * ps;
+		tab[NP / 2] = bad[k];
+		CHECK_FAILS_INT(xmem_register(va, NP * ps, tab, NP, ps), EINVAL);
+		CHECK_EQ(xmem_virt2iova(va), XMEM_BAD_IOVA);
+		CHECK_FAILS_INT(xmem_unregister(va, NP * ps), ENOENT);
+	}
+	xt_unmap(va, NP * ps);
+}
+
 int main(void)
 {
 	xt_seed();
 	xt_run("mixed_table", mixed_table);
+	xt_run("bad_iova_entries", bad_iova_entries);
 	xt_run("two_regions_far_apart", two_regions_far_apart);
 	xt_run("across_leaves", across_leaves);
 	xt_run("heap_memory", heap_memory);

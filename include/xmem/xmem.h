@@ -102,6 +102,10 @@ const char *xmem_heap_name(const struct xmem_heap *heap);
  * va, len     the chunk; both multiples of page_size.
  * iova        per-page IOVA table of n_pages == len / page_size entries, or
  *             NULL: every page then has XMEM_BAD_IOVA.  The table is copied.
+ *             Each entry is XMEM_BAD_IOVA (no IOVA for that page) or a
+ *             multiple of page_size whose page end (iova + page_size) does
+ *             not pass 2^64: the rule of the DMA layer too, so any table
+ *             the core accepts can be mapped.
  * n_pages     len / page_size.  With iova == NULL it may also be 0.
  * page_size   a power of two in [XMEM_PAGE_SIZE_MIN, XMEM_PAGE_SIZE_MAX].
  *
@@ -113,7 +117,9 @@ const char *xmem_heap_name(const struct xmem_heap *heap);
  * EINVAL: heap NULL or dead; va NULL; len 0; page_size not a power of two in
  *         range; va or len not a multiple of page_size; with a table, n_pages
  *         != len / page_size; without one, n_pages not 0 or len / page_size;
- *         the range leaves the 48-bit address space.
+ *         the range leaves the 48-bit address space; a table entry that is
+ *         not XMEM_BAD_IOVA and not a multiple of page_size, or whose page
+ *         ends past 2^64.
  * EEXIST: the range overlaps memory already added or registered anywhere;
  *         or IOVA mode ASSIGN (xmem_dma.h) and the table's IOVAs overlap
  *         IOVAs the assigner handed out.
@@ -132,12 +138,20 @@ int xmem_heap_add_memory(struct xmem_heap *heap, void *va, size_t len,
                          size_t page_size);
 
 /* Take back exactly one chunk that xmem_heap_add_memory added to this heap.
- * Afterwards no address in it is returned by an allocation or translated.
+ * Its device mappings are taken down first (xmem_dma.h), then it is
+ * unpublished: afterwards no address in it is returned by an allocation or
+ * translated, and no device maps it.
  * EINVAL: heap NULL or dead; va NULL; len 0.
  * ENOENT: (va, len) is not exactly a chunk of this heap.
  * EBUSY:  an allocation in the chunk is live; nothing changes.
  * ENOMEM: no memory for the smaller IOVA -> VA search table; nothing
- *         changes (the chunk stays added, in its place). */
+ *         changes (the chunk stays added, in its place).
+ * EIO:    a subscriber's dma_unmap failed or reported another size than
+ *         asked.  Nothing changes: every mapping this call took down is
+ *         mapped again, and the one that failed is put back as recorded
+ *         (xmem_dma.h says how); the chunk stays added, allocatable,
+ *         translated, and its IOVA extent reserved.  Counted (unmap_errors)
+ *         and logged.  A retry succeeds once the device unmaps again. */
 int xmem_heap_remove_memory(struct xmem_heap *heap, void *va, size_t len);
 
 /* ------------------------------------------------------------------------ */
@@ -149,12 +163,15 @@ int xmem_heap_remove_memory(struct xmem_heap *heap, void *va, size_t len);
 int xmem_register(void *va, size_t len, const uint64_t *iova, size_t n_pages,
                   size_t page_size);
 
-/* Unregister memory registered with xmem_register.
+/* Unregister memory registered with xmem_register: its device mappings are
+ * taken down first, then it is no longer translated.
  * EINVAL: va NULL or len 0.
  * ENOENT: (va, len) is not exactly one xmem_register registration (memory
  *         added to a heap is removed with xmem_heap_remove_memory).
  * ENOMEM: no memory for the smaller IOVA -> VA search table; nothing
- *         changes. */
+ *         changes.
+ * EIO:    a subscriber's dma_unmap failed or reported another size; nothing
+ *         changes, as for xmem_heap_remove_memory. */
 int xmem_unregister(void *va, size_t len);
 
 /* ------------------------------------------------------------------------ */

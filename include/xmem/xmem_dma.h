@@ -11,8 +11,10 @@
  *    VFIO backend (xmem_vfio_attach in xmem_vfio.h) is one such subscriber.
  *  - Batching: a region is mapped with one dma_map call per maximal run of
  *    pages contiguous in both VA and IOVA; runs of different regions are
- *    never merged.  Removal unmaps exactly the entries the region created and
- *    checks the size each unmap reports.
+ *    never merged.  Removal unmaps exactly the entries the region created,
+ *    before the region is unpublished, and checks the size each unmap
+ *    reports: a failure or another size fails the removal with EIO and
+ *    changes nothing (see "Unmap failures" below).
  *  - Registry: every mapping is recorded per subscriber and per region, and
  *    can be read without blocking (RCU).
  *  - A failing map rolls back everything the region mapped on every
@@ -54,7 +56,10 @@ enum xmem_iova_mode {
 };
 
 /* Select the mode for regions added from now on.
- * EINVAL: mode is not one of the values above. */
+ * EINVAL: mode is not one of the values above.
+ * ENOMEM: the first call into the DMA layer starts it following the core's
+ *         regions, which needs a record of each region added before; no
+ *         memory for them (a later call tries again). */
 int xmem_dma_set_iova_mode(enum xmem_iova_mode mode);
 
 /* The current mode (never fails). */
@@ -105,7 +110,8 @@ struct xmem_dma_region_info {
 
 enum xmem_mem_event {
 	XMEM_MEM_EVENT_ADD    = 1, /* before the region is published */
-	XMEM_MEM_EVENT_REMOVE = 2, /* after it is unpublished (or rolled back) */
+	XMEM_MEM_EVENT_REMOVE = 2, /* after it is unpublished (or rolled back);
+	                              never for a removal that failed */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -123,8 +129,10 @@ enum xmem_mem_event {
  *            the IOVA range overlaps an existing mapping, ENOSPC when out of
  *            entries, ...).
  * dma_unmap  unmap [iova, iova + len) that dma_map mapped; *unmapped gets
- *            the number of bytes really unmapped.  0, or -1 with errno.  xmem
- *            counts an unmap error when the call fails or unmapped != len.
+ *            the number of bytes really unmapped.  0, or -1 with errno.  An
+ *            unmap error is a call that fails or reports unmapped != len:
+ *            xmem counts it (unmap_errors), logs it, and fails the removal
+ *            or unsubscribe with EIO (see "Unmap failures" below).
  * dma_avail  (optional) mapping entries still available: 0 with *avail, or
  *            -1 (not known).  Checked before a region is mapped: fewer than
  *            the region's runs fail the add early with ENOSPC.
@@ -168,11 +176,35 @@ struct xmem_dma_subscriber *xmem_mem_event_register(const char *name,
                                                     xmem_mem_event_fn fn,
                                                     void *ctx);
 
+/* Unmap failures.  A removal (xmem_heap_remove_memory, xmem_unregister)
+ * unmaps the region on every subscriber, in subscription order, each
+ * region's entries last first, before the region is unpublished.  At the
+ * first unmap that fails or reports another size than the entry's:
+ *  - that entry is put back as recorded: if the call unmapped nothing (it
+ *    failed with an errno other than ENOENT and reported 0 bytes) it is
+ *    left alone; otherwise the rest of its range is unmapped and the entry
+ *    mapped again.  If that map fails, the device may still map part of it,
+ *    so the entry is kept recorded (the registry stays a superset of what
+ *    the device maps, never a subset);
+ *  - every other entry the removal took down (on this and on earlier
+ *    subscribers) is mapped again.  An entry a device refuses now is not
+ *    mapped: it is dropped from the registry (map_errors counts it, the log
+ *    says so), so the registry still says what is mapped;
+ *  - no REMOVE event is sent, the region stays published, allocatable and
+ *    translatable, its assigned IOVA extent stays reserved, and the call
+ *    fails with EIO.
+ * Unsubscribing unmaps the same way (last region first) but maps nothing
+ * again: on the first failure the subscriber stays live, gets no REMOVE,
+ * and its registry holds exactly the entries still in place (the failing
+ * one put back as above); a retry unmaps the rest. */
+
 /* Unsubscribe: unmap every entry the subscriber's regions created (checking
  * the sizes), send REMOVE for every region, then forget it.  The handle is
- * invalid afterwards.  Unmap errors are counted (xmem_dma_get_stats before
- * the call cannot see them: they are logged through xmem_set_log).
- * EINVAL: s is NULL or not a live subscriber. */
+ * invalid afterwards.
+ * EINVAL: s is NULL or not a live subscriber.
+ * EIO:    a dma_unmap failed or reported another size (see "Unmap
+ *         failures"): s stays subscribed, with exactly the entries still
+ *         mapped recorded; counted and logged.  A retry finishes. */
 int xmem_dma_unsubscribe(struct xmem_dma_subscriber *s);
 
 /* The live subscriber of that name.  Never blocks (RCU).
@@ -247,7 +279,9 @@ enum xmem_testdev_fault {
 struct xmem_dma_testdev *xmem_dma_testdev_create(const char *name,
                                                  uint64_t max_entries);
 
-/* Unsubscribe (unmapping everything xmem mapped) and free it.
+/* Disarm any fault, unsubscribe (unmapping everything xmem mapped) and free
+ * it.  An unsubscribe that fails with EIO (an extent unmapped behind xmem's
+ * back: the failed attempt maps it again) is retried.
  * EINVAL: t NULL or not a live test device. */
 int xmem_dma_testdev_destroy(struct xmem_dma_testdev *t);
 

@@ -155,7 +155,10 @@ int xmem_vfio_dma_map(struct xmem_vfio_container *c, void *va, uint64_t iova,
  * ENODEV: no group has been added yet.
  * ENOENT: nothing was mapped in the range (the kernel unmapped 0 bytes).
  * EIO:    the kernel unmapped a size other than len (something else was, or
- *         part of the range was not, mapped).
+ *         part of the range was not, mapped).  The backend keeps its record
+ *         of the mappings in the range (it cannot tell which the kernel
+ *         still maps); it forgets them only when the kernel unmapped all of
+ *         len, or nothing (ENOENT).
  * Other:  errno of the ioctl, passed through. */
 int xmem_vfio_dma_unmap(struct xmem_vfio_container *c, uint64_t iova, uint64_t len,
                         uint64_t *unmapped);
@@ -254,9 +257,12 @@ struct xmem_vfio_container *xmem_vfio_default_container(void);
 struct xmem_dma_subscriber *xmem_vfio_attach(struct xmem_vfio_container *c);
 
 /* Detach: unmap every entry xmem mapped into the container (sizes
- * checked; mismatches are counted and logged) and stop following regions.
- * NULL means the default container.
- * ENOENT: the container is not attached (or there is no default). */
+ * checked) and stop following regions.  NULL means the default container.
+ * ENOENT: the container is not attached (or there is no default).
+ * EIO:    the kernel unmapped less or more than an entry (or the ioctl
+ *         failed): the container stays attached, and xmem's registry holds
+ *         exactly the entries still mapped (as xmem_dma_unsubscribe);
+ *         counted and logged.  A retry finishes. */
 int xmem_vfio_detach(struct xmem_vfio_container *c);
 
 #ifdef __cplusplus

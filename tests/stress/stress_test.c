@@ -601,8 +601,10 @@ static uint64_t *layout(uint64_t *rng, int i, uint64_t *tab)
 	unsigned kind = rnd(rng) % 8;
 	if (kind < 2)
 		return NULL;
-	/* A window of fresh IOVAs: n pages plus a gap page per run. */
-	uint64_t base = atomic_fetch_add(&R.iova_next, 2 * n * ps + ps);
+	/* A window of fresh IOVAs: n pages plus a gap page per run, aligned
+	 * to the page size (the rule of xmem_register: EINVAL otherwise). */
+	uint64_t base = atomic_fetch_add(&R.iova_next, 2 * n * ps + 2 * ps);
+	base = (base + ps - 1) & ~(uint64_t)(ps - 1);
 	if (kind == 2) {
 		for (size_t k = 0; k < n; k++)
 			tab[k] = base + k * ps;

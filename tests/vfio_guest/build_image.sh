@@ -6,8 +6,10 @@
 # VFIO modules in their real dependency order, and packing an initramfs (cpio newc, gzip)
 # with busybox, an /init script and the static test binary.
 #
-# Usage: build_image.sh GUEST_BINARY OUT_DIR
-#   Writes OUT_DIR/vmlinuz and OUT_DIR/initrd.gz.
+# Usage: build_image.sh GUEST_BINARY OUT_DIR [ERRORS_BINARY]
+#   Writes OUT_DIR/vmlinuz and OUT_DIR/initrd.gz.  With ERRORS_BINARY (the static
+#   tests/errors_test), the image also holds it as /bin/errors_test and what it reads at run
+#   time (docs/errors.md and the public headers) in /xmem; /init runs its VFIO rows.
 # Exit codes: 0 built; 2 a dependency could not be installed (the caller reports SKIPPED;
 #   the reason is on the last line of stderr, prefixed "REASON: "); 1 any other error.
 # Environment: XMEM_GUEST_CACHE (default /var/cache/xmem-guest, or ~/.cache/xmem-guest when
@@ -16,8 +18,10 @@ set -euo pipefail
 
 BIN=${1:?usage: build_image.sh GUEST_BINARY OUT_DIR}
 OUT=${2:?usage: build_image.sh GUEST_BINARY OUT_DIR}
+ERRBIN=${3:-}
 CACHE=${XMEM_GUEST_CACHE:-/var/cache/xmem-guest}
 HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
 export PATH="$PATH:/usr/sbin:/sbin" # depmod
 
 log() { echo "build_image: $*" >&2; }
@@ -170,8 +174,14 @@ trap 'rm -rf "$WORK"' EXIT
 R="$WORK/root"
 mkdir -p "$R"/{bin,sbin,dev,proc,sys,tmp,mnt,lib/modules,etc}
 cp "$BUSYBOX" "$R/bin/busybox"
-for a in sh mount mkdir echo cat ls insmod poweroff sleep grep dmesg ln; do ln -sf busybox "$R/bin/$a"; done
+for a in sh mount mkdir echo cat ls insmod poweroff sleep grep dmesg ln sed; do ln -sf busybox "$R/bin/$a"; done
 install -m 0755 "$BIN" "$R/bin/guest_test"
+if [ -n "$ERRBIN" ]; then
+    install -m 0755 "$ERRBIN" "$R/bin/errors_test"
+    mkdir -p "$R/xmem"
+    cp "$ROOT/docs/errors.md" "$ROOT"/include/xmem/xmem.h "$ROOT"/include/xmem/xmem_dma.h \
+        "$ROOT"/include/xmem/xmem_vfio.h "$R/xmem/"
+fi
 
 : > "$R/lib/modules/load_order"
 for rel in "${ORDER[@]}"; do

@@ -1,8 +1,9 @@
 #!/bin/sh
 # tests/vfio_guest/init.sh: /init of the guest initramfs (busybox sh).
 # Owns: mounting the pseudo file systems, loading the VFIO modules in the order build_image.sh
-# wrote, reserving hugepages, running /bin/guest_test, and powering off. Every line the
-# harness reads comes from guest_test; this script only adds "INIT:" lines.
+# wrote, reserving hugepages, running /bin/guest_test, then (when the image has it)
+# /bin/errors_test on the VFIO rows of docs/errors.md, and powering off. The harness reads
+# guest_test's lines, errors_test's lines prefixed "ERRORS: ", and "INIT:" lines.
 export PATH=/bin:/sbin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -21,6 +22,13 @@ echo 16 > /proc/sys/vm/nr_hugepages
 echo "INIT: hugepages $(cat /proc/sys/vm/nr_hugepages)"
 /bin/guest_test
 echo "INIT: guest_test exit $?"
+if [ -x /bin/errors_test ]; then
+    /bin/errors_test --doc=/xmem/errors.md --header=/xmem/xmem.h --header=/xmem/xmem_dma.h \
+        --header=/xmem/xmem_vfio.h --part=vfio > /tmp/errors.out 2>&1
+    rc=$?
+    sed 's/^/ERRORS: /' /tmp/errors.out
+    echo "ERRORS EXIT: $rc"
+fi
 # Give the console a moment to drain before the machine goes away.
 sleep 1
 poweroff -f

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # tests/vfio_guest/run.sh: the VFIO-in-a-guest test.
 #
-# Owns: building the static guest test binary (tests/vfio_guest/guest_test.c + all of
-# libxmem: alloc/ and iommu/),
+# Owns: building the static guest test binaries (tests/vfio_guest/guest_test.c, and
+# tests/errors_test.c for the VFIO rows of docs/errors.md, each with all of libxmem: alloc/
+# and iommu/),
 # building the guest image (build_image.sh), booting it under QEMU TCG with intel-iommu and
 # the edu device, with a hard timeout, and judging the serial console.
 #
 # Usage: tests/vfio_guest/run.sh            (from anywhere; needs root for apt)
-# Exit: 0 when the guest printed "GUEST RESULT: PASS", or when QEMU or the kernel cannot be
-#       installed (then it prints "SKIPPED: <reason>"); 1 otherwise.
+# Exit: 0 when the guest printed "GUEST RESULT: PASS" and errors_test ran every VFIO row of
+#       docs/errors.md and passed ("ERRORS EXIT: 0"), or when QEMU or the kernel cannot be
+#       installed (then it prints "SKIPPED: <reason>"); 1 otherwise.  One line per VFIO row,
+#       "vfio_guest: errors row PASS|FAIL|MISSING <id>", which scripts/test.sh counts.
 # Environment: XMEM_GUEST_CACHE (default /var/cache/xmem-guest): downloads;
 #              XMEM_GUEST_OUT (default a temporary dir): binary, image and console.log are kept
 #              there when set; XMEM_GUEST_TIMEOUT (default 120): seconds for QEMU.
@@ -41,9 +44,21 @@ if ! gcc -static -std=gnu11 -O2 -g -Wall -Wextra -D_GNU_SOURCE \
     exit 1
 fi
 grep -E 'error|warning' "$OUT/build.log" | head -n 20
+echo "vfio_guest: building the static errors test (the VFIO rows of docs/errors.md)"
+if ! gcc -static -std=gnu11 -O1 -g -Wall -Wextra -D_GNU_SOURCE \
+        -I"$ROOT/include" -I"$ROOT" -I"$ROOT/tests" \
+        "$ROOT/tests/errors_test.c" $LIBSRCS \
+        -lurcu-memb -lurcu-common -lck -lnuma -lpthread -o "$OUT/errors_test" 2> "$OUT/build_errors.log"; then
+    cat "$OUT/build_errors.log"
+    echo "vfio_guest: FAIL: the errors test does not build"
+    exit 1
+fi
+# The rows the guest must run: those whose "run" cell is vfio.
+VFIO_ROWS=$(awk -F'|' '/^\| `/ { id=$2; run=$(NF-1); gsub(/[ `]/, "", id); gsub(/ /, "", run);
+                                    if (run == "vfio") print id }' "$ROOT/docs/errors.md")
 
 echo "vfio_guest: building the guest image"
-"$HERE/build_image.sh" "$OUT/guest_test" "$OUT" 2> "$OUT/build_image.log"
+"$HERE/build_image.sh" "$OUT/guest_test" "$OUT" "$OUT/errors_test" 2> "$OUT/build_image.log"
 rc=$?
 if [ $rc -eq 2 ]; then
     reason=$(sed -n 's/^REASON: //p' "$OUT/build_image.log" | tail -n1)
@@ -72,13 +87,33 @@ sed -e 's/\x1b\[[0-9;?]*[a-zA-Z]//g' -e 's/\x1bc//g' -e 's/\r$//' "$OUT/console.
 
 # The guest's own lines, plus the kernel's DMAR lines.
 grep -E '^(INIT:|GUEST|STEP|  )|DMAR' "$OUT/console.log"
+grep -E '^ERRORS' "$OUT/console.log" | grep -vE '^ERRORS: PASS ' | head -n 40
+
+# The VFIO rows of docs/errors.md, each run by errors_test in the guest.
+n_rows=0; n_ok=0
+for id in $VFIO_ROWS; do
+    n_rows=$((n_rows + 1))
+    if grep -qxF "ERRORS: PASS $id" "$OUT/console.log"; then
+        echo "vfio_guest: errors row PASS $id"; n_ok=$((n_ok + 1))
+    elif grep -qxF "ERRORS: FAIL $id" "$OUT/console.log"; then
+        echo "vfio_guest: errors row FAIL $id"
+    else
+        echo "vfio_guest: errors row MISSING $id"
+    fi
+done
+echo "vfio_guest: errors.md VFIO rows: $n_ok of $n_rows passed in the guest"
+errors_ok=0
+if [ "$n_rows" -gt 0 ] && [ "$n_ok" -eq "$n_rows" ] && grep -qx 'ERRORS EXIT: 0' "$OUT/console.log"; then
+    errors_ok=1
+fi
 
 echo "vfio_guest: qemu exit $qrc, boot+test $((t2 - t1)) s, total $((t2 - t0)) s"
 if [ $qrc -eq 124 ] || [ $qrc -eq 137 ]; then
     echo "vfio_guest: FAIL: the guest did not power off within ${TIMEOUT}s (console: $OUT/console.log)"
     exit 1
 fi
-if grep -q '^GUEST RESULT: PASS' "$OUT/console.log" && ! grep -q '^STEP . FAIL' "$OUT/console.log"; then
+if grep -q '^GUEST RESULT: PASS' "$OUT/console.log" && ! grep -q '^STEP . FAIL' "$OUT/console.log" \
+        && [ "$errors_ok" = 1 ]; then
     echo "vfio_guest: PASS"
     exit 0
 fi
