@@ -12,6 +12,9 @@
 #   XMEM_FUZZ_ARTIFACTS=dir   where a crashing input is kept
 #                             (default /tmp/xmem-fuzz-artifacts)
 #   XMEM_FUZZ_KEEP_CORPUS=dir copy the grown corpus there afterwards
+#   XMEM_FUZZ_V2=1            the second release's ops too (bad frees in every
+#                             mode, double frees, stats/trim, failing DMA
+#                             unmaps): they fail on a core without it
 #
 # A crash (model violation, ASan, UBSan, timeout, OOM) fails the run; the
 # input is kept and the command that replays it printed.
@@ -87,6 +90,7 @@ if [ "$mode" = selftest ]; then
     exit 1
 fi
 
+[ "${XMEM_FUZZ_V2:-0}" = 1 ] && say "XMEM_FUZZ_V2=1: the V2 ops are on"
 say "running: $BIN -runs=$RUNS -max_total_time=$TIME ${args[*]} corpus ($seeds seeds)"
 (cd "$work" && "$BIN" "${args[@]}" -runs="$RUNS" -max_total_time="$TIME" corpus) >"$log" 2>&1
 rc=$?
