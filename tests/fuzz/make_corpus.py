@@ -310,27 +310,18 @@ def main():
     for name in os.listdir(out):
         if name.startswith("seed-"):
             os.remove(os.path.join(out, name))
-    n = 0
-    for name, prog in scenarios().items():
-        with open(os.path.join(out, "seed-" + name), "wb") as f:
-            f.write(b"".join(prog))
-        n += 1
+    progs = [("seed-" + name, prog) for name, prog in scenarios().items()]
     rng = random.Random(20240611)
-    for i in range(16):
-        with open(os.path.join(out, "seed-random-%02d" % i), "wb") as f:
-            f.write(b"".join(random_program(rng)))
-        n += 1
+    progs += [("seed-random-%02d" % i, random_program(rng)) for i in range(16)]
     # V2 seeds: meaningful with XMEM_FUZZ_V2=1; without it they decode as
     # other (valid) programs.
-    for name, prog in v2_scenarios().items():
-        with open(os.path.join(out, "seed-v2-" + name), "wb") as f:
-            f.write(b"".join(prog))
-        n += 1
+    progs += [("seed-v2-" + name, prog) for name, prog in v2_scenarios().items()]
     rng = random.Random(20261129)
-    for i in range(8):
-        with open(os.path.join(out, "seed-v2-random-%02d" % i), "wb") as f:
-            f.write(b"".join(random_program(rng, v2=True)))
-        n += 1
+    progs += [("seed-v2-random-%02d" % i, random_program(rng, v2=True)) for i in range(8)]
+    for name, prog in progs:
+        with open(os.path.join(out, name), "wb") as f:
+            f.write(b"".join(prog))
+    n = len(progs)
     print("wrote %d seeds to %s" % (n, out))
 
 
