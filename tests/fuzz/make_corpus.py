@@ -118,8 +118,10 @@ def double_free(i=0, again=1):
     return ins("double_free", i, again)
 
 
-def stats_trim(slot=0, frees=3):
-    return ins("stats_trim", slot, frees)
+def stats_trim(slot=0, frees=3, remove=0):
+    """V2. Free some blocks of the heap, stats, trim, stats; remove: then a
+    chunk of it without live blocks must come out."""
+    return ins("stats_trim", slot | remove << 1, frees)
 
 
 DMA = {"toggle": 0, "arm": 1, "check": 3, "bad": 4, "remove": 5}
@@ -170,7 +172,9 @@ def v2_scenarios():
     s["stats_trim"] = [create(0), create(1), add(0, 0), add(1, 1, table=2),
                        alloc(0, "bulk", "class", 900, n=30), alloc(1, "bulk", "small", 50, n=30),
                        alloc(0, size="large", v=100), stats_trim(0, 5), stats_trim(1, 7),
-                       free_bulk(16, 1), stats_trim(0, 0), remove(0), check()]
+                       free_bulk(16, 1), stats_trim(0, 0), remove(0), check(),
+                       free_bulk(16, 0), free_bulk(16, 0), stats_trim(1, 7, remove=1),
+                       stats_trim(0, 7, remove=1), check()]
     s["dma_eio"] = [create(0), add(0, 0, table=1), add(0, 1, table=2, len_=3), add(2, 2, table=3),
                     dma("toggle"), dma("check"), dma("arm", FAIL["eio"]), remove(0), remove(1),
                     remove(2), dma("remove", 0, 0x40), dma("check"), dma("arm", FAIL["off"]),

@@ -5,7 +5,9 @@
  * library.  Its unmap can be armed to fail: every call (-1, EIO), every
  * call reporting a short size (one page less, or 0 for one page), or only
  * the k-th call from now (EIO or short; then it disarms).  A failing unmap
- * keeps the mapping: the device unmapped nothing it can vouch for.
+ * keeps the mapping: the device unmapped nothing it can vouch for (so the
+ * library may map a short-unmapped extent again to restore it; anything
+ * else mapped twice is a violation).
  *
  * The contract checked (design.md, invariant 8): a removal, unregister or
  * unsubscribe that meets a failing unmap fails with EIO and changes
@@ -35,6 +37,7 @@ static struct {
 	struct vec map;                 /* struct ext: mapped on the device */
 	struct vec ev;                  /* uintptr_t: regions announced */
 	struct vec snap_map, snap_ev;   /* dma_snapshot */
+	struct vec shorted;             /* struct ext: reported short, kept */
 	int mode;
 	unsigned countdown;             /* F_KTH: the call that fails */
 	bool kth_short;
@@ -43,6 +46,7 @@ static struct {
 	.ev = {.sz = sizeof(uintptr_t)},
 	.snap_map = {.sz = sizeof(struct ext)},
 	.snap_ev = {.sz = sizeof(uintptr_t)},
+	.shorted = {.sz = sizeof(struct ext)},
 };
 
 static void *vec_push(struct vec *v)
@@ -115,8 +119,15 @@ static int sub_event(void *ctx, enum xmem_mem_event ev,
 static int sub_map(void *ctx, void *va, uint64_t iova, uint64_t len)
 {
 	(void)ctx;
-	if (ext_find(&D.map, va, iova, len) >= 0)
-		die("dma: [%p,+%#" PRIx64 ") -> %#" PRIx64 " mapped twice", va, len, iova);
+	if (ext_find(&D.map, va, iova, len) >= 0) {
+		/* Mapping again what an unmap reported short is a fair way to
+		 * restore it: the device keeps one mapping. */
+		long k = ext_find(&D.shorted, va, iova, len);
+		if (k < 0)
+			die("dma: [%p,+%#" PRIx64 ") -> %#" PRIx64 " mapped twice", va, len, iova);
+		vec_del(&D.shorted, (size_t)k);
+		return 0;
+	}
 	*(struct ext *)vec_push(&D.map) = (struct ext){va, iova, len};
 	return 0;
 }
@@ -132,6 +143,9 @@ static int sub_unmap(void *ctx, void *va, uint64_t iova, uint64_t len, uint64_t 
 		    (D.mode == F_KTH && --D.countdown == 0);
 	if (!fail) {
 		vec_del(&D.map, (size_t)i);
+		long k = ext_find(&D.shorted, va, iova, len);
+		if (k >= 0)
+			vec_del(&D.shorted, (size_t)k);
 		*unmapped = len;
 		return 0;
 	}
@@ -139,6 +153,8 @@ static int sub_unmap(void *ctx, void *va, uint64_t iova, uint64_t len, uint64_t 
 	if (D.mode == F_KTH)
 		D.mode = F_NONE;
 	if (short_) {
+		if (ext_find(&D.shorted, va, iova, len) < 0)
+			*(struct ext *)vec_push(&D.shorted) = (struct ext){va, iova, len};
 		*unmapped = len > PAGE4K ? len - PAGE4K : 0;
 		return 0;
 	}

@@ -18,15 +18,17 @@
  *                every chunk must come out (the duplicates were dropped).
  *   stats_trim   frees some blocks (so objects sit in caches), then stats
  *                must match the model exactly (stats need not drain), trim,
- *                stats again, and every class without live blocks must have
- *                given its spans back.
+ *                stats again, and with a & 2 a chunk of the heap without
+ *                live blocks must come out (remove_rec's checks).
  *
  * Finding span slack through the public API: the stats give a class's span
  * count and bytes; with one span of L bytes and object size s, it holds
  * n = L / s objects and L - n * s bytes of slack.  Its base is 4 KiB
  * aligned, on the lattice of the class's live blocks, inside one chunk of
  * the heap and one IOVA run, covering all those blocks and no other live
- * block.  When exactly one base fits, the slack is known. */
+ * block.  When exactly one base fits, the slack is known.  (This trusts
+ * the stats' per-class spans and span_bytes: a core that left some spans
+ * out of them would make the op skip, or aim wrong.) */
 #include "tests/fuzz/fuzz.h"
 
 static bool same_class(const struct live *l, int slot, size_t s)
@@ -259,7 +261,7 @@ void op_stats_trim(void)
 				free_live((k + b) % S.n_live, j & 1);
 				break;
 			}
-	struct xmem_heap_stats st, want;
+	struct xmem_heap_stats st;
 	if (xmem_heap_stats(h, &st))
 		die("stats failed: %s", strerror(errno));
 	if (!S.tainted[slot])
@@ -271,10 +273,11 @@ void op_stats_trim(void)
 	if (S.tainted[slot])
 		return;
 	MODEL(xmodel_compare_stats(S.m, h, &st, merr));
-	MODEL(xmodel_expected_stats(S.m, h, &want));
-	for (int c = 0; c < XMEM_NUM_CLASSES; c++)
-		if (!want.classes[c].live && (st.classes[c].spans || st.classes[c].span_bytes))
-			die("after trim, class %d (%zu B) has no live block but %" PRIu64
-			    " spans (%" PRIu64 " bytes)", c, st.classes[c].size,
-			    st.classes[c].spans, st.classes[c].span_bytes);
+	/* After the trim, a chunk of it without live blocks comes out. */
+	if (a & 2)
+		for (int i = 0; i < S.n_recs; i++)
+			if (S.recs[i].slot == slot && xmodel_chunk_live(S.m, S.recs[i].va) == 0) {
+				remove_rec(i, b);
+				break;
+			}
 }
