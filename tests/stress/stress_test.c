@@ -424,9 +424,12 @@ static uint64_t run_seed(uint64_t seed, unsigned idx, double seconds)
 	char lim[48] = "no op limit";
 	if (O.ops != UINT64_MAX)
 		snprintf(lim, sizeof(lim), "at most %" PRIu64 " ops per thread", O.ops);
-	printf("stress: seed %" PRIu64 " (threads %u, %.1f s, %s): replay with "
+	char budget[32] = "no time bound";
+	if (!O.total_ops)
+		snprintf(budget, sizeof(budget), "%.1f s", seconds);
+	printf("stress: seed %" PRIu64 " (threads %u, %s, %s): replay with "
 	       "--seed=%" PRIu64 " --seeds=1 --threads=1\n", seed, O.threads,
-	       seconds, lim, seed);
+	       budget, lim, seed);
 	fflush(stdout);
 	double t0 = now_s();
 	setup_seed(seed, idx, seconds);
