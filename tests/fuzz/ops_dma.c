@@ -239,9 +239,11 @@ static bool same_set(struct vec *a, struct vec *b, int (*cmp)(const void *, cons
 {
 	if (a->n != b->n)
 		return false;
+	if (a->n == 0)
+		return true;    /* (p may be NULL: not for qsort) */
 	qsort(a->p, a->n, a->sz, cmp);
 	qsort(b->p, b->n, b->sz, cmp);
-	return a->n == 0 || memcmp(a->p, b->p, a->n * a->sz) == 0;
+	return memcmp(a->p, b->p, a->n * a->sz) == 0;
 }
 
 struct walk_arg {
