@@ -202,6 +202,10 @@ void record_alloc(struct xmem_heap *h, int slot, void *p, size_t size, size_t al
 	bool alias = is_dup(p);
 	size_t us;
 	if (alias) {
+		int ri = rec_at(p);
+		if (ri < 0 || S.recs[ri].slot != slot)
+			die("double-freed %p handed out again by heap %d, which has no memory "
+			    "there", p, slot);
 		us = xmem_usable_size(p);
 		if (us < size)
 			die("double-freed %p handed out again: usable %zu < %zu", p, us, size);
@@ -305,10 +309,16 @@ static void setup_arena(void)
  * every duplicate. */
 void reset_heaps_and_memory(void)
 {
-	if (S.tainted[0] || S.tainted[1])
-		for (int s = 0; s < 2; s++)
-			if (S.heap[s] && xmem_heap_trim(S.heap[s]))
-				die("reset: trim failed: %s", strerror(errno));
+	/* Nothing is allocated now: after a trim, the counts of a heap are
+	 * exact again even after double frees (their duplicates dropped). */
+	for (int s = 0; s < 2; s++) {
+		struct xmem_heap_stats st;
+		if (!S.heap[s] || !(S.tainted[0] || S.tainted[1]))
+			continue;
+		if (xmem_heap_trim(S.heap[s]) || xmem_heap_stats(S.heap[s], &st))
+			die("reset: trim or stats failed: %s", strerror(errno));
+		MODEL(xmodel_compare_stats(S.m, S.heap[s], &st, merr));
+	}
 	while (S.n_recs) {
 		struct rec r = S.recs[S.n_recs - 1];
 		struct xmem_heap *h = r.slot >= 0 ? S.heap[r.slot] : NULL;

@@ -52,7 +52,9 @@ struct live {
 	size_t size, align, usable;
 	int slot;
 	bool alias;     /* a double-freed address handed out again (outside
-	                   checked mode): not in the model */
+	                   checked mode): not in the model, and its memory may
+	                   belong to other blocks too, so no interior pointer
+	                   of it is a sure bad free */
 };
 
 struct rec {           /* memory added (slot 0/1) or registered (slot -1) */

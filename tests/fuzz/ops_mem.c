@@ -42,6 +42,11 @@ void op_create(void)
 		die("create(%s) failed: %s", S.name[slot], strerror(errno));
 	MODEL(xmodel_heap_created(S.m, h, S.name[slot], merr));
 	S.heap[slot] = h;
+	/* A new heap starts from nothing, whatever heap had its id before. */
+	struct xmem_heap_stats st;
+	if (xmem_heap_stats(h, &st))
+		die("stats of new heap %s failed: %s", S.name[slot], strerror(errno));
+	MODEL(xmodel_compare_stats(S.m, h, &st, merr));
 }
 
 void op_destroy(void)
@@ -262,11 +267,19 @@ void remove_rec(int i, uint8_t b)
 	}
 	if (rc != 0)
 		return;
-	/* Holders of a double-freed block in it lose it with the memory. */
+	/* Holders of a double-freed block in it lose it with the memory, and
+	 * its addresses are no longer double-freed: the removal must have
+	 * dropped every duplicate (if one came back, the model would see an
+	 * allocation in removed memory, or in another heap's). */
 	for (int k = 0; k < S.n_live;)
 		if (S.live[k].alias && (char *)S.live[k].p >= r.va &&
 		    (char *)S.live[k].p < r.va + r.len)
 			S.live[k] = S.live[--S.n_live];
+		else
+			k++;
+	for (int k = 0; k < S.n_dups;)
+		if ((char *)S.dups[k] >= r.va && (char *)S.dups[k] < r.va + r.len)
+			S.dups[k] = S.dups[--S.n_dups];
 		else
 			k++;
 	free(r.iova);

@@ -66,21 +66,11 @@ static bool span_fits(int slot, uintptr_t b, size_t len, size_t s)
 	return true;
 }
 
-static void *slack_pointer(uint8_t b, uint8_t d)
+/* The slack of class c's one span in heap slot (object size s, `have`
+ * live blocks of it), or NULL when it cannot be pinned down. */
+static void *slack_of(struct xmem_heap *h, int slot, int c, size_t s, int have, uint8_t d,
+		      bool fill)
 {
-	int slot = b & 1;
-	struct xmem_heap *h = S.heap[slot];
-	if (!h || S.tainted[slot])
-		return NULL;
-	int cls[XMEM_NUM_CLASSES], nc = 0;
-	for (int c = 0; c < XMEM_NUM_CLASSES; c++)
-		if (4096 % xmem_class_size(c))
-			cls[nc++] = c;
-	int c = cls[(b >> 1) % nc];
-	size_t s = xmem_class_size(c);
-	int have = 0;
-	for (int k = 0; k < S.n_live; k++)
-		have += same_class(&S.live[k], slot, s);
 	if (!have) {
 		have = 1 + d % 24;
 		void *objs[24];
@@ -105,9 +95,8 @@ static void *slack_pointer(uint8_t b, uint8_t d)
 			st.classes[c].spans, len);
 	if (st.classes[c].spans != 1 || len % s == 0 || len % PAGE4K || !n)
 		return NULL;
-	/* d & 0x80: fill the span, which pins its base down. */
 	unsigned more = (unsigned)(n - (size_t)have);
-	if ((d & 0x80) && have < (int)n && S.n_live + (int)more <= MAX_LIVE) {
+	if (fill && have < (int)n && S.n_live + (int)more <= MAX_LIVE) {
 		void *objs[MAX_LIVE];
 		if (xmem_alloc_bulk(h, s, objs, more) == 0)
 			for (unsigned k = 0; k < more; k++)
@@ -145,11 +134,38 @@ static void *slack_pointer(uint8_t b, uint8_t d)
 	return (char *)found + n * s + 16 * (d % (slack / 16));
 }
 
+static void *slack_pointer(uint8_t b, uint8_t d)
+{
+	int slot = b & 1;
+	struct xmem_heap *h = S.heap[slot];
+	if (!h || S.tainted[slot])
+		return NULL;
+	int cls[XMEM_NUM_CLASSES], nc = 0;
+	for (int c = 0; c < XMEM_NUM_CLASSES; c++)
+		if (4096 % xmem_class_size(c))
+			cls[nc++] = c;
+	int c = cls[(b >> 1) % nc];
+	size_t s = xmem_class_size(c);
+	int have = 0;
+	for (int k = 0; k < S.n_live; k++)
+		have += same_class(&S.live[k], slot, s);
+	/* d & 0x80: allocate in checked mode, which first drains the caches
+	 * and then takes objects from the span bitmaps (no cache refill
+	 * carves more spans than the objects need), and fill the span, which
+	 * pins its base down. */
+	bool fill = d & 0x80;
+	int was = fill ? xmem_set_checked(1) : 0;
+	void *p = slack_of(h, slot, c, s, have, d, fill);
+	if (fill)
+		xmem_set_checked(was);
+	return p;
+}
+
 static void *small_interior(uint8_t v, uint8_t w)
 {
 	for (int i = 0; i < S.n_live; i++) {
 		struct live *l = &S.live[(i + v) % S.n_live];
-		if (is_large(l) || l->usable < 32)
+		if (is_large(l) || l->alias || l->usable < 32)
 			continue;
 		size_t off = w % 4 ? 1 + (size_t)w * 13 % (l->usable - 1)
 				   : 16 * (1 + w / 4 % (l->usable / 16 - 1));
@@ -162,7 +178,7 @@ static void *large_middle(uint8_t v)
 {
 	for (int i = 0; i < S.n_live; i++) {
 		struct live *l = &S.live[(i + v) % S.n_live];
-		if (!is_large(l) || l->usable < 2 * PAGE4K)
+		if (!is_large(l) || l->alias || l->usable < 2 * PAGE4K)
 			continue;
 		return (char *)l->p + PAGE4K * (1 + v % (l->usable / PAGE4K - 1));
 	}
