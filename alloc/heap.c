@@ -266,6 +266,9 @@ static void xm_heap_relink(struct xmem_heap *h, struct xm_region *r,
 static void xm_heap_unretire(struct xm_region *r, struct xm_span *held)
 {
 	atomic_store_explicit(&r->retiring, 0, memory_order_release);
+	/* Claimers that saw r retiring and dropped one of its spans are done
+	 * after this; the walk below lists every such span again. */
+	xm_rcu_synchronize();
 	xm_span_restack(held);
 	xm_region_relist(r);
 }

@@ -258,10 +258,13 @@ void xm_span_restack(struct xm_span *list)
 	}
 }
 
-/* Walk the spans of r in address order: fn gets each class span; a large
- * block or a claimed unit outside any span makes the walk stop with
- * false. */
-static bool xm_region_spans(const struct xm_region *r,
+/* Walk the spans of r in address order: fn gets each class span.  With
+ * strict, a large block or a claimed unit outside any span makes the walk
+ * stop with false; without, they are stepped over.  The caller keeps the
+ * descriptors it meets stable: it is inside an RCU read section (retired
+ * class spans wait in the limbo) and holds large_lock or knows no large
+ * block of r can be freed meanwhile. */
+static bool xm_region_spans(const struct xm_region *r, bool strict,
 			    bool (*fn)(struct xm_span *s, void *arg), void *arg)
 {
 	for (size_t u = 0; u < r->n_units;) {
@@ -271,8 +274,15 @@ static bool xm_region_spans(const struct xm_region *r,
 			continue;
 		}
 		struct xm_span *s = xm_pagemap_span(r->va + (u << XM_UNIT_SHIFT));
-		if (!s || s->cls == XM_CLS_LARGE || s->region != r)
-			return false;
+		bool cls_span = s && s->region == r && s->cls != XM_CLS_LARGE &&
+				!atomic_load_explicit(&s->dead, memory_order_acquire);
+		if (!cls_span) {
+			if (strict)
+				return false;
+			u += s && s->region == r && s->cls == XM_CLS_LARGE ?
+			     s->n_units : 1;
+			continue;
+		}
 		if (fn && !fn(s, arg))
 			return false;
 		u = ((s->base - r->va) >> XM_UNIT_SHIFT) + s->n_units;
@@ -292,7 +302,10 @@ static bool xm_span_all_free(struct xm_span *s, void *arg)
 
 bool xm_region_idle(const struct xm_region *r)
 {
-	return xm_region_spans(r, xm_span_all_free, NULL);
+	xm_rcu_read_lock();
+	bool idle = xm_region_spans(r, true, xm_span_all_free, NULL);
+	xm_rcu_read_unlock();
+	return idle;
 }
 
 static bool xm_span_relist(struct xm_span *s, void *arg)
@@ -307,7 +320,14 @@ static bool xm_span_relist(struct xm_span *s, void *arg)
 
 void xm_region_relist(struct xm_region *r)
 {
-	xm_region_spans(r, xm_span_relist, NULL);
+	/* Large blocks of r may still be freed (a removal that failed with
+	 * EBUSY): large_lock keeps their descriptors from being reused
+	 * while the walk steps over them. */
+	pthread_mutex_lock(&r->heap->large_lock);
+	xm_rcu_read_lock();
+	xm_region_spans(r, false, xm_span_relist, NULL);
+	xm_rcu_read_unlock();
+	pthread_mutex_unlock(&r->heap->large_lock);
 }
 
 struct xm_span_list {
@@ -328,6 +348,8 @@ size_t xm_region_collect(const struct xm_region *r, struct xm_span **v,
 			 size_t cap)
 {
 	struct xm_span_list l = {v, 0, cap};
-	xm_region_spans(r, xm_span_collect, &l);
+	xm_rcu_read_lock();
+	xm_region_spans(r, true, xm_span_collect, &l);
+	xm_rcu_read_unlock();
 	return l.n;
 }

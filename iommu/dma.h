@@ -145,6 +145,10 @@ void   xm_dma_unmap_entries(struct xmem_dma_subscriber *s,
 			    const struct xm_dma_block *b);
 int    xm_dma_unmap_strict(struct xmem_dma_subscriber *s,
 			   const struct xm_dma_block *b, size_t *failed);
+/* Map b's owned entries from `from` on again; those the device refuses
+ * leave the registry (b is trimmed to what is mapped). */
+void xm_dma_remap_trim(struct xmem_dma_subscriber *s, struct xm_dma_block *b,
+		       size_t from);
 size_t xm_dma_remap(struct xmem_dma_subscriber *s, const struct xm_dma_block *b,
 		    size_t from, bool *keep);
 /* A counter of a subscriber (relaxed: statistics only). */

@@ -247,20 +247,6 @@ static int xm_dma_on_added(void *ctx, struct xm_region *r)
 	return 0;
 }
 
-/* Map b's owned entries from `from` on again; those the device refuses
- * leave the registry (b is trimmed; without memory for that, b stays a
- * superset of what is mapped, logged by xm_dma_block_trim's caller). */
-static void xm_dma_remap_trim(struct xmem_dma_subscriber *s, struct xm_dma_block *b,
-			      size_t from)
-{
-	bool *keep = xm_dma_malloc(b->n * sizeof(*keep) + 1);
-	if (keep)
-		memset(keep, 1, b->n * sizeof(*keep));
-	if (xm_dma_remap(s, b, from, keep) && keep)
-		xm_dma_block_trim(s, b, keep);
-	free(keep);
-}
-
 /* Map again the owned entries of reg's blocks on the subscribers before
  * `stop` (every subscriber when NULL): they were unmapped by a removal that
  * is not going ahead.  An entry the device refuses now is dropped from the

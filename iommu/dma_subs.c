@@ -137,25 +137,17 @@ struct xmem_dma_subscriber *xmem_mem_event_register(const char *name,
 	return xmem_dma_subscribe(name, &ops, ctx);
 }
 
-/* After block b's unmap failed at entry `bad` (xm_dma_unmap_strict): the
- * registry keeps exactly what is still in place.  In b, the entries up to
- * `bad` and those not owned; in the blocks after b (later regions, taken
- * down before b), the ones not owned. */
-static void xm_dma_unsub_trim(struct xmem_dma_subscriber *s,
-			      struct xm_dma_block *b, size_t bad)
+/* After block b's unmap failed at entry `bad` (xm_dma_unmap_strict put
+ * that entry back): map again what this call took down, the entries of b
+ * after `bad` and every entry of the blocks after b (later regions, taken
+ * down before b).  An entry a device refuses now leaves the registry, so
+ * the registry still says exactly what is mapped. */
+static void xm_dma_unsub_restore(struct xmem_dma_subscriber *s,
+				 struct xm_dma_block *b, size_t bad)
 {
-	for (bool first = true; b; first = false) {
+	for (size_t from = bad + 1; b; from = 0) {
 		struct xm_dma_block *next = XM_NEXT(b->next);
-		bool *keep = xm_dma_malloc(b->n * sizeof(*keep) + 1);
-		if (keep) {
-			for (size_t i = 0; i < b->n; i++)
-				keep[i] = !b->m[i].owned || (first && i <= bad);
-			xm_dma_block_trim(s, b, keep);
-		} else {
-			xm_log("xmem: dma: subscriber %s: no memory to trim the "
-			       "registry after a failed unsubscribe", s->name);
-		}
-		free(keep);
+		xm_dma_remap_trim(s, b, from);
 		b = next;
 	}
 }
@@ -167,8 +159,9 @@ int xm_dma_unsubscribe_locked(struct xmem_dma_subscriber *s)
 		return -1;
 	}
 	/* Unmap every owned entry, last region first, before anything else:
-	 * if a device does not unmap exactly, s stays live, no REMOVE is sent,
-	 * and its registry holds exactly the entries still in place. */
+	 * if a device does not unmap exactly, what was taken down is mapped
+	 * again, s stays live, no REMOVE is sent, and the call changes
+	 * nothing. */
 	size_t n = 0;
 	xm_for_each_block(b, s)
 		n++;
@@ -179,7 +172,7 @@ int xm_dma_unsubscribe_locked(struct xmem_dma_subscriber *s)
 		size_t bad;
 		if (xm_dma_unmap_strict(s, b, &bad) == 0)
 			continue;
-		xm_dma_unsub_trim(s, b, bad);
+		xm_dma_unsub_restore(s, b, bad);
 		errno = EIO;
 		return -1;
 	}

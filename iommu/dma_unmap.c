@@ -133,6 +133,20 @@ size_t xm_dma_remap(struct xmem_dma_subscriber *s, const struct xm_dma_block *b,
 	return lost;
 }
 
+/* Map b's owned entries from `from` on again; those the device refuses
+ * leave the registry (b is trimmed; without memory for that, b stays a
+ * superset of what is mapped, logged by xm_dma_block_trim's caller). */
+void xm_dma_remap_trim(struct xmem_dma_subscriber *s, struct xm_dma_block *b,
+			      size_t from)
+{
+	bool *keep = xm_dma_malloc(b->n * sizeof(*keep) + 1);
+	if (keep)
+		memset(keep, 1, b->n * sizeof(*keep));
+	if (xm_dma_remap(s, b, from, keep) && keep)
+		xm_dma_block_trim(s, b, keep);
+	free(keep);
+}
+
 struct xm_dma_block *xm_dma_block_new(const struct xm_dma_reg *reg, size_t cap)
 {
 	size_t bytes = sizeof(struct xm_dma_block) +

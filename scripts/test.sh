@@ -12,10 +12,12 @@
 #   asan    bazel test --config=asan //tests/...          (ASan + UBSan)
 #   tsan    bazel test --config=tsan, tests tagged "concurrency" (skipped if none)
 #   stress  tests/stress against the reference model (tests/model), under ASan
-#           and under TSan (XMEM_STRESS_SEED / _SECONDS / _THREADS pass through)
+#           and under TSan (XMEM_STRESS_SEED / _SECONDS / _THREADS / _V2 pass
+#           through)
 #   fuzz    tests/fuzz/run.sh: the libFuzzer target (clang, ASan + UBSan) from
 #           the corpus, bounded (200000 runs or 90 s), then --selftest (a
-#           planted double free must be caught)
+#           planted double free must be caught); XMEM_FUZZ_V2=0 passes
+#           through (turns off the second release's ops, on by default)
 #   stall   tests/stall (one thread frozen mid-call, the others must progress),
 #           plain and under ASan, and with XMEM_CHECKED=1 (plain); tagged
 #           manual, so only this stage runs them
@@ -178,7 +180,7 @@ stage_tsan() {
 
 stage_stress() {
     local env=(--test_env=XMEM_STRESS_SEED --test_env=XMEM_STRESS_SECONDS
-               --test_env=XMEM_STRESS_THREADS)
+               --test_env=XMEM_STRESS_THREADS --test_env=XMEM_STRESS_V2)
     run_bazel_test stress-asan " (stress, asan)" --config=asan "${env[@]}" -- \
         //tests/stress:stress_test
     run_bazel_test stress-tsan " (stress, tsan)" --config=tsan "${env[@]}" -- \

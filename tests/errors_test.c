@@ -2491,17 +2491,21 @@ static void c_dma_unsubscribe_unmap_fails(struct env *e)
 		return;
 	struct xmem_dma_subscriber *s = xmem_dma_testdev_subscriber(t);
 	struct xmem_dma_testdev_stats st;
+	CHECK_OK(xmem_dma_testdev_get_stats(t, &st));
+	uint64_t before = st.entries;
 	CHECK_OK(xmem_dma_testdev_inject(t, XMEM_TESTDEV_FAULT_SHORT_UNMAP, 0));
 	unmap_log_lines = 0;
 	xmem_set_log(capture_unmap);
 	EXPECT(e, xmem_dma_unsubscribe(s));
 	xmem_set_log(capture);
 	CHECK_GE(unmap_log_lines, 1);
-	/* Still subscribed, its registry exactly what the device maps. */
+	/* Still subscribed, nothing changed: the device maps what it mapped
+	 * before, and the registry says so. */
 	CHECK(xmem_dma_subscriber_lookup("err-td") == s);
 	count_of_sub = 0;
 	xmem_dma_mapping_walk(s, count_sub_fn, NULL);
 	CHECK_OK(xmem_dma_testdev_get_stats(t, &st));
+	CHECK_EQ(st.entries, before);
 	CHECK_EQ((uint64_t)count_of_sub, st.entries);
 	CHECK_OK(xmem_dma_unsubscribe(s));   /* the retry */
 	CHECK_OK(xmem_dma_testdev_get_stats(t, &st));

@@ -193,18 +193,20 @@ struct xmem_dma_subscriber *xmem_mem_event_register(const char *name,
  *  - no REMOVE event is sent, the region stays published, allocatable and
  *    translatable, its assigned IOVA extent stays reserved, and the call
  *    fails with EIO.
- * Unsubscribing unmaps the same way (last region first) but maps nothing
- * again: on the first failure the subscriber stays live, gets no REMOVE,
- * and its registry holds exactly the entries still in place (the failing
- * one put back as above); a retry unmaps the rest. */
+ * Unsubscribing unmaps the same way (last region first), and on the first
+ * failure restores the same way: the failing entry put back as above, every
+ * other entry it took down mapped again (one a device refuses leaves the
+ * registry).  The subscriber stays live, gets no REMOVE, and holds what it
+ * held before; a retry once the device unmaps again finishes the job. */
 
 /* Unsubscribe: unmap every entry the subscriber's regions created (checking
  * the sizes), send REMOVE for every region, then forget it.  The handle is
  * invalid afterwards.
  * EINVAL: s is NULL or not a live subscriber.
  * EIO:    a dma_unmap failed or reported another size (see "Unmap
- *         failures"): s stays subscribed, with exactly the entries still
- *         mapped recorded; counted and logged.  A retry finishes. */
+ *         failures"): what was unmapped is mapped again, s stays
+ *         subscribed with the same mappings; counted and logged.  A retry
+ *         finishes. */
 int xmem_dma_unsubscribe(struct xmem_dma_subscriber *s);
 
 /* The live subscriber of that name.  Never blocks (RCU).

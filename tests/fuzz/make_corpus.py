@@ -7,7 +7,9 @@ Each seed is a small program in the target's encoding: 5-byte instructions,
 an opcode and four argument bytes (see api_fuzz.c; the opcode is taken
 modulo the table of ops there, ORDER below must match it).  The named
 scenarios cover each kind of call once; the random ones (fixed seed, so the
-output is reproducible) mix them.  The seeds are deterministic: running the
+output is reproducible) mix them.  The seed-v2-* files use the ops that
+XMEM_FUZZ_V2=1 enables (bad frees in every mode, double frees, stats/trim,
+the failing DMA subscriber).  The seeds are deterministic: running the
 script again rewrites the same files.
 """
 import os
@@ -17,7 +19,9 @@ import sys
 # Index in api_fuzz.c's ops[] table.
 ORDER = ["create", "destroy", "add", "add2", "remove", "alloc", "alloc2", "alloc3",
          "free", "free2", "free_bulk", "wild", "usable", "probe", "check",
-         "checked", "trim", "lookup"]
+         "checked", "trim", "lookup",
+         # V2 (XMEM_FUZZ_V2=1); without it these opcodes decode modulo 18
+         "bad_free", "bad_free2", "double_free", "stats_trim", "dma", "dma2"]
 OP = {name: i for i, name in enumerate(ORDER)}
 
 
@@ -98,6 +102,99 @@ def trim(a=0):
 
 def lookup(slot=0, variant=0):
     return ins("lookup", slot, variant)
+
+
+def bad_free(kind, b=0, how=0, d=0):
+    """V2. kind: 0 interior of a small block, 2 span slack (b: bit 0 the heap
+    slot, the rest picks a class; d: how many blocks to allocate first, and
+    0x80 fill the span),
+    3 a unit boundary inside a large block; how: 0 free, 1 free_bulk among
+    live blocks, 2 usable_size."""
+    return ins("bad_free", kind, b, how, d)
+
+
+def double_free(i=0, again=1):
+    """V2. Free a class block twice; again: allocate its size twice after."""
+    return ins("double_free", i, again)
+
+
+def stats_trim(slot=0, frees=3, remove=0):
+    """V2. Free some blocks of the heap, stats, trim, stats; remove: then a
+    chunk of it without live blocks must come out."""
+    return ins("stats_trim", slot | remove << 1, frees)
+
+
+DMA = {"toggle": 0, "arm": 1, "check": 3, "bad": 4, "remove": 5}
+FAIL = {"eio": 0, "short": 1, "kth": 2, "off": 3}
+
+
+def dma(action, b=0, c=0):
+    """V2. toggle: subscribe / unsubscribe (b & 0x40: retry after disarming);
+    arm: b = FAIL[...], c: k - 1 (kth) and 0x10 short for kth; remove: a
+    record the device maps (b picks, c & 0x40 retry)."""
+    return ins("dma", DMA[action], b, c)
+
+
+def v2_scenarios():
+    s = {}
+    s["interior"] = [create(0), add(0, 0), alloc(0, size="small", v=200),
+                     alloc(0, size="class", v=3000), alloc(0, "bulk", "small", 100, n=8),
+                     bad_free(0, 0, 0, 0), bad_free(0, 1, 0, 5), bad_free(0, 2, 1, 8),
+                     bad_free(0, 3, 2, 12), bad_free(1, 4, 1, 4), check(), stats_trim(0, 0)]
+    # Class i of the classes whose size does not divide 4096 is b = 2 * i
+    # (+1: heap slot 1): 48, 192, 320, 384, 448, 640, 768, 896, 1280, 1536,
+    # 1792, 2560, 3072, 3584, ...; 0x80 in d fills the span.
+    s["slack"] = [create(0), add(0, 0), bad_free(2, 0, 0, 20), bad_free(2, 2, 1, 0x80),
+                  bad_free(2, 0, 2, 0), check()]
+    s["slack2"] = [create(0), add(0, 0), bad_free(2, 4, 0, 0x80), bad_free(2, 6, 1, 0x81),
+                   bad_free(2, 8, 0, 3), check()]
+    s["slack3"] = [create(0), add(0, 1), bad_free(2, 10, 1, 0x80), bad_free(2, 12, 0, 0x85),
+                   bad_free(2, 14, 2, 0x80), bad_free(2, 10, 0, 9), check()]
+    s["slack4"] = [create(1), add(1, 2, table=1), checked(1)] + \
+        [bad_free(2, 2 * i + 1, i % 2, 0x80 | i) for i in range(8, 14)] + [check(), checked(0),
+                                                                       bad_free(2, 17, 0, 0)]
+    # IOVA runs of 4 pages: spans shrink to 16 KiB (checked mode: one span).
+    s["slack5"] = [create(0), add(0, 3, table=3), checked(1)] + \
+        [bad_free(2, 2 * i, i % 3, 0x80 | 24 * (i % 2)) for i in range(2, 14)] + [check(), checked(0)]
+    s["large_middle"] = [create(0), add(0, 0), alloc(0, size="large", v=40000),
+                         alloc(0, size="large", v=9000), bad_free(3, 0, 0), bad_free(3, 1, 1, 2),
+                         bad_free(3, 2, 2), check()]
+    s["double_free"] = [create(0), add(0, 0), alloc(0, size="small", v=40),
+                        alloc(0, size="class", v=700), alloc(0, size="small", v=40),
+                        double_free(0, 1), alloc(0, size="small", v=40), check(), trim(0), check(),
+                        free(0), free(0), stats_trim(0, 7), remove(0)]
+    s["double_free_bulk"] = [create(0), add(0, 0), alloc(0, "bulk", "class", 1500, n=20),
+                             double_free(3, 1), double_free(5, 0), free_bulk(16, 2),
+                             alloc(0, "bulk", "class", 1500, n=30), checked(1), checked(0), check()]
+    s["double_free_checked"] = [create(0), add(0, 0), checked(1), alloc(0, size="small", v=60),
+                                alloc(0, size="class", v=2000), double_free(0), double_free(0),
+                                check(), checked(0)]
+    s["stats_trim"] = [create(0), create(1), add(0, 0), add(1, 1, table=2),
+                       alloc(0, "bulk", "class", 900, n=30), alloc(1, "bulk", "small", 50, n=30),
+                       alloc(0, size="large", v=100), stats_trim(0, 5), stats_trim(1, 7),
+                       free_bulk(16, 1), stats_trim(0, 0), remove(0), check(),
+                       free_bulk(16, 0), free_bulk(16, 0), stats_trim(1, 7, remove=1),
+                       stats_trim(0, 7, remove=1), check()]
+    s["dma_eio"] = [create(0), add(0, 0, table=1), add(0, 1, table=2, len_=3), add(2, 2, table=3),
+                    dma("toggle"), dma("check"), dma("arm", FAIL["eio"]), remove(0), remove(1),
+                    remove(2), dma("remove", 0, 0x40), dma("check"), dma("arm", FAIL["off"]),
+                    remove(0), dma("check")]
+    s["dma_short"] = [create(0), add(0, 0, table=3), add(2, 1, table=1, ps2m=1),
+                      dma("toggle"), dma("arm", FAIL["short"]), dma("remove", 0),
+                      dma("remove", 1, 0x40), dma("check")]
+    s["dma_kth"] = [create(0), add(0, 0, table=2, len_=1), add(0, 1, table=3), dma("toggle"),
+                    dma("arm", FAIL["kth"], 2), dma("remove", 0), dma("check"),
+                    dma("arm", FAIL["kth"], 0x10 | 3), dma("remove", 1, 0x40), check()]
+    s["dma_unsubscribe"] = [create(0), add(0, 0, table=1), add(2, 1, table=2), dma("toggle"),
+                            dma("arm", FAIL["eio"]), dma("toggle", 0), dma("check"),
+                            dma("toggle", 0x40), dma("check"), dma("toggle"), dma("bad")]
+    s["dma_busy"] = [create(0), add(0, 0, table=1), dma("toggle"), alloc(0, size="class", v=500),
+                     dma("arm", FAIL["eio"]), dma("remove", 0), free(0), dma("remove", 0, 0x40),
+                     dma("check")]
+    s["dma_late"] = [create(0), add(0, 0, table=3), add(2, 1, table=0), add(2, 2, va_mode=1, table=0),
+                     dma("toggle"), dma("check"), add(0, 3, table=2), dma("check"),
+                     dma("arm", FAIL["kth"], 1), remove(1), remove(0), dma("check")]
+    return s
 
 
 def scenarios():
@@ -196,10 +293,13 @@ def scenarios():
     return s
 
 
-def random_program(rng):
+def random_program(rng, v2=False):
     names = ["create", "destroy", "add", "remove", "alloc", "free", "free_bulk", "wild",
              "usable", "probe", "check", "checked", "trim", "lookup"]
     weights = [3, 1, 4, 2, 8, 5, 2, 3, 2, 2, 1, 1, 1, 1]
+    if v2:
+        names += ["bad_free", "double_free", "stats_trim", "dma"]
+        weights += [3, 1, 1, 3]
     prog = [create(0), add(0, rng.randrange(4))]
     for _ in range(rng.randrange(8, 40)):
         n = rng.choices(names, weights)[0]
@@ -214,16 +314,18 @@ def main():
     for name in os.listdir(out):
         if name.startswith("seed-"):
             os.remove(os.path.join(out, name))
-    n = 0
-    for name, prog in scenarios().items():
-        with open(os.path.join(out, "seed-" + name), "wb") as f:
-            f.write(b"".join(prog))
-        n += 1
+    progs = [("seed-" + name, prog) for name, prog in scenarios().items()]
     rng = random.Random(20240611)
-    for i in range(16):
-        with open(os.path.join(out, "seed-random-%02d" % i), "wb") as f:
-            f.write(b"".join(random_program(rng)))
-        n += 1
+    progs += [("seed-random-%02d" % i, random_program(rng)) for i in range(16)]
+    # V2 seeds: meaningful with XMEM_FUZZ_V2=1; without it they decode as
+    # other (valid) programs.
+    progs += [("seed-v2-" + name, prog) for name, prog in v2_scenarios().items()]
+    rng = random.Random(20261129)
+    progs += [("seed-v2-random-%02d" % i, random_program(rng, v2=True)) for i in range(8)]
+    for name, prog in progs:
+        with open(os.path.join(out, name), "wb") as f:
+            f.write(b"".join(prog))
+    n = len(progs)
     print("wrote %d seeds to %s" % (n, out))
 
 

@@ -1,70 +1,15 @@
 /* model.c - the reference model of xmem's public state (see model.h): heaps,
  * chunks (sorted array), live allocations (a treap keyed by address), and
- * the checks of every recorded allocation and of a full, quiescent check.
+ * the checks of every recorded allocation.  The stats comparison and the
+ * full, quiescent check are in model_check.c; the shared structures in
+ * model_impl.h.
  *
  * Library calls that probe a block (xmem_usable_size, xmem_virt2iova) are
  * made before the model's mutex is taken, so a thread never waits for the
  * model while it holds anything of the library's. */
-#include "model.h"
+#include "model_impl.h"
 
 #include <errno.h>
-#include <inttypes.h>
-#include <pthread.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#define UNIT ((size_t)4096)  /* large-block granule; class alignment limit */
-#define N_REMOVED 64         /* removed ranges remembered for messages */
-
-enum { CH_PENDING, CH_LIVE, CH_REMOVING };
-
-struct mheap {
-	struct xmem_heap *h;
-	char name[XMEM_HEAP_NAME_MAX];
-	int id;
-	uint64_t live, large;        /* live blocks, of which large */
-	size_t live_bytes;           /* sum of usable sizes */
-	size_t large_bytes;
-	uint64_t cls_live[XMEM_NUM_CLASSES];
-	struct mheap *next;
-};
-
-struct mchunk {
-	uintptr_t va;
-	size_t len, ps, n_pages;
-	uint64_t *iova;              /* copy, or NULL */
-	uint32_t *run;               /* run number of each page (with iova) */
-	struct mheap *heap;          /* NULL: translation-only registration */
-	int state;
-	size_t live;                 /* live allocations inside */
-};
-
-struct mblock {
-	uintptr_t s, e;              /* [s, e): the usable extent */
-	size_t size, align;
-	struct mheap *heap;
-	struct mchunk *chunk;
-	int cls;                     /* -1: large */
-	uint64_t prio;
-	struct mblock *l, *r;
-};
-
-struct xmodel {
-	pthread_mutex_t mu;
-	struct mheap *heaps;
-	struct mchunk **chunks;      /* sorted by va, disjoint */
-	size_t n_chunks, cap_chunks;
-	struct mblock *root;
-	size_t n_live;
-	struct { uintptr_t va; size_t len; } removed[N_REMOVED];
-	unsigned n_removed;          /* total ever; ring index = n % N_REMOVED */
-	uint64_t inv_base, inv_noted;
-	size_t class_size[XMEM_NUM_CLASSES];
-};
-
 static const char *const verdict_names[] = {
 	"OK", "OVERLAP", "OUTSIDE", "REMOVED", "ALIGN", "USABLE", "IOVA",
 	"STATS", "HEAP", "BUSY", "TRANSLATE", "INVALID_FREE", "ERRNO", "STATE",
@@ -75,37 +20,6 @@ const char *xmodel_verdict_name(int v)
 	if (v < 0 || v >= (int)(sizeof(verdict_names) / sizeof(*verdict_names)))
 		return "?";
 	return verdict_names[v];
-}
-
-static int fail(char *err, int v, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail(char *err, int v, const char *fmt, ...)
-{
-	if (err) {
-		int n = snprintf(err, XMODEL_ERR_MAX, "%s: ",
-				 xmodel_verdict_name(v));
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err + n, XMODEL_ERR_MAX - n, fmt, ap);
-		va_end(ap);
-	}
-	return v;
-}
-
-static uint64_t mix64(uint64_t z)
-{
-	z += 0x9e3779b97f4a7c15ULL;
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static uint64_t rnd(uint64_t *st)
-{
-	uint64_t z = (*st += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
 }
 
 /* ---- treap of live blocks -------------------------------------------- */
@@ -197,82 +111,6 @@ static void tr_free_all(struct mblock *t)
 	tr_free_all(t->l);
 	tr_free_all(t->r);
 	free(t);
-}
-
-/* ---- heaps and chunks -------------------------------------------------- */
-
-static struct mheap *find_heap(const struct xmodel *m, const struct xmem_heap *h)
-{
-	for (struct mheap *x = m->heaps; x; x = x->next)
-		if (x->h == h)
-			return x;
-	return NULL;
-}
-
-/* Index of the first chunk with va > a. */
-static size_t chunk_ub(const struct xmodel *m, uintptr_t a)
-{
-	size_t lo = 0, hi = m->n_chunks;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (m->chunks[mid]->va <= a)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-static struct mchunk *chunk_at(const struct xmodel *m, uintptr_t a)
-{
-	size_t i = chunk_ub(m, a);
-	if (i == 0)
-		return NULL;
-	struct mchunk *c = m->chunks[i - 1];
-	return a - c->va < c->len ? c : NULL;
-}
-
-/* Index of the chunk starting exactly at va, or SIZE_MAX. */
-static size_t chunk_index(const struct xmodel *m, uintptr_t va)
-{
-	size_t i = chunk_ub(m, va);
-	if (i == 0 || m->chunks[i - 1]->va != va)
-		return SIZE_MAX;
-	return i - 1;
-}
-
-/* Does [a, b) overlap any chunk? */
-static struct mchunk *chunk_overlap(const struct xmodel *m, uintptr_t a,
-				    uintptr_t b)
-{
-	size_t i = chunk_ub(m, b - 1);
-	if (i == 0)
-		return NULL;
-	struct mchunk *c = m->chunks[i - 1];
-	return c->va + c->len > a ? c : NULL;
-}
-
-static void chunk_free(struct mchunk *c)
-{
-	if (!c)
-		return;
-	free(c->iova);
-	free(c->run);
-	free(c);
-}
-
-static uint64_t chunk_iova(const struct mchunk *c, uintptr_t a)
-{
-	if (!c->iova)
-		return XMEM_BAD_IOVA;
-	size_t off = a - c->va;
-	uint64_t t = c->iova[off / c->ps];
-	return t == XMEM_BAD_IOVA ? t : t + off % c->ps;
-}
-
-static const char *chunk_owner(const struct mchunk *c)
-{
-	return c->heap ? c->heap->name : "(translation only)";
 }
 
 /* ---- lifecycle ------------------------------------------------------- */
@@ -568,7 +406,9 @@ int xmodel_remove_end(struct xmodel *m, void *va, int rc, int err_no,
 		chunk_delete_locked(m, i);
 	} else {
 		c->state = CH_LIVE;
-		if (rc != -1 || !c->heap || err_no != EBUSY)
+		bool ok = rc == -1 && ((c->heap && err_no == EBUSY) ||
+				       (m->remove_errno_ok && err_no == m->remove_errno_ok));
+		if (!ok)
 			v = fail(err, XMODEL_ERRNO, "removing [%p,+%zu) of %s returned "
 				 "%d errno %d (%s)", va, c->len, chunk_owner(c),
 				 rc, err_no, strerror(err_no));
@@ -597,26 +437,6 @@ uint64_t xmodel_expected_iova(struct xmodel *m, const void *a, int *known)
 	return io;
 }
 
-/* virt2iova(a) == want (already probed as got); iova2virt round trip
- * judged against the model's own tables.  Lock held. */
-static int probe_locked(struct xmodel *m, uintptr_t a, uint64_t got,
-			uint64_t want, void *back, char *err)
-{
-	if (got != want)
-		return fail(err, XMODEL_TRANSLATE, "virt2iova(%#lx) = %#" PRIx64
-			    ", model says %#" PRIx64, (unsigned long)a, got, want);
-	if (want == XMEM_BAD_IOVA)
-		return XMODEL_OK;
-	struct mchunk *bc = back ? chunk_at(m, (uintptr_t)back) : NULL;
-	if (!bc || chunk_iova(bc, (uintptr_t)back) != want)
-		return fail(err, XMODEL_TRANSLATE, "iova2virt(%#" PRIx64 ") = %p "
-			    "(model: that address has IOVA %#" PRIx64 "), for "
-			    "va %#lx", want, back,
-			    bc ? chunk_iova(bc, (uintptr_t)back) : XMEM_BAD_IOVA,
-			    (unsigned long)a);
-	return XMODEL_OK;
-}
-
 int xmodel_probe(struct xmodel *m, const void *a, char *err)
 {
 	uint64_t got = xmem_virt2iova(a);
@@ -624,7 +444,7 @@ int xmodel_probe(struct xmodel *m, const void *a, char *err)
 	pthread_mutex_lock(&m->mu);
 	struct mchunk *c = chunk_at(m, (uintptr_t)a);
 	uint64_t want = c ? chunk_iova(c, (uintptr_t)a) : XMEM_BAD_IOVA;
-	int v = probe_locked(m, (uintptr_t)a, got, want, back, err);
+	int v = mi_probe_locked(m, (uintptr_t)a, got, want, back, err);
 	pthread_mutex_unlock(&m->mu);
 	return v;
 }
@@ -816,218 +636,26 @@ void xmodel_note_invalid_free(struct xmodel *m, unsigned n)
 	pthread_mutex_unlock(&m->mu);
 }
 
-/* ---- stats and the full check ---------------------------------------- */
-
-static void expected_stats_locked(const struct xmodel *m,
-				  const struct mheap *x,
-				  struct xmem_heap_stats *o)
+void xmodel_note_possible_invalid_free(struct xmodel *m, unsigned n)
 {
-	memset(o, 0, sizeof(*o));
-	memcpy(o->name, x->name, sizeof(o->name));
-	o->id = x->id;
-	for (size_t i = 0; i < m->n_chunks; i++) {
-		const struct mchunk *c = m->chunks[i];
-		if (c->heap == x && c->state != CH_PENDING) {
-			o->n_regions++;
-			o->total_bytes += c->len;
-		}
-	}
-	o->alloc_bytes = x->live_bytes;
-	o->free_bytes = o->total_bytes - o->alloc_bytes;
-	o->alloc_count = x->live;
-	o->large_count = x->large;
-	for (int c = 0; c < XMEM_NUM_CLASSES; c++) {
-		o->classes[c].size = m->class_size[c];
-		o->classes[c].live = x->cls_live[c];
-	}
+	pthread_mutex_lock(&m->mu);
+	m->inv_possible += n;
+	pthread_mutex_unlock(&m->mu);
 }
 
-int xmodel_expected_stats(struct xmodel *m, struct xmem_heap *h,
-			  struct xmem_heap_stats *out)
+int xmodel_heap_inexact(struct xmodel *m, struct xmem_heap *h)
 {
 	pthread_mutex_lock(&m->mu);
 	struct mheap *x = find_heap(m, h);
 	if (x)
-		expected_stats_locked(m, x, out);
+		x->inexact = 1;
 	pthread_mutex_unlock(&m->mu);
 	return x ? XMODEL_OK : XMODEL_STATE;
 }
 
-/* Append "field got X want Y" for each mismatch. */
-#define CMP_FIELD(f)                                                         \
-	do {                                                                 \
-		if ((uint64_t)got->f != (uint64_t)want.f) {                  \
-			bad++;                                               \
-			if (pos < sizeof(buf))                               \
-				pos += snprintf(buf + pos, sizeof(buf) - pos,\
-						" " #f " %" PRIu64 " (model %" \
-						PRIu64 ")",                  \
-						(uint64_t)got->f,            \
-						(uint64_t)want.f);           \
-		}                                                            \
-	} while (0)
-
-static int compare_stats_locked(const struct xmodel *m, const struct mheap *x,
-				const struct xmem_heap_stats *got, char *err)
-{
-	struct xmem_heap_stats want;
-	char buf[XMODEL_ERR_MAX];
-	size_t pos = 0;
-	unsigned bad = 0;
-	expected_stats_locked(m, x, &want);
-	buf[0] = 0;
-	if (strncmp(got->name, want.name, sizeof(want.name))) {
-		bad++;
-		pos += snprintf(buf + pos, sizeof(buf) - pos, " name \"%.31s\"",
-				got->name);
-	}
-	CMP_FIELD(id);
-	CMP_FIELD(n_regions);
-	CMP_FIELD(total_bytes);
-	CMP_FIELD(alloc_bytes);
-	CMP_FIELD(free_bytes);
-	CMP_FIELD(alloc_count);
-	CMP_FIELD(large_count);
-	for (int c = 0; c < XMEM_NUM_CLASSES; c++) {
-		if (got->classes[c].size != want.classes[c].size ||
-		    got->classes[c].live != want.classes[c].live) {
-			bad++;
-			if (pos < sizeof(buf))
-				pos += snprintf(buf + pos, sizeof(buf) - pos,
-						" class %d (%zu B) live %" PRIu64
-						" (model %" PRIu64 ")", c,
-						got->classes[c].size,
-						got->classes[c].live,
-						want.classes[c].live);
-		}
-	}
-	/* Consistency of the fields the model cannot predict exactly. */
-	if (got->largest_free > got->free_bytes || got->largest_free % UNIT) {
-		bad++;
-		if (pos < sizeof(buf))
-			pos += snprintf(buf + pos, sizeof(buf) - pos,
-					" largest_free %zu (free_bytes %zu)",
-					got->largest_free, got->free_bytes);
-	}
-	size_t held = x->large_bytes;
-	for (int c = 0; c < XMEM_NUM_CLASSES; c++) {
-		held += got->classes[c].span_bytes;
-		if (got->classes[c].span_bytes <
-		    x->cls_live[c] * m->class_size[c]) {
-			bad++;
-			if (pos < sizeof(buf))
-				pos += snprintf(buf + pos, sizeof(buf) - pos,
-						" class %d span_bytes %" PRIu64
-						" < %" PRIu64 " live x %zu", c,
-						got->classes[c].span_bytes,
-						x->cls_live[c], m->class_size[c]);
-		}
-	}
-	if (held > want.total_bytes) {
-		bad++;
-		if (pos < sizeof(buf))
-			pos += snprintf(buf + pos, sizeof(buf) - pos,
-					" spans + large blocks hold %zu > total %zu",
-					held, want.total_bytes);
-	}
-	if (bad)
-		return fail(err, XMODEL_STATS, "heap \"%s\" stats differ in %u "
-			    "field(s):%s", x->name, bad, buf);
-	return XMODEL_OK;
-}
-
-int xmodel_compare_stats(struct xmodel *m, struct xmem_heap *h,
-			 const struct xmem_heap_stats *got, char *err)
+void xmodel_set_remove_errno_ok(struct xmodel *m, int err_no)
 {
 	pthread_mutex_lock(&m->mu);
-	struct mheap *x = find_heap(m, h);
-	int v = x ? compare_stats_locked(m, x, got, err)
-		  : fail(err, XMODEL_STATE, "stats of unknown heap %p", (void *)h);
+	m->remove_errno_ok = err_no;
 	pthread_mutex_unlock(&m->mu);
-	return v;
-}
-
-static int check_blocks_locked(struct mblock *t, char *err)
-{
-	if (!t)
-		return XMODEL_OK;
-	int v = check_blocks_locked(t->l, err);
-	if (v)
-		return v;
-	size_t us = xmem_usable_size((void *)t->s);
-	if (us != t->e - t->s)
-		return fail(err, XMODEL_USABLE, "live block %#lx (size %zu, heap "
-			    "\"%s\"): usable size now %zu, was %zu",
-			    (unsigned long)t->s, t->size, t->heap->name, us,
-			    (size_t)(t->e - t->s));
-	return check_blocks_locked(t->r, err);
-}
-
-/* The full check holds the model's mutex while it calls the library: it is
- * meant for quiescent moments, and no other thread then holds anything of
- * the library's while it waits for the model. */
-int xmodel_check(struct xmodel *m, uint64_t *rng, unsigned n_probes,
-		 char *err)
-{
-	pthread_mutex_lock(&m->mu);
-	int v = XMODEL_OK;
-	for (size_t i = 0; i < m->n_chunks && !v; i++)
-		if (m->chunks[i]->state != CH_LIVE)
-			v = fail(err, XMODEL_STATE, "full check while chunk %#lx is "
-				 "%s", (unsigned long)m->chunks[i]->va,
-				 m->chunks[i]->state == CH_PENDING ? "being added"
-								   : "being removed");
-	for (struct mheap *x = m->heaps; x && !v; x = x->next) {
-		struct xmem_heap *by_name = xmem_heap_lookup(x->name);
-		struct xmem_heap *by_id = xmem_heap_from_id(x->id);
-		int id = xmem_heap_id(x->h);
-		const char *nm = xmem_heap_name(x->h);
-		if (by_name != x->h || by_id != x->h || id != x->id || !nm ||
-		    strcmp(nm, x->name)) {
-			v = fail(err, XMODEL_HEAP, "heap \"%s\" %p id %d: lookup %p, "
-				 "from_id %p, id %d, name \"%s\"", x->name,
-				 (void *)x->h, x->id, (void *)by_name,
-				 (void *)by_id, id, nm ? nm : "(null)");
-			break;
-		}
-		struct xmem_heap_stats st;
-		memset(&st, 0, sizeof(st));
-		if (xmem_heap_stats(x->h, &st)) {
-			v = fail(err, XMODEL_STATS, "xmem_heap_stats(\"%s\") failed: %s",
-				 x->name, strerror(errno));
-			break;
-		}
-		v = compare_stats_locked(m, x, &st, err);
-	}
-	if (!v)
-		v = check_blocks_locked(m->root, err);
-	if (!v) {
-		uint64_t now = xmem_invalid_free_count() - m->inv_base;
-		if (now != m->inv_noted)
-			v = fail(err, XMODEL_INVALID_FREE, "%" PRIu64 " invalid frees "
-				 "reported since the model started, %" PRIu64
-				 " expected", now, m->inv_noted);
-	}
-	for (unsigned k = 0; k < n_probes && !v && m->n_chunks; k++) {
-		struct mchunk *c = m->chunks[rnd(rng) % m->n_chunks];
-		uintptr_t a = c->va + rnd(rng) % c->len;
-		uint64_t got = xmem_virt2iova((void *)a);
-		void *back = got == XMEM_BAD_IOVA ? NULL : xmem_iova2virt(got);
-		v = probe_locked(m, a, got, chunk_iova(c, a), back, err);
-	}
-	unsigned nr = m->n_removed < N_REMOVED ? m->n_removed : N_REMOVED;
-	for (unsigned k = 0; k < nr && k < n_probes && !v; k++) {
-		uintptr_t s = m->removed[k].va;
-		size_t len = m->removed[k].len;
-		if (chunk_overlap(m, s, s + len))
-			continue;
-		uintptr_t a = s + rnd(rng) % len;
-		uint64_t got = xmem_virt2iova((void *)a);
-		if (got != XMEM_BAD_IOVA)
-			v = fail(err, XMODEL_TRANSLATE, "virt2iova(%#lx) = %#" PRIx64
-				 " in removed memory [%#lx,+%zu)",
-				 (unsigned long)a, got, (unsigned long)s, len);
-	}
-	pthread_mutex_unlock(&m->mu);
-	return v;
 }

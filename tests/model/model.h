@@ -70,14 +70,17 @@
  *     (total - alloc), classes[c].live and .size, and the consistency of
  *     largest_free (<= free_bytes, 4 KiB granular) and of span_bytes
  *     (>= live * size per class; all spans and large blocks fit in
- *     total_bytes).  xmem_heap_stats drains the lcore caches, which is why
- *     it needs quiescence to be exact;
+ *     total_bytes).  Objects freed into lcore caches count as given back
+ *     (live is "handed out minus given back"), whether or not stats drains
+ *     the caches; exact only when quiescent.  Heaps marked
+ *     xmodel_heap_inexact are not compared;
  *   - xmem_heap_lookup(name), xmem_heap_from_id(id), xmem_heap_id and
  *     xmem_heap_name agree with the model (XMODEL_HEAP);
  *   - xmem_usable_size of every live block is what was recorded (USABLE);
  *   - xmem_invalid_free_count grew by exactly the noted invalid frees since
- *     xmodel_new (XMODEL_INVALID_FREE): a valid free reported as invalid
- *     shows up here;
+ *     xmodel_new, plus at most the possible ones
+ *     (xmodel_note_possible_invalid_free) (XMODEL_INVALID_FREE): a valid
+ *     free reported as invalid shows up here;
  *   - n_probes random addresses of registered memory: xmem_virt2iova equals
  *     the model's table, and xmem_iova2virt of that IOVA gives an address
  *     that translates back to it; random addresses of recently removed
@@ -203,6 +206,22 @@ int xmodel_free(struct xmodel *m, void *p, struct xmem_heap **heap_out,
 
 /* A deliberate invalid free that the library must report (count it). */
 void xmodel_note_invalid_free(struct xmodel *m, unsigned n);
+
+/* Reports the library may or may not make (e.g. duplicates of a double
+ * free outside checked mode, reported when the caches are drained): the
+ * full check then accepts an invalid-free count from the noted number up to
+ * n more.  (Addition: the V2 fuzz ops.) */
+void xmodel_note_possible_invalid_free(struct xmodel *m, unsigned n);
+
+/* The caller broke h's accounting on purpose (a double free outside checked
+ * mode): from now on the full check calls xmem_heap_stats(h) but does not
+ * compare its counts.  XMODEL_STATE for an unknown heap.  (Addition.) */
+int xmodel_heap_inexact(struct xmodel *m, struct xmem_heap *h);
+
+/* One more errno a failed removal (heap memory or registration) may give,
+ * 0 for none: EIO while a DMA subscriber's unmap fails.  Whether it was
+ * required is the caller's judgement.  (Addition.) */
+void xmodel_set_remove_errno_ok(struct xmodel *m, int err_no);
 
 /* Live allocations / chunks in the model. */
 size_t xmodel_live_count(struct xmodel *m);
