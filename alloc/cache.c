@@ -74,7 +74,10 @@ struct xm_lcache *xm_lcache_create(struct xmem_heap *h, struct xm_lcore *l,
 		/* The cache of an older heap with this id (empty: that heap
 		 * had no memory left when it was destroyed).  Only its owner,
 		 * this thread, re-initialises it, inside a section so that no
-		 * drainer holds it meanwhile. */
+		 * drainer holds it meanwhile.  A checked-mode mark left from
+		 * the old heap goes first (set again below if checked mode is
+		 * on), or the section could never be entered. */
+		atomic_fetch_and(&lc->stop, ~XM_STOP_CHECKED);
 		if (!xm_lc_enter(lc))
 			return NULL;
 		xm_lcache_init(lc, h, serial);

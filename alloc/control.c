@@ -69,7 +69,11 @@ void xm_rcu_read_unlock(void)
 
 void xm_rcu_synchronize(void)
 {
+	/* liburcu's grace period may leave errno set (its futex wait);
+	 * callers wait on their way out, failures included, and keep theirs. */
+	int e = errno;
 	urcu_memb_synchronize_rcu();
+	errno = e;
 	XM_RCU_TSAN_ACQUIRE();
 }
 
