@@ -255,15 +255,26 @@ if [ -z "${XMEM_SKIP_DEPS:-}" ]; then
         echo "0 passed, 1 failed"
         exit 1
     fi
+    say "dependencies took $SECONDS s"
 fi
 
+TIMES="$WORK/times"
+: >"$TIMES"
+run_start=$SECONDS
 for s in $STAGES; do
     if ! declare -F "stage_$s" >/dev/null; then
         record FAIL "stage $s" "no such stage"
         continue
     fi
+    t0=$SECONDS
     "stage_$s"
+    say "stage $s took $((SECONDS - t0)) s"
+    printf '  %-10s %5d s\n' "$s" "$((SECONDS - t0))" >>"$TIMES"
 done
+
+say "stage times"
+cat "$TIMES"
+printf '  %-10s %5d s\n' "all" "$((SECONDS - run_start))"
 
 say "results"
 passed=0 failed=0 skipped=0
