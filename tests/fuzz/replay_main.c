@@ -3,8 +3,9 @@
  * named (in name order).  The corpus replay runs in every build (gcc, ASan,
  * no clang needed); a violation aborts, as under libFuzzer.
  *
- *   api_fuzz_replay tests/fuzz/corpus [more files or directories]
- */
+ *   api_fuzz_replay [--v2] tests/fuzz/corpus [more files or directories]
+ *
+ * --v2 sets XMEM_FUZZ_V2=1 first: the second release's ops. */
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -77,7 +78,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s corpus-dir-or-file...\n", argv[0]);
 		return 2;
 	}
-	for (int i = 1; i < argc; i++)
+	int first = 1;
+	if (!strcmp(argv[1], "--v2")) {
+		setenv("XMEM_FUZZ_V2", "1", 1);
+		first = 2;
+	}
+	for (int i = first; i < argc; i++)
 		run_path(argv[i]);
 	printf("replayed %lu inputs, no violation\n", n_inputs);
 	if (n_inputs == 0) {
