@@ -115,8 +115,8 @@ static int xm_checked_init(struct xb_peer *p)
 	}
 	snprintf(p->about, sizeof p->about,
 	         "libxmem heap '%s' as for xmem, with xmem_set_checked(1) while "
-	         "the benchmark runs: every call takes the heap lock and checks "
-	         "for double frees", xmem_heap_name(g_heap));
+	         "the benchmark runs: every call bypasses the lcore caches (lock-free "
+	         "depot and span bitmaps) and frees check for double frees", xmem_heap_name(g_heap));
 	return 0;
 }
 
