@@ -1,5 +1,5 @@
 /* errors_table.h - reads docs/errors.md (the bad-input table) and the public
- * headers, for tests/errors_test.c (header-only).
+ * headers, for tests/errors_test.c, the driver (header-only).
  *
  *   - et_load_doc:     every table row whose first cell is a backticked id:
  *                      id, function, returns, errno, run;

@@ -32,10 +32,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Most tests are one .c file: the counters are static.  A test of several
+ * files defines XT_EXTERN_STATE before it includes xt.h in each of them,
+ * and one of them says XT_STATE_DEFINITIONS; at file scope: then every
+ * file counts into the same counters. */
+#ifndef XT_EXTERN_STATE
 static unsigned long xt_failures;       /* failed checks, whole run */
 static unsigned long xt_case_failures;  /* failed checks, current case */
 static unsigned xt_cases_run, xt_cases_failed;
 static const char *xt_case_name = "(none)";
+#else
+extern unsigned long xt_failures, xt_case_failures;
+extern unsigned xt_cases_run, xt_cases_failed;
+extern const char *xt_case_name;
+#define XT_STATE_DEFINITIONS                                                 \
+	unsigned long xt_failures, xt_case_failures;                         \
+	unsigned xt_cases_run, xt_cases_failed;                              \
+	const char *xt_case_name = "(none)"
+#endif
 
 static inline void xt_fail_at(const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

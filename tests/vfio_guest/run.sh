@@ -2,8 +2,8 @@
 # tests/vfio_guest/run.sh: the VFIO-in-a-guest test.
 #
 # Owns: building the static guest test binaries (tests/vfio_guest/guest_test.c, and
-# tests/errors_test.c for the VFIO rows of docs/errors.md, each with all of libxmem: alloc/
-# and iommu/),
+# tests/errors_test.c with its tests/errors_cases_*.c for the VFIO rows of docs/errors.md,
+# each with all of libxmem: alloc/ and iommu/),
 # building the guest image (build_image.sh), booting it under QEMU TCG with intel-iommu and
 # the edu device, with a hard timeout, and judging the serial console.
 #
@@ -47,7 +47,7 @@ grep -E 'error|warning' "$OUT/build.log" | head -n 20
 echo "vfio_guest: building the static errors test (the VFIO rows of docs/errors.md)"
 if ! gcc -static -std=gnu11 -O1 -g -Wall -Wextra -D_GNU_SOURCE \
         -I"$ROOT/include" -I"$ROOT" -I"$ROOT/tests" \
-        "$ROOT/tests/errors_test.c" $LIBSRCS \
+        "$ROOT/tests/errors_test.c" "$ROOT"/tests/errors_cases_*.c $LIBSRCS \
         -lurcu-memb -lurcu-common -lck -lnuma -lpthread -o "$OUT/errors_test" 2> "$OUT/build_errors.log"; then
     cat "$OUT/build_errors.log"
     echo "vfio_guest: FAIL: the errors test does not build"

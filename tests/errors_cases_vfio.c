@@ -1,0 +1,255 @@
+/* errors_cases_vfio.c - the cases of docs/errors.md for xmem_vfio.h: those
+ * that need no container (part host) and those on an open container
+ * without groups (--part=vfio, e->vc).  errors_test.c drives them. */
+#include "errors_test.h"
+
+/* ----------------------------------------------------------- xmem_vfio.h */
+
+static bool have_vfio(void)
+{
+	return access("/dev/vfio/vfio", F_OK) == 0;
+}
+
+static void c_vfio_container_open_no_vfio(struct env *e)
+{
+	if (have_vfio()) {
+		not_here(e, "/dev/vfio/vfio exists");
+		return;
+	}
+	EXPECT(e, xmem_vfio_container_open());
+}
+static void c_vfio_container_close_null(struct env *e) { EXPECT(e, xmem_vfio_container_close(NULL)); }
+static void c_vfio_container_fd_null(struct env *e) { EXPECT(e, xmem_vfio_container_fd(NULL)); }
+static void c_vfio_group_of_bad_bdf(struct env *e)
+{
+	EXPECT(e, xmem_vfio_group_of(NULL));
+	EXPECT(e, xmem_vfio_group_of(""));
+	EXPECT(e, xmem_vfio_group_of(long_name(32)));
+	EXPECT(e, xmem_vfio_group_of("../../../../etc"));
+	EXPECT(e, xmem_vfio_group_of("0000:00:01.0/x"));
+}
+static void c_vfio_group_of_no_device(struct env *e)
+{
+	EXPECT(e, xmem_vfio_group_of("ffff:ff:1f.7"));
+	EXPECT(e, xmem_vfio_group_of("not-a-device"));
+}
+static void c_vfio_group_add_null(struct env *e) { EXPECT(e, xmem_vfio_group_add(NULL, 0)); }
+static void c_vfio_group_remove_null(struct env *e) { EXPECT(e, xmem_vfio_group_remove(NULL, 0)); }
+static void c_vfio_get_info_null(struct env *e)
+{
+	struct xmem_vfio_info in;
+	EXPECT(e, xmem_vfio_get_info(NULL, &in));
+	EXPECT(e, xmem_vfio_get_info(NULL, NULL));
+}
+static void c_vfio_dma_map_null(struct env *e) { EXPECT(e, xmem_vfio_dma_map(NULL, e->spare, TD_IOVA, PAGE4K)); }
+static void c_vfio_dma_unmap_null(struct env *e)
+{
+	uint64_t done = 12345;
+	EXPECT(e, xmem_vfio_dma_unmap(NULL, TD_IOVA, PAGE4K, &done));
+	CHECK_EQ(done, 0);
+	EXPECT(e, xmem_vfio_dma_unmap(NULL, TD_IOVA, PAGE4K, NULL));
+}
+static void c_vfio_map_table_null(struct env *e)
+{
+	size_t calls = 12345;
+	EXPECT(e, xmem_vfio_map_table(NULL, e->spare, e->spare_tab, SPARE_PAGES, PAGE4K, &calls));
+	CHECK_EQ(calls, 0);
+}
+static void c_vfio_unmap_table_null(struct env *e)
+{
+	size_t calls = 12345;
+	EXPECT(e, xmem_vfio_unmap_table(NULL, e->spare, e->spare_tab, SPARE_PAGES, PAGE4K, &calls));
+	CHECK_EQ(calls, 0);
+}
+static void c_vfio_get_stats_null(struct env *e)
+{
+	struct xmem_vfio_stats st;
+	EXPECT(e, xmem_vfio_get_stats(NULL, &st));
+}
+static void c_vfio_device_open_null(struct env *e) { EXPECT(e, xmem_vfio_device_open(NULL, 0, "0000:00:03.0")); }
+static void c_vfio_device_close_null(struct env *e) { EXPECT(e, xmem_vfio_device_close(NULL, 3)); }
+static void c_vfio_region_info_bad_args(struct env *e)
+{
+	struct xmem_vfio_region r;
+	EXPECT(e, xmem_vfio_region_info(-1, 0, &r));
+	EXPECT(e, xmem_vfio_region_info(INT_MIN, 0, &r));
+	int fd = open("/dev/null", O_RDONLY);
+	if (CHECK(fd >= 0)) {
+		EXPECT(e, xmem_vfio_region_info(fd, 0, NULL));
+		close(fd);
+	}
+}
+static void c_vfio_region_info_not_a_device(struct env *e)
+{
+	struct xmem_vfio_region r;
+	int fd = open("/dev/null", O_RDONLY);
+	if (!CHECK(fd >= 0))
+		return;
+	EXPECT(e, xmem_vfio_region_info(fd, 0, &r));
+	close(fd);
+}
+static void c_vfio_region_info_closed_fd(struct env *e)
+{
+	struct xmem_vfio_region r;
+	int fd = open("/dev/null", O_RDONLY);
+	if (!CHECK(fd >= 0))
+		return;
+	close(fd);
+	EXPECT(e, xmem_vfio_region_info(fd, 0, &r));
+}
+static void c_vfio_default_container_no_vfio(struct env *e)
+{
+	if (have_vfio()) {
+		not_here(e, "/dev/vfio/vfio exists");
+		return;
+	}
+	EXPECT(e, xmem_vfio_default_container());
+}
+static void c_vfio_attach_no_vfio(struct env *e)
+{
+	if (have_vfio()) {
+		not_here(e, "/dev/vfio/vfio exists");
+		return;
+	}
+	EXPECT(e, xmem_vfio_attach(NULL));
+}
+static void c_vfio_detach_no_default(struct env *e)
+{
+	if (have_vfio()) {
+		not_here(e, "/dev/vfio/vfio exists (the default container may be open)");
+		return;
+	}
+	EXPECT(e, xmem_vfio_detach(NULL));
+}
+
+/* --part=vfio: an open container without groups (e->vc). */
+
+static void c_vfio_group_add_negative(struct env *e)
+{
+	EXPECT(e, xmem_vfio_group_add(e->vc, -1));
+	EXPECT(e, xmem_vfio_group_add(e->vc, INT_MIN));
+}
+static void c_vfio_group_add_no_group(struct env *e) { EXPECT(e, xmem_vfio_group_add(e->vc, 999999)); }
+static void c_vfio_group_remove_not_in_container(struct env *e)
+{
+	EXPECT(e, xmem_vfio_group_remove(e->vc, 0));
+	EXPECT(e, xmem_vfio_group_remove(e->vc, 999999));
+}
+static void c_vfio_get_info_null_out(struct env *e) { EXPECT(e, xmem_vfio_get_info(e->vc, NULL)); }
+static void c_vfio_get_info_no_group(struct env *e)
+{
+	struct xmem_vfio_info in;
+	EXPECT(e, xmem_vfio_get_info(e->vc, &in));
+}
+static void c_vfio_dma_map_bad_args(struct env *e)
+{
+	EXPECT(e, xmem_vfio_dma_map(e->vc, NULL, TD_IOVA, PAGE4K));
+	EXPECT(e, xmem_vfio_dma_map(e->vc, e->spare, TD_IOVA, 0));
+	EXPECT(e, xmem_vfio_dma_map(e->vc, e->spare + 1, TD_IOVA, PAGE4K));
+	EXPECT(e, xmem_vfio_dma_map(e->vc, e->spare, TD_IOVA + 1, PAGE4K));
+	EXPECT(e, xmem_vfio_dma_map(e->vc, e->spare, TD_IOVA, PAGE4K + 1));
+	EXPECT(e, xmem_vfio_dma_map(e->vc, e->spare, UINT64_MAX - PAGE4K + 1, 2 * PAGE4K));
+}
+static void c_vfio_dma_map_no_group(struct env *e) { EXPECT(e, xmem_vfio_dma_map(e->vc, e->spare, TD_IOVA, PAGE4K)); }
+static void c_vfio_dma_unmap_bad_args(struct env *e)
+{
+	uint64_t done;
+	EXPECT(e, xmem_vfio_dma_unmap(e->vc, TD_IOVA, 0, &done));
+	EXPECT(e, xmem_vfio_dma_unmap(e->vc, TD_IOVA + 1, PAGE4K, &done));
+	EXPECT(e, xmem_vfio_dma_unmap(e->vc, TD_IOVA, PAGE4K + 1, &done));
+	EXPECT(e, xmem_vfio_dma_unmap(e->vc, UINT64_MAX - PAGE4K + 1, 2 * PAGE4K, &done));
+}
+static void c_vfio_dma_unmap_no_group(struct env *e)
+{
+	uint64_t done;
+	EXPECT(e, xmem_vfio_dma_unmap(e->vc, TD_IOVA, PAGE4K, &done));
+}
+static void table_bad_args(struct env *e,
+			   int (*fn)(struct xmem_vfio_container *, void *, const uint64_t *,
+				     size_t, size_t, size_t *))
+{
+	size_t calls;
+	uint64_t *t = e->spare_tab;
+	EXPECT(e, fn(e->vc, NULL, t, 4, PAGE4K, &calls));
+	EXPECT(e, fn(e->vc, e->spare, NULL, 4, PAGE4K, &calls));
+	EXPECT(e, fn(e->vc, e->spare, t, 0, PAGE4K, &calls));
+	EXPECT(e, fn(e->vc, e->spare, t, 4, 0, &calls));
+	EXPECT(e, fn(e->vc, e->spare, t, 4, 2048, &calls));
+	EXPECT(e, fn(e->vc, e->spare, t, 4, 12288, &calls));
+	EXPECT(e, fn(e->vc, e->spare + 8, t, 4, PAGE4K, &calls));
+	t[2] += 8;
+	EXPECT(e, fn(e->vc, e->spare, t, 4, PAGE4K, &calls));
+	t[2] -= 8;
+}
+static void c_vfio_map_table_bad_args(struct env *e) { table_bad_args(e, xmem_vfio_map_table); }
+static void c_vfio_map_table_no_group(struct env *e)
+{
+	EXPECT(e, xmem_vfio_map_table(e->vc, e->spare, e->spare_tab, 4, PAGE4K, NULL));
+}
+static void c_vfio_unmap_table_bad_args(struct env *e) { table_bad_args(e, xmem_vfio_unmap_table); }
+static void c_vfio_unmap_table_no_group(struct env *e)
+{
+	EXPECT(e, xmem_vfio_unmap_table(e->vc, e->spare, e->spare_tab, 4, PAGE4K, NULL));
+}
+static void c_vfio_get_stats_null_out(struct env *e) { EXPECT(e, xmem_vfio_get_stats(e->vc, NULL)); }
+static void c_vfio_device_open_bad_name(struct env *e)
+{
+	EXPECT(e, xmem_vfio_device_open(e->vc, 0, NULL));
+	EXPECT(e, xmem_vfio_device_open(e->vc, 0, ""));
+}
+static void c_vfio_device_open_no_group(struct env *e) { EXPECT(e, xmem_vfio_device_open(e->vc, 12345, "0000:00:03.0")); }
+static void c_vfio_device_close_unknown_fd(struct env *e)
+{
+	EXPECT(e, xmem_vfio_device_close(e->vc, -1));
+	EXPECT(e, xmem_vfio_device_close(e->vc, 0));
+	EXPECT(e, xmem_vfio_device_close(e->vc, 12345));
+}
+static void c_vfio_attach_no_group(struct env *e) { EXPECT(e, xmem_vfio_attach(e->vc)); }
+static void c_vfio_detach_not_attached(struct env *e) { EXPECT(e, xmem_vfio_detach(e->vc)); }
+
+/* ------------------------------------------------------------ the cases */
+
+const struct xcase cases_vfio[] = {
+	C("vfio_container_open.no_vfio", xmem_vfio_container_open, c_vfio_container_open_no_vfio),
+	C("vfio_container_close.null", xmem_vfio_container_close, c_vfio_container_close_null),
+	C("vfio_container_fd.null", xmem_vfio_container_fd, c_vfio_container_fd_null),
+	C("vfio_group_of.bad_bdf", xmem_vfio_group_of, c_vfio_group_of_bad_bdf),
+	C("vfio_group_of.no_device", xmem_vfio_group_of, c_vfio_group_of_no_device),
+	C("vfio_group_add.null", xmem_vfio_group_add, c_vfio_group_add_null),
+	C("vfio_group_add.negative", xmem_vfio_group_add, c_vfio_group_add_negative),
+	C("vfio_group_add.no_group", xmem_vfio_group_add, c_vfio_group_add_no_group),
+	C("vfio_group_remove.null", xmem_vfio_group_remove, c_vfio_group_remove_null),
+	C("vfio_group_remove.not_in_container", xmem_vfio_group_remove, c_vfio_group_remove_not_in_container),
+	C("vfio_get_info.null", xmem_vfio_get_info, c_vfio_get_info_null),
+	C("vfio_get_info.null_out", xmem_vfio_get_info, c_vfio_get_info_null_out),
+	C("vfio_get_info.no_group", xmem_vfio_get_info, c_vfio_get_info_no_group),
+	C("vfio_dma_map.null", xmem_vfio_dma_map, c_vfio_dma_map_null),
+	C("vfio_dma_map.bad_args", xmem_vfio_dma_map, c_vfio_dma_map_bad_args),
+	C("vfio_dma_map.no_group", xmem_vfio_dma_map, c_vfio_dma_map_no_group),
+	C("vfio_dma_unmap.null", xmem_vfio_dma_unmap, c_vfio_dma_unmap_null),
+	C("vfio_dma_unmap.bad_args", xmem_vfio_dma_unmap, c_vfio_dma_unmap_bad_args),
+	C("vfio_dma_unmap.no_group", xmem_vfio_dma_unmap, c_vfio_dma_unmap_no_group),
+	C("vfio_map_table.null", xmem_vfio_map_table, c_vfio_map_table_null),
+	C("vfio_map_table.bad_args", xmem_vfio_map_table, c_vfio_map_table_bad_args),
+	C("vfio_map_table.no_group", xmem_vfio_map_table, c_vfio_map_table_no_group),
+	C("vfio_unmap_table.null", xmem_vfio_unmap_table, c_vfio_unmap_table_null),
+	C("vfio_unmap_table.bad_args", xmem_vfio_unmap_table, c_vfio_unmap_table_bad_args),
+	C("vfio_unmap_table.no_group", xmem_vfio_unmap_table, c_vfio_unmap_table_no_group),
+	C("vfio_get_stats.null", xmem_vfio_get_stats, c_vfio_get_stats_null),
+	C("vfio_get_stats.null_out", xmem_vfio_get_stats, c_vfio_get_stats_null_out),
+	C("vfio_device_open.null", xmem_vfio_device_open, c_vfio_device_open_null),
+	C("vfio_device_open.bad_name", xmem_vfio_device_open, c_vfio_device_open_bad_name),
+	C("vfio_device_open.no_group", xmem_vfio_device_open, c_vfio_device_open_no_group),
+	C("vfio_device_close.null", xmem_vfio_device_close, c_vfio_device_close_null),
+	C("vfio_device_close.unknown_fd", xmem_vfio_device_close, c_vfio_device_close_unknown_fd),
+	C("vfio_region_info.bad_args", xmem_vfio_region_info, c_vfio_region_info_bad_args),
+	C("vfio_region_info.not_a_device", xmem_vfio_region_info, c_vfio_region_info_not_a_device),
+	C("vfio_region_info.closed_fd", xmem_vfio_region_info, c_vfio_region_info_closed_fd),
+	C("vfio_default_container.no_vfio", xmem_vfio_default_container, c_vfio_default_container_no_vfio),
+	C("vfio_attach.no_vfio", xmem_vfio_attach, c_vfio_attach_no_vfio),
+	C("vfio_attach.no_group", xmem_vfio_attach, c_vfio_attach_no_group),
+	C("vfio_detach.no_default", xmem_vfio_detach, c_vfio_detach_no_default),
+	C("vfio_detach.not_attached", xmem_vfio_detach, c_vfio_detach_not_attached),
+};
+
+const size_t n_cases_vfio = sizeof cases_vfio / sizeof cases_vfio[0];
