@@ -121,6 +121,12 @@ static void xm_span_put_done(struct xm_span *s, unsigned k)
 	if (!s || !k)
 		return;
 	xm_count(&s->heap->cls[s->cls].out, -(int64_t)k);
+	/* A span of a region being removed stays off the stacks: the remover
+	 * takes its spans off them once, after a grace period that this read
+	 * section (which saw retiring) ends before; a failed removal relists
+	 * it. */
+	if (atomic_load_explicit(&s->region->retiring, memory_order_acquire))
+		return;
 	uint32_t zero = 0;
 	if (atomic_load_explicit(&s->listed, memory_order_seq_cst) == 0 &&
 	    atomic_compare_exchange_strong(&s->listed, &zero, 1))
@@ -207,6 +213,15 @@ static void xm_span_sift(struct xmem_heap *h, int c,
 
 static bool xm_take_free(struct xmem_heap *h, struct xm_span *s, void *arg)
 {
+	/* A region being removed owns its spans' fate: the remover collects
+	 * and recycles them itself (a retired one would be recycled twice).
+	 * Its retiring flag is seen here: the remover set it and waited a
+	 * grace period, and this runs in a read section.  Drop the token as a
+	 * claimer does. */
+	if (atomic_load_explicit(&s->region->retiring, memory_order_acquire)) {
+		atomic_store_explicit(&s->listed, 0, memory_order_seq_cst);
+		return true;
+	}
 	if (!xm_span_own_all(s))
 		return false;
 	xm_span_retire(h, s);
@@ -263,7 +278,7 @@ void xm_span_restack(struct xm_span *list)
  * strict, a large block or a claimed unit outside any span makes the walk
  * stop with false; without, they are stepped over.  The caller keeps the
  * descriptors it meets stable: it is inside an RCU read section (retired
- * class spans wait in the limbo) and holds large_lock or knows no large
+ * class spans wait in the limbo) and holds large_lock, so no large
  * block of r can be freed meanwhile. */
 static bool xm_region_spans(const struct xm_region *r, bool strict,
 			    bool (*fn)(struct xm_span *s, void *arg), void *arg)
@@ -301,11 +316,16 @@ static bool xm_span_all_free(struct xm_span *s, void *arg)
 	return true;
 }
 
+/* The walks below hold large_lock: a large block of r freed meanwhile
+ * would send its descriptor back to the pool, to be re-initialised under
+ * the walk (see xm_region_spans). */
 bool xm_region_idle(const struct xm_region *r)
 {
+	pthread_mutex_lock(&r->heap->large_lock);
 	xm_rcu_read_lock();
 	bool idle = xm_region_spans(r, true, xm_span_all_free, NULL);
 	xm_rcu_read_unlock();
+	pthread_mutex_unlock(&r->heap->large_lock);
 	return idle;
 }
 
@@ -321,9 +341,6 @@ static bool xm_span_relist(struct xm_span *s, void *arg)
 
 void xm_region_relist(struct xm_region *r)
 {
-	/* Large blocks of r may still be freed (a removal that failed with
-	 * EBUSY): large_lock keeps their descriptors from being reused
-	 * while the walk steps over them. */
 	pthread_mutex_lock(&r->heap->large_lock);
 	xm_rcu_read_lock();
 	xm_region_spans(r, false, xm_span_relist, NULL);
@@ -349,8 +366,10 @@ size_t xm_region_collect(const struct xm_region *r, struct xm_span **v,
 			 size_t cap)
 {
 	struct xm_span_list l = {v, 0, cap};
+	pthread_mutex_lock(&r->heap->large_lock);
 	xm_rcu_read_lock();
 	xm_region_spans(r, true, xm_span_collect, &l);
 	xm_rcu_read_unlock();
+	pthread_mutex_unlock(&r->heap->large_lock);
 	return l.n;
 }
