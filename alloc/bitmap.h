@@ -21,11 +21,6 @@ static inline void xm_bm_set(uint64_t *m, size_t i)
 	m[i / 64] |= (uint64_t)1 << (i % 64);
 }
 
-static inline void xm_bm_clear(uint64_t *m, size_t i)
-{
-	m[i / 64] &= ~((uint64_t)1 << (i % 64));
-}
-
 /* Mask of bits [lo, hi) of one word, 0 <= lo < hi <= 64. */
 static inline uint64_t xm_bm_mask(unsigned lo, unsigned hi)
 {

@@ -147,12 +147,6 @@ size_t xm_heap_drain(struct xmem_heap *h, const struct xm_region *only,
 	return moved;
 }
 
-/* How long a control-plane drainer waits for an owner inside its cache.  An
- * owner is there for one burst (tens of ns); one that stays longer is
- * stalled (descheduled, stopped in a debugger, frozen by a signal) and its
- * cache is skipped rather than waited for. */
-#define XM_DRAIN_WAIT_NS 2000000u
-
 int xmem_heap_trim(struct xmem_heap *h)
 {
 	if (!xm_heap_live(h)) {
@@ -160,7 +154,7 @@ int xmem_heap_trim(struct xmem_heap *h)
 		return -1;
 	}
 	pthread_mutex_lock(&h->ctl_lock);
-	xm_heap_drain(h, NULL, XM_DRAIN_WAIT_NS);
+	xm_heap_drain(h, NULL, XM_STALL_WAIT_NS);
 	xm_span_reclaim(h);
 	pthread_mutex_unlock(&h->ctl_lock);
 	xm_limbo_flush();
@@ -196,7 +190,7 @@ int xmem_set_checked(int on)
 		 * the checked paths can tell free from live. */
 		if (on) {
 			pthread_mutex_lock(&h->ctl_lock);
-			xm_heap_drain(h, NULL, XM_DRAIN_WAIT_NS);
+			xm_heap_drain(h, NULL, XM_STALL_WAIT_NS);
 			pthread_mutex_unlock(&h->ctl_lock);
 		}
 	}

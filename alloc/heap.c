@@ -13,11 +13,6 @@
 
 struct xmem_heap *xm_heaps[XMEM_MAX_HEAPS];
 
-/* How long removal waits for an lcore that is inside its cache (one that
- * stays longer is stalled and keeps its objects: the removal then fails
- * with EBUSY if some of them are r's). */
-#define XM_REMOVE_WAIT_NS 2000000u
-
 static void xm_heap_link(struct xmem_heap *h, struct xm_region *r);
 
 static bool xm_name_ok(const char *name)
@@ -321,7 +316,7 @@ int xmem_heap_remove_memory(struct xmem_heap *h, void *va, size_t len)
 	pthread_mutex_lock(&h->ctl_lock);
 	atomic_store_explicit(&r->retiring, 1, memory_order_seq_cst);
 	xm_rcu_synchronize();
-	xm_heap_drain(h, r, XM_REMOVE_WAIT_NS);
+	xm_heap_drain(h, r, XM_STALL_WAIT_NS);
 	struct xm_span *held = NULL, **spans = NULL;
 	size_t n_spans = 0, cap = 0;
 	if (!xm_region_idle(r)) {

@@ -217,6 +217,13 @@ void xm_free_large(struct xm_span *s, uintptr_t p, const char *fn);
 
 /* ---- drain.c: caches and depot back to spans -------------------------- */
 
+/* How long a control-plane drainer (trim, removal, the checked switch)
+ * waits for an owner inside its cache.  An owner is there for one burst
+ * (tens of ns); one that stays longer is stalled (descheduled, stopped in a
+ * debugger, frozen by a signal), and its cache is skipped: it keeps its
+ * objects (a removal then fails with EBUSY if some are the chunk's). */
+#define XM_STALL_WAIT_NS 2000000u
+
 /* Move the objects held by lcore caches and the depot of h back to spans,
  * one cache at a time; with only set, only the objects of region `only`
  * (the others stay cached).  A cache whose owner stays inside it longer
