@@ -1,7 +1,10 @@
-/* errors_cases_vfio.c - the cases of docs/errors.md for xmem_vfio.h: those
- * that need no container (part host) and those on an open container
- * without groups (--part=vfio, e->vc).  errors_test.c drives them. */
+/* errors_cases_vfio.c - the cases of docs/errors.md for xmem_vfio.h and
+ * xmem_devmem.h: those that need no container (part host) and those on an
+ * open container without groups (--part=vfio, e->vc).  errors_test.c
+ * drives them. */
 #include "errors_test.h"
+
+#include <xmem/xmem_devmem.h>
 
 /* ----------------------------------------------------------- xmem_vfio.h */
 
@@ -209,6 +212,62 @@ static void c_vfio_detach_not_attached(struct env *e) { EXPECT(e, xmem_vfio_deta
 
 /* ------------------------------------------------------------ the cases */
 
+/* ------------------------------------- backends and device memory (devmem) */
+
+static void c_vfio_open_backend_bad(struct env *e)
+{
+	EXPECT(e, xmem_vfio_container_open_backend((enum xmem_vfio_backend)3));
+	EXPECT(e, xmem_vfio_container_open_backend((enum xmem_vfio_backend)-1));
+}
+static void c_vfio_open_backend_no_iommufd(struct env *e)
+{
+	if (access("/dev/iommu", F_OK) == 0) {
+		not_here(e, "/dev/iommu exists");
+		return;
+	}
+	EXPECT(e, xmem_vfio_container_open_backend(XMEM_VFIO_BACKEND_IOMMUFD));
+}
+static void c_vfio_container_backend_null(struct env *e) { EXPECT(e, xmem_vfio_container_backend(NULL)); }
+static void c_vfio_bar_map_bad_args(struct env *e)
+{
+	struct xmem_vfio_bar b;
+	EXPECT(e, xmem_vfio_bar_map(-1, 0, &b));
+	EXPECT(e, xmem_vfio_bar_map(0, 6, &b));
+	EXPECT(e, xmem_vfio_bar_map(0, 0, NULL));
+}
+static void c_vfio_bar_map_not_a_device(struct env *e)
+{
+	int fd = open("/dev/null", O_RDWR);
+	struct xmem_vfio_bar b;
+	EXPECT(e, xmem_vfio_bar_map(fd, 0, &b));
+	close(fd);
+}
+static void c_vfio_bar_unmap_null(struct env *e)
+{
+	struct xmem_vfio_bar b = {0};
+	EXPECT(e, xmem_vfio_bar_unmap(NULL));
+	EXPECT(e, xmem_vfio_bar_unmap(&b));
+}
+static void c_heap_add_bar_bad_args(struct env *e)
+{
+	/* A "BAR" over the spare memory: one area of 4 KiB. */
+	struct xmem_vfio_bar b = {.base = e->spare, .size = PAGE4K, .n_areas = 1,
+				  .areas = {{0, PAGE4K}}};
+	struct xmem_vfio_bar unmapped = b;
+	unmapped.base = NULL;
+	EXPECT(e, xmem_heap_add_bar(NULL, &b, PAGE4K));
+	EXPECT(e, xmem_heap_add_bar(e->h, NULL, PAGE4K));
+	EXPECT(e, xmem_heap_add_bar(e->h, &unmapped, PAGE4K));
+	EXPECT(e, xmem_heap_add_bar(e->h, &b, 2 * PAGE4K));
+	EXPECT(e, xmem_heap_add_bar(e->h, &b, 0));
+}
+static void c_heap_remove_bar_null(struct env *e)
+{
+	struct xmem_vfio_bar b = {0};
+	EXPECT(e, xmem_heap_remove_bar(NULL, &b));
+	EXPECT(e, xmem_heap_remove_bar(e->h, NULL));
+}
+
 const struct xcase cases_vfio[] = {
 	C("vfio_container_open.no_vfio", xmem_vfio_container_open, c_vfio_container_open_no_vfio),
 	C("vfio_container_close.null", xmem_vfio_container_close, c_vfio_container_close_null),
@@ -250,6 +309,14 @@ const struct xcase cases_vfio[] = {
 	C("vfio_attach.no_group", xmem_vfio_attach, c_vfio_attach_no_group),
 	C("vfio_detach.no_default", xmem_vfio_detach, c_vfio_detach_no_default),
 	C("vfio_detach.not_attached", xmem_vfio_detach, c_vfio_detach_not_attached),
+	C("vfio_container_open_backend.bad_backend", xmem_vfio_container_open_backend, c_vfio_open_backend_bad),
+	C("vfio_container_open_backend.no_iommufd", xmem_vfio_container_open_backend, c_vfio_open_backend_no_iommufd),
+	C("vfio_container_backend.null", xmem_vfio_container_backend, c_vfio_container_backend_null),
+	C("vfio_bar_map.bad_args", xmem_vfio_bar_map, c_vfio_bar_map_bad_args),
+	C("vfio_bar_map.not_a_device", xmem_vfio_bar_map, c_vfio_bar_map_not_a_device),
+	C("vfio_bar_unmap.null", xmem_vfio_bar_unmap, c_vfio_bar_unmap_null),
+	C("heap_add_bar.bad_args", xmem_heap_add_bar, c_heap_add_bar_bad_args),
+	C("heap_remove_bar.null", xmem_heap_remove_bar, c_heap_remove_bar_null),
 };
 
 const size_t n_cases_vfio = sizeof cases_vfio / sizeof cases_vfio[0];

@@ -21,6 +21,10 @@
  *      unmap when xmem_heap_remove_memory unmaps: EIO, the region stays
  *      (allocatable, translated, DMA works), xmem's records (backend and
  *      registry) match what the kernel maps, and the retry succeeds
+ * The same steps run on either backend: the default container is type1 or
+ * iommufd as XMEM_VFIO_BACKEND says (run.sh passes it on the kernel command
+ * line, which hands it to /init's environment); on iommufd groups join as
+ * VFIO cdevs bound to an IOAS, and DMA_AVAIL (type1 only) is not checked.
  * It prints one line per check, "STEP x PASS|FAIL: ...", and at the end
  * "GUEST RESULT: PASS" or "GUEST RESULT: FAIL".  run.sh reads those lines. */
 #ifndef _GNU_SOURCE
@@ -29,6 +33,8 @@
 #include <xmem/xmem.h>
 #include <xmem/xmem_dma.h>
 #include <xmem/xmem_vfio.h>
+
+#include "iommu/iommufd_uapi.h" /* step h on iommufd: ioctls behind xmem's back */
 
 #include <dirent.h>
 #include <errno.h>
@@ -60,6 +66,9 @@
 #define PG 4096UL
 
 static int n_fail;
+static int g_avail = 1; /* the container reports DMA_AVAIL (type1) */
+/* A DMA_AVAIL check, only where the backend reports it. */
+#define AVAIL_OK(x) (!g_avail || (x))
 
 static void step(char id, int ok, const char *fmt, ...)
 {
@@ -311,6 +320,8 @@ static long entries_of(struct xmem_dma_subscriber *s)
  * of mappings made through c holds exactly (va, iova, len). */
 int xm_vfio_has_mapping(struct xmem_vfio_container *c, uintptr_t va, uint64_t iova,
                         uint64_t len);
+/* Internal too: the IOAS of an iommufd container. */
+uint32_t xm_vfio_ioas_id(const struct xmem_vfio_container *c);
 
 struct find_arg {
     uint64_t iova;
@@ -340,19 +351,42 @@ static void step_h(struct xmem_vfio_container *c, struct xmem_dma_subscriber *s,
     int cfd = xmem_vfio_container_fd(c);
     uint64_t iova = xmem_virt2iova(sm);
     /* Behind xmem's back: unmap its entry, map one page at the same IOVA. */
-    struct vfio_iommu_type1_dma_unmap um = {.argsz = sizeof(um), .iova = iova, .size = len};
-    int urc = ioctl(cfd, VFIO_IOMMU_UNMAP_DMA, &um);
-    struct vfio_iommu_type1_dma_map mp = {
-        .argsz = sizeof(mp),
-        .flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
-        .vaddr = (uintptr_t)sm, .iova = iova, .size = PG,
-    };
-    int mrc = ioctl(cfd, VFIO_IOMMU_MAP_DMA, &mp);
-    step('h', urc == 0 && um.size == len && mrc == 0,
-         "behind xmem's back: VFIO_IOMMU_UNMAP_DMA of its entry [%#llx, +%#zx) (%s, %llu bytes), "
-         "VFIO_IOMMU_MAP_DMA of one page at the same IOVA (%s)",
-         (unsigned long long)iova, len, urc == 0 ? "ok" : strerror(errno),
-         (unsigned long long)um.size, mrc == 0 ? "ok" : strerror(errno));
+    int urc, mrc, ue = 0;
+    uint64_t usize;
+    int fd_backend = xmem_vfio_container_backend(c) == XMEM_VFIO_BACKEND_IOMMUFD;
+    if (fd_backend) {
+        uint32_t ioas = xm_vfio_ioas_id(c);
+        struct xm_iommu_ioas_unmap um = {.size = sizeof(um), .ioas_id = ioas, .iova = iova,
+                                         .length = len};
+        urc = ioctl(cfd, XM_IOMMU_IOAS_UNMAP, &um);
+        ue = errno;
+        usize = um.length;
+        struct xm_iommu_ioas_map mp = {
+            .size = sizeof(mp),
+            .flags = XM_IOMMU_IOAS_MAP_FIXED_IOVA | XM_IOMMU_IOAS_MAP_READABLE |
+                     XM_IOMMU_IOAS_MAP_WRITEABLE,
+            .ioas_id = ioas, .user_va = (uintptr_t)sm, .length = PG, .iova = iova,
+        };
+        mrc = ioctl(cfd, XM_IOMMU_IOAS_MAP, &mp);
+    } else {
+        struct vfio_iommu_type1_dma_unmap um = {.argsz = sizeof(um), .iova = iova, .size = len};
+        urc = ioctl(cfd, VFIO_IOMMU_UNMAP_DMA, &um);
+        ue = errno;
+        usize = um.size;
+        struct vfio_iommu_type1_dma_map mp = {
+            .argsz = sizeof(mp),
+            .flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+            .vaddr = (uintptr_t)sm, .iova = iova, .size = PG,
+        };
+        mrc = ioctl(cfd, VFIO_IOMMU_MAP_DMA, &mp);
+    }
+    step('h', urc == 0 && usize == len && mrc == 0,
+         "behind xmem's back: %s of its entry [%#llx, +%#zx) (%s, %llu bytes), "
+         "%s of one page at the same IOVA (%s)",
+         fd_backend ? "IOMMU_IOAS_UNMAP" : "VFIO_IOMMU_UNMAP_DMA",
+         (unsigned long long)iova, len, urc == 0 ? "ok" : strerror(ue),
+         (unsigned long long)usize, fd_backend ? "IOMMU_IOAS_MAP" : "VFIO_IOMMU_MAP_DMA",
+         mrc == 0 ? "ok" : strerror(errno));
     struct xmem_vfio_stats v0, v1;
     struct xmem_dma_stats d0, d1;
     vstats(c, &v0);
@@ -421,7 +455,9 @@ static void step_h(struct xmem_vfio_container *c, struct xmem_dma_subscriber *s,
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    printf("GUEST TEST: xmem DMA layer over VFIO (heap, registry, replay)\n");
+    const char *be = getenv("XMEM_VFIO_BACKEND");
+    printf("GUEST TEST: xmem DMA layer over VFIO (heap, registry, replay), backend %s\n",
+           be ? be : "auto");
 
     /* a: bind edu to vfio-pci, find the group. */
     char bdf[64];
@@ -475,11 +511,18 @@ int main(void)
         info("iova range %u: [%#llx, %#llx]", i, (unsigned long long)in.ranges[i].start,
              (unsigned long long)in.ranges[i].end);
     xmem_dma_set_iova_mode(XMEM_IOVA_MODE_ASSIGN);
+    int kind = xmem_vfio_container_backend(c1);
+    int want_kind = be && strcmp(be, "iommufd") == 0 ? XMEM_VFIO_BACKEND_IOMMUFD
+                                                     : XMEM_VFIO_BACKEND_TYPE1;
+    g_avail = kind == XMEM_VFIO_BACKEND_TYPE1;
     struct xmem_dma_subscriber *s1 = xmem_vfio_attach(NULL);
-    step('b', s1 != NULL && in.has_dma_avail && xmem_vfio_attach(c1) == NULL && errno == EEXIST,
-         "default container with group %d: %u IOVA ranges, DMA_AVAIL %u; xmem_vfio_attach(NULL) "
-         "%s; attaching it twice gives EEXIST",
-         group, in.n_ranges, in.dma_avail, s1 ? "ok" : strerror(errno));
+    step('b', s1 != NULL && kind == want_kind && in.has_dma_avail == g_avail &&
+                  xmem_vfio_attach(c1) == NULL && errno == EEXIST,
+         "default container (%s) with group %d: %u IOVA ranges, DMA_AVAIL %s %u; "
+         "xmem_vfio_attach(NULL) %s (subscriber %s); attaching it twice gives EEXIST",
+         kind == XMEM_VFIO_BACKEND_IOMMUFD ? "iommufd IOAS, device cdevs" : "type1", group,
+         in.n_ranges, in.has_dma_avail ? "" : "not reported (iommufd has none)", in.dma_avail,
+         s1 ? "ok" : strerror(errno), s1 ? (kind == XMEM_VFIO_BACKEND_IOMMUFD ? "iommufd:N" : "vfio:N") : "-");
     if (!s1)
         goto done;
 
@@ -504,9 +547,9 @@ int main(void)
     size_t hp_runs = rc == 0 ? runs_of((char *)hp, HP_N * HP, HP) : 0;
     uint64_t hp_iova = xmem_virt2iova(hp);
     step('c', rc == 0 && hp_runs == 1 && v1.map_calls - v0.map_calls == hp_runs &&
-                  av0 - av1 == hp_runs,
+                  AVAIL_OK(av0 - av1 == hp_runs),
          "heap over %d x 2 MiB hugepages at VA %p: add %s in %.2f ms, assigned IOVA [%#llx, "
-         "%#llx), %zu run(s), %llu VFIO_IOMMU_MAP_DMA, DMA_AVAIL %u -> %u",
+         "%#llx), %zu run(s), %llu map call(s), DMA_AVAIL %u -> %u",
          HP_N, (void *)hp, rc == 0 ? "ok" : strerror(e), (t1 - t0) * 1e3,
          (unsigned long long)hp_iova, (unsigned long long)(hp_iova + HP_N * HP), hp_runs,
          (unsigned long long)(v1.map_calls - v0.map_calls), av0, av1);
@@ -605,9 +648,9 @@ int main(void)
         struct xmem_dma_stats ds;
         xmem_dma_get_stats(s1, &ds);
         step('e', rrc == 0 && v1.unmap_calls - v0.unmap_calls == 1 &&
-                      v1.unmap_failed == v0.unmap_failed && av1 - av0 == 1 &&
+                      v1.unmap_failed == v0.unmap_failed && AVAIL_OK(av1 - av0 == 1) &&
                       xmem_virt2iova(hp) == XMEM_BAD_IOVA && ds.unmap_errors == 0,
-             "xmem_heap_remove_memory: %s, %llu VFIO_IOMMU_UNMAP_DMA (kernel reported the full "
+             "xmem_heap_remove_memory: %s, %llu unmap call(s) (kernel reported the full "
              "size: %s), DMA_AVAIL %u -> %u, xmem_virt2iova now %s",
              rrc == 0 ? "ok" : strerror(errno), (unsigned long long)(v1.unmap_calls - v0.unmap_calls),
              v1.unmap_failed == v0.unmap_failed ? "yes" : "NO", av0, av1,
@@ -640,7 +683,7 @@ int main(void)
         long left = entries_of(NULL);
         int rm = xmem_vfio_group_remove(c1, group);
         int rme = rm == 0 ? 0 : errno;
-        struct xmem_vfio_container *c2 = xmem_vfio_container_open();
+        struct xmem_vfio_container *c2 = xmem_vfio_container_open_backend(kind);
         int add = c2 ? xmem_vfio_group_add(c2, group) : -1;
         int adde = add == 0 ? 0 : errno;
         step('f', drc == 0 && left == 0 && rm == 0 && add == 0,
@@ -658,7 +701,7 @@ int main(void)
         vstats(c2, &st2);
         av1 = dma_avail(c2);
         step('f', s2 && (long)st2.map_calls == want && entries_of(s2) == want &&
-                      av0 - av1 == (uint32_t)want,
+                      AVAIL_OK(av0 - av1 == (uint32_t)want),
              "xmem_vfio_attach(container 2) replayed 3 regions in %.2f ms: %llu map calls for %ld "
              "runs, registry entries %ld, DMA_AVAIL %u -> %u",
              (tb - ta) * 1e3, (unsigned long long)st2.map_calls, want, s2 ? entries_of(s2) : -1L,
@@ -696,7 +739,7 @@ int main(void)
         long left2 = entries_of(s2);
         uint32_t av2 = dma_avail(c2);
         vstats(c2, &st2);
-        step('f', ok && left2 == 0 && av2 == av0 && st2.unmap_failed == failed_h,
+        step('f', ok && left2 == 0 && AVAIL_OK(av2 == av0) && st2.unmap_failed == failed_h,
              "all regions removed: registry entries %ld, DMA_AVAIL back to %u, %llu unmap calls "
              "(%llu failed, all in step h)",
              left2, av2, (unsigned long long)st2.unmap_calls,
@@ -721,7 +764,7 @@ int main(void)
             double tc2 = now();
             step('g', grc == 0 && urc == 0 && g1.map_calls - g0.map_calls == 1,
                  "1 GiB of 4 KiB pages (populated in %.0f ms): xmem_register with assigned IOVAs "
-                 "%s in %.1f ms with %llu VFIO_IOMMU_MAP_DMA (262144 pages pinned); "
+                 "%s in %.1f ms with %llu map call(s) (262144 pages pinned); "
                  "xmem_unregister %.1f ms",
                  (tq - tp) * 1e3, grc == 0 ? "ok" : strerror(errno), (tb2 - ta2) * 1e3,
                  (unsigned long long)(g1.map_calls - g0.map_calls), (tc2 - tb2) * 1e3);

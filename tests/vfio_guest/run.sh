@@ -14,7 +14,12 @@
 #       "vfio_guest: errors row PASS|FAIL|MISSING <id>", which scripts/test.sh counts.
 # Environment: XMEM_GUEST_CACHE (default /var/cache/xmem-guest): downloads;
 #              XMEM_GUEST_OUT (default a temporary dir): binary, image and console.log are kept
-#              there when set; XMEM_GUEST_TIMEOUT (default 120): seconds for QEMU.
+#              there when set; XMEM_GUEST_TIMEOUT (default 120): seconds for QEMU;
+#              XMEM_GUEST_KERNEL: a kernel image to boot instead of Debian's stock one
+#              (build_image.sh); XMEM_GUEST_APPEND: extra kernel command-line words (a
+#              NAME=value one reaches /init's and guest_test's environment, e.g.
+#              XMEM_VFIO_BACKEND=iommufd); XMEM_GUEST_QEMU_ARGS: extra QEMU arguments
+#              (split on spaces), e.g. more devices.
 set -uo pipefail
 
 # readlink -f: under `bazel test` run.sh is a runfiles symlink into the source tree.
@@ -77,8 +82,9 @@ timeout --kill-after=10 "$TIMEOUT" qemu-system-x86_64 -accel tcg -m 1536 -smp 1 
     -M q35,kernel-irqchip=split \
     -device intel-iommu,intremap=on,caching-mode=on \
     -device edu,dma_mask=0xffffffffffffffff \
+    ${XMEM_GUEST_QEMU_ARGS:-} \
     -kernel "$OUT/vmlinuz" -initrd "$OUT/initrd.gz" \
-    -append "console=ttyS0 intel_iommu=on quiet" \
+    -append "console=ttyS0 intel_iommu=on quiet ${XMEM_GUEST_APPEND:-}" \
     -nographic -no-reboot < /dev/null > "$OUT/console.raw" 2>&1
 qrc=$?
 t2=$(date +%s)
