@@ -4,7 +4,8 @@
  * and numbers below are those of Linux 6.12 (include/uapi/linux/iommufd.h
  * and include/uapi/linux/vfio.h), which the guest kernel is built from.
  * Linux 6.12 has no IOMMU_IOAS_MAP_FILE (it came with 6.14): a dma-buf or
- * memfd cannot be mapped into an IOAS by fd there. */
+ * memfd cannot be mapped into an IOAS by fd there.  The vfio-pci dma-buf
+ * feature at the end is Linux 6.19's. */
 #ifndef XMEM_IOMMU_IOMMUFD_UAPI_H
 #define XMEM_IOMMU_IOMMUFD_UAPI_H
 
@@ -80,5 +81,23 @@ struct xm_vfio_device_attach_iommufd_pt {
 	__u32 pt_id;
 };
 #define XM_VFIO_DEVICE_ATTACH_IOMMUFD_PT _IO(VFIO_TYPE, VFIO_BASE + 19)
+
+/* vfio-pci dma-buf export (Linux 6.19, not in 6.12): VFIO_DEVICE_FEATURE
+ * with VFIO_DEVICE_FEATURE_GET | this feature and the struct below (with
+ * nr_ranges ranges after it) returns a dma-buf fd.  Only probed here. */
+#define XM_VFIO_DEVICE_FEATURE_DMA_BUF 11
+
+struct xm_vfio_region_dma_range {
+	__u64 offset;
+	__u64 length;
+};
+
+struct xm_vfio_device_feature_dma_buf {
+	__u32 region_index;
+	__u32 open_flags;
+	__u32 flags;
+	__u32 nr_ranges;
+	struct xm_vfio_region_dma_range dma_ranges[];
+};
 
 #endif /* XMEM_IOMMU_IOMMUFD_UAPI_H */

@@ -26,6 +26,11 @@
 #   guest   tests/vfio_guest/run.sh: real VFIO DMA in a QEMU guest (apt installs
 #           QEMU, busybox-static and a Debian kernel; about 30 s once cached), and
 #           the VFIO rows of docs/errors.md run there (each row counted)
+#   iommufd_guest  scripts/guest_kernel.sh builds (once; cached under
+#           /var/cache/xmem/guest-kernel, about 10 min on 2 cores the first
+#           time) a 6.12 kernel with iommufd and VFIO cdevs; the guest test
+#           runs again on it with XMEM_VFIO_BACKEND=iommufd, each STEP line
+#           counted as one result
 #
 # Every test target is counted once per stage that ran it ("//tests:foo (asan)").
 # A target that passes but whose test.log has a line starting with "SKIPPED:"
@@ -39,7 +44,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 2
 ROOT="$(pwd)"
 
 BAZEL="${BAZEL:-bazel}"
-STAGES="${XMEM_STAGES:-normal asan tsan stress fuzz stall valgrind guest}"
+STAGES="${XMEM_STAGES:-normal asan tsan stress fuzz stall valgrind guest iommufd_guest}"
 # shellcheck disable=SC2206
 EXTRA_ARGS=(${XMEM_BAZEL_ARGS:-})
 COMMON_ARGS=(--keep_going)
@@ -244,6 +249,42 @@ stage_guest() {
             *) record FAIL "//tests:errors_vfio_test $id (guest)" "$st in the guest" ;;
         esac
     done < <(sed -n 's/^vfio_guest: errors row \([A-Z]*\) \(.*\)$/\1 \2/p' "$log")
+}
+
+stage_iommufd_guest() {
+    local log="$WORK/iommufd_guest.log" klog="$WORK/guest_kernel.log" kernel rc t0=$SECONDS
+    say "stage iommufd_guest: scripts/guest_kernel.sh (built once, then cached)"
+    kernel="$(bash ./scripts/guest_kernel.sh </dev/null 2>"$klog" | tail -n1)"
+    if [ -z "$kernel" ] || [ ! -f "$kernel" ]; then
+        tail -n 30 "$klog"
+        record FAIL "scripts/guest_kernel.sh (iommufd_guest)" "no kernel: see the lines above"
+        return 0
+    fi
+    grep -E '^guest_kernel.sh: (cache hit|built)' "$klog" | sed 's/^/  /'
+    say "guest kernel $kernel ready in $((SECONDS - t0)) s"
+    record PASS "scripts/guest_kernel.sh (iommufd_guest)"
+    say "stage iommufd_guest: tests/vfio_guest/run.sh with XMEM_VFIO_BACKEND=iommufd"
+    XMEM_GUEST_KERNEL="$kernel" XMEM_GUEST_APPEND="XMEM_VFIO_BACKEND=iommufd" \
+        bash ./tests/vfio_guest/run.sh </dev/null 2>&1 | tee "$log"
+    rc="${PIPESTATUS[0]}"
+    # One result per STEP line the guest printed (guest_test and devmem_test).
+    local n=0 st line
+    while IFS= read -r line; do
+        n=$((n + 1))
+        st="${line#STEP ? }"
+        st="${st%%:*}"
+        case "$st" in
+            PASS) record PASS "iommufd guest ${line%%:*} #$n: ${line#*: }" ;;
+            *) record FAIL "iommufd guest ${line%%:*} #$n: ${line#*: }" ;;
+        esac
+    done < <(grep -E '^STEP . (PASS|FAIL):' "$log" | cut -c1-150)
+    if grep -q '^SKIPPED:' "$log"; then
+        record SKIP "//tests/vfio_guest (iommufd_guest)" "$(grep -m1 '^SKIPPED:' "$log" | sed 's/^SKIPPED:[[:space:]]*//')"
+    elif [ "$rc" -ne 0 ] || [ "$n" -eq 0 ]; then
+        record FAIL "//tests/vfio_guest (iommufd_guest)" "run.sh exited $rc, $n STEP lines"
+    else
+        record PASS "//tests/vfio_guest (iommufd_guest)"
+    fi
 }
 
 # ---- main ----------------------------------------------------------------

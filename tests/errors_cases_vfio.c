@@ -267,6 +267,47 @@ static void c_heap_remove_bar_null(struct env *e)
 	EXPECT(e, xmem_heap_remove_bar(NULL, &b));
 	EXPECT(e, xmem_heap_remove_bar(e->h, NULL));
 }
+static void c_heap_add_dmabuf_bad_args(struct env *e)
+{
+	int fd = open("/dev/null", O_RDWR);
+	EXPECT(e, xmem_heap_add_dmabuf(NULL, fd, 0, PAGE4K, PAGE4K));
+	EXPECT(e, xmem_heap_add_dmabuf(e->h, fd, 0, 0, PAGE4K));
+	EXPECT(e, xmem_heap_add_dmabuf(e->h, fd, 100, PAGE4K, PAGE4K));
+	EXPECT(e, xmem_heap_add_dmabuf(e->h, fd, 0, PAGE4K + 1, PAGE4K));
+	EXPECT(e, xmem_heap_add_dmabuf(e->h, fd, 0, PAGE4K, 12288));
+	EXPECT(e, xmem_heap_add_dmabuf(e->h, fd, 0, PAGE4K, 2048));
+	close(fd);
+}
+static void c_heap_add_dmabuf_not_a_dmabuf(struct env *e)
+{
+	int fd = open("/dev/null", O_RDWR);
+	EXPECT(e, xmem_heap_add_dmabuf(e->h, fd, 0, PAGE4K, PAGE4K));
+	close(fd);
+}
+static void c_heap_add_dmabuf_closed_fd(struct env *e)
+{
+	int fd = open("/dev/null", O_RDWR);
+	close(fd);
+	EXPECT(e, xmem_heap_add_dmabuf(e->h, fd, 0, PAGE4K, PAGE4K));
+}
+static void c_heap_remove_dmabuf_unknown(struct env *e)
+{
+	EXPECT(e, xmem_heap_remove_dmabuf(NULL, e->va));
+	EXPECT(e, xmem_heap_remove_dmabuf(e->h, NULL));
+	EXPECT(e, xmem_heap_remove_dmabuf(e->h, e->va)); /* memory, but no dma-buf */
+}
+static void c_vfio_bar_dmabuf_bad_args(struct env *e)
+{
+	EXPECT(e, xmem_vfio_bar_dmabuf(-1, 0, 0, PAGE4K));
+	EXPECT(e, xmem_vfio_bar_dmabuf(0, 6, 0, PAGE4K));
+	EXPECT(e, xmem_vfio_bar_dmabuf(0, 0, 0, 0));
+}
+static void c_vfio_bar_dmabuf_not_a_device(struct env *e)
+{
+	int fd = open("/dev/null", O_RDWR);
+	EXPECT(e, xmem_vfio_bar_dmabuf(fd, 0, 0, PAGE4K));
+	close(fd);
+}
 
 const struct xcase cases_vfio[] = {
 	C("vfio_container_open.no_vfio", xmem_vfio_container_open, c_vfio_container_open_no_vfio),
@@ -317,6 +358,12 @@ const struct xcase cases_vfio[] = {
 	C("vfio_bar_unmap.null", xmem_vfio_bar_unmap, c_vfio_bar_unmap_null),
 	C("heap_add_bar.bad_args", xmem_heap_add_bar, c_heap_add_bar_bad_args),
 	C("heap_remove_bar.null", xmem_heap_remove_bar, c_heap_remove_bar_null),
+	C("heap_add_dmabuf.bad_args", xmem_heap_add_dmabuf, c_heap_add_dmabuf_bad_args),
+	C("heap_add_dmabuf.not_a_dmabuf", xmem_heap_add_dmabuf, c_heap_add_dmabuf_not_a_dmabuf),
+	C("heap_add_dmabuf.closed_fd", xmem_heap_add_dmabuf, c_heap_add_dmabuf_closed_fd),
+	C("heap_remove_dmabuf.unknown", xmem_heap_remove_dmabuf, c_heap_remove_dmabuf_unknown),
+	C("vfio_bar_dmabuf.bad_args", xmem_vfio_bar_dmabuf, c_vfio_bar_dmabuf_bad_args),
+	C("vfio_bar_dmabuf.not_a_device", xmem_vfio_bar_dmabuf, c_vfio_bar_dmabuf_not_a_device),
 };
 
 const size_t n_cases_vfio = sizeof cases_vfio / sizeof cases_vfio[0];

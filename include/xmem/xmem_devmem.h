@@ -1,5 +1,6 @@
 /* xmem_devmem.h - device memory as heaps: a VFIO device's BAR (with its
- * sparse-mmap areas) and dma-buf fds.
+ * sparse-mmap areas) and dma-buf fds (e.g. a udmabuf over a memfd, or a
+ * vfio-pci BAR exported as a dma-buf on Linux 6.19).
  *
  * xmem keeps all of its metadata out of band (invariant 1, docs/design.md):
  * it never reads, writes or zeroes the memory of a heap, and uses no atomics
@@ -11,9 +12,9 @@
  *    reach the device as one access; reads of a memory BAR have no side
  *    effects, reads of a register BAR may.  xmem_zalloc writes zeroes with
  *    the CPU: use xmem_alloc on such heaps and let the device fill them.
- *  - a dma-buf added CPU-inaccessible has no CPU mapping at all: its
- *    addresses are placeholders (a PROT_NONE reservation) that only the DMA
- *    layer's IOVAs give meaning to.
+ *  - a dma-buf is mapped as its exporter mmaps it (a udmabuf: normal
+ *    cached pages of its memfd); CPU access follows the exporter's rules
+ *    (DMA_BUF_IOCTL_SYNC around CPU access where the exporter needs it).
  * Allocation, free and xmem_virt2iova work on these heaps as on any other.
  *
  * Conventions are those of xmem.h: -1 or NULL with errno set to one of the
@@ -98,6 +99,56 @@ int xmem_heap_add_bar(struct xmem_heap *heap, const struct xmem_vfio_bar *b,
  * blocks still allocated; EIO: an unmap failed); the areas removed before
  * the failing one stay removed. */
 int xmem_heap_remove_bar(struct xmem_heap *heap, const struct xmem_vfio_bar *b);
+
+/* ------------------------------------------------------------------------ */
+/* dma-buf regions                                                          */
+/* ------------------------------------------------------------------------ */
+
+#define XMEM_DMABUF_MAX 64 /* dma-buf regions in the process at a time */
+
+/* Add [offset, offset + len) of a dma-buf to a heap as one chunk.  The
+ * dma-buf is mmapped (MAP_SHARED, read/write) and the mapping added with
+ * xmem_heap_add_memory(heap, va, len, NULL, 0, page_size): subscribers
+ * (VFIO containers) map it for DMA through that VA.  type1 accepts the
+ * PFN-mapped VA of an mmapped dma-buf (udmabuf maps it with VM_PFNMAP);
+ * iommufd before Linux 6.14 has no IOMMU_IOAS_MAP_FILE and cannot pin it,
+ * so with an attached iommufd container the add fails with the kernel's
+ * EFAULT.  xmem keeps a dup() of fd until the region is removed.  Returns
+ * the chunk's address.
+ * EINVAL:  heap NULL; len 0; offset or len not a multiple of page_size;
+ *          page_size not a power of two in range; fd is not a dma-buf
+ *          (fstatfs does not show DMA_BUF_MAGIC; EBADF: not open).
+ * ENOTSUP: the exporter does not allow mmap: a CPU-inaccessible dma-buf
+ *          would need IOMMU_IOAS_MAP_FILE (Linux 6.14), which this version
+ *          does not use; logged.
+ * ENOSPC:  XMEM_DMABUF_MAX dma-buf regions exist; or an ENOSPC of
+ *          xmem_heap_add_memory.
+ * Other:   errno of mmap (e.g. ENXIO: the range passes the end of the
+ *          buffer), or of xmem_heap_add_memory, passed through. */
+void *xmem_heap_add_dmabuf(struct xmem_heap *heap, int fd, uint64_t offset, size_t len,
+                           size_t page_size);
+
+/* Remove a chunk xmem_heap_add_dmabuf added (va is what it returned):
+ * xmem_heap_remove_memory (subscribers unmap it and get a REMOVE event),
+ * then munmap, and the dup of the fd is closed.  Call it when the
+ * exporter revokes the buffer (device reset or close): afterwards nothing
+ * is allocated from it, and an allocation that only it could serve fails
+ * with ENOMEM as on any heap without room.
+ * EINVAL: heap NULL, or va not a dma-buf chunk of this heap.
+ * Other:  errors of xmem_heap_remove_memory (EBUSY: blocks still allocated
+ *         from it; EIO: an unmap failed); the chunk then stays. */
+int xmem_heap_remove_dmabuf(struct xmem_heap *heap, void *va);
+
+/* Export [offset, offset + len) of BAR `bar` of a vfio-pci device as a
+ * dma-buf (VFIO_DEVICE_FEATURE_DMA_BUF, Linux 6.19), for
+ * xmem_heap_add_dmabuf or another importer.  The feature is probed first.
+ * Returns the dma-buf fd.
+ * EINVAL:  device_fd negative, bar > 5, len 0.
+ * ENOTSUP: the kernel has no vfio-pci dma-buf export (before 6.19, or a
+ *          device that does not support it); logged once.
+ * Other:   errno of the ioctls, passed through (ENOTTY: not a VFIO device
+ *          fd, from VFIO_DEVICE_GET_INFO). */
+int xmem_vfio_bar_dmabuf(int device_fd, unsigned bar, uint64_t offset, uint64_t len);
 
 #ifdef __cplusplus
 }

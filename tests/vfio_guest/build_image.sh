@@ -6,10 +6,11 @@
 # VFIO modules in their real dependency order, and packing an initramfs (cpio newc, gzip)
 # with busybox, an /init script and the static test binary.
 #
-# Usage: build_image.sh GUEST_BINARY OUT_DIR [ERRORS_BINARY]
+# Usage: build_image.sh GUEST_BINARY OUT_DIR [ERRORS_BINARY [DEVMEM_BINARY]]
 #   Writes OUT_DIR/vmlinuz and OUT_DIR/initrd.gz.  With ERRORS_BINARY (the static
 #   tests/errors_test), the image also holds it as /bin/errors_test and what it reads at run
-#   time (docs/errors.md and the public headers) in /xmem; /init runs its VFIO rows.
+#   time (docs/errors.md and the public headers) in /xmem; /init runs its VFIO rows.  With
+#   DEVMEM_BINARY (tests/vfio_guest/devmem_test.c), /init runs it as /bin/devmem_test.
 # Exit codes: 0 built; 2 a dependency could not be installed (the caller reports SKIPPED;
 #   the reason is on the last line of stderr, prefixed "REASON: "); 1 any other error.
 # Environment: XMEM_GUEST_CACHE (default /var/cache/xmem-guest, or ~/.cache/xmem-guest when
@@ -21,6 +22,7 @@ set -euo pipefail
 BIN=${1:?usage: build_image.sh GUEST_BINARY OUT_DIR}
 OUT=${2:?usage: build_image.sh GUEST_BINARY OUT_DIR}
 ERRBIN=${3:-}
+DEVBIN=${4:-}
 CACHE=${XMEM_GUEST_CACHE:-/var/cache/xmem-guest}
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -184,6 +186,7 @@ mkdir -p "$R"/{bin,sbin,dev,proc,sys,tmp,mnt,lib/modules,etc}
 cp "$BUSYBOX" "$R/bin/busybox"
 for a in sh mount mkdir echo cat ls insmod poweroff sleep grep dmesg ln sed; do ln -sf busybox "$R/bin/$a"; done
 install -m 0755 "$BIN" "$R/bin/guest_test"
+[ -z "$DEVBIN" ] || install -m 0755 "$DEVBIN" "$R/bin/devmem_test"
 if [ -n "$ERRBIN" ]; then
     install -m 0755 "$ERRBIN" "$R/bin/errors_test"
     mkdir -p "$R/xmem"

@@ -1,7 +1,7 @@
 #!/bin/sh
 # tests/vfio_guest/init.sh: /init of the guest initramfs (busybox sh).
 # Owns: mounting the pseudo file systems, loading the VFIO modules in the order build_image.sh
-# wrote, reserving hugepages, running /bin/guest_test, then (when the image has it)
+# wrote, reserving hugepages, running /bin/guest_test and /bin/devmem_test, then (when the image has it)
 # /bin/errors_test on the VFIO rows of docs/errors.md, and powering off. The harness reads
 # guest_test's lines, errors_test's lines prefixed "ERRORS: ", and "INIT:" lines.
 export PATH=/bin:/sbin
@@ -22,6 +22,15 @@ echo 16 > /proc/sys/vm/nr_hugepages
 echo "INIT: hugepages $(cat /proc/sys/vm/nr_hugepages)"
 /bin/guest_test
 echo "INIT: guest_test exit $?"
+if [ -x /bin/devmem_test ]; then
+    /bin/devmem_test
+    echo "INIT: devmem_test exit $?"
+    # A kernel with iommufd has type1 too: the device-memory steps run on both.
+    if [ "${XMEM_VFIO_BACKEND:-}" = iommufd ]; then
+        XMEM_VFIO_BACKEND=type1 /bin/devmem_test
+        echo "INIT: devmem_test (type1) exit $?"
+    fi
+fi
 if [ -x /bin/errors_test ]; then
     /bin/errors_test --doc=/xmem/errors.md --header=/xmem/xmem.h --header=/xmem/xmem_dma.h \
         --header=/xmem/xmem_vfio.h --header=/xmem/xmem_devmem.h --part=vfio > /tmp/errors.out 2>&1
