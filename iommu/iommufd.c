@@ -254,14 +254,9 @@ static const struct xm_vfio_ops xm_iommufd_ops = {
 
 int xm_iommufd_open(struct xmem_vfio_container *c)
 {
-    int fd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT || errno == ENXIO || errno == ENODEV)
-            errno = ENODEV;
-        else if (errno == EPERM)
-            errno = EACCES;
+    int fd = xm_vfio_open_node("/dev/iommu");
+    if (fd < 0)
         return -1;
-    }
     struct xm_iommu_ioas_alloc a = {.size = sizeof(a)};
     if (ioctl(fd, XM_IOMMU_IOAS_ALLOC, &a) != 0) {
         int e = errno;

@@ -46,6 +46,18 @@ static enum xmem_vfio_backend resolve_backend(enum xmem_vfio_backend b)
     return XMEM_VFIO_BACKEND_TYPE1;
 }
 
+int xm_vfio_open_node(const char *path)
+{
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT || errno == ENXIO || errno == ENODEV)
+            errno = ENODEV;
+        else if (errno == EPERM)
+            errno = EACCES;
+    }
+    return fd;
+}
+
 struct xmem_vfio_container *xmem_vfio_container_open_backend(enum xmem_vfio_backend backend)
 {
     if (backend != XMEM_VFIO_BACKEND_AUTO && backend != XMEM_VFIO_BACKEND_TYPE1 &&

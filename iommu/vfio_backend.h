@@ -86,6 +86,11 @@ struct xmem_vfio_container {
     size_t                 n_maps, cap_maps;
 };
 
+/* Open a backend's device node read/write: the fd, or -1 with ENODEV
+ * (the node does not exist: no such driver in this kernel), EACCES, or
+ * open's errno. */
+int xm_vfio_open_node(const char *path);
+
 /* Backends' open: fill c->ops, c->fd (and c->ioas_id, c->iommu_set); 0, or
  * -1 with errno and nothing left open. */
 int xm_vfio_type1_open(struct xmem_vfio_container *c);

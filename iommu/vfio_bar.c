@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #endif
 #include "iommu/devmem.h"
+#include "iommu/vfio_caps.h"
 
 #include <errno.h>
 #include <linux/vfio.h>
@@ -17,8 +18,6 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
-
-#define XM_BAR_MAX_CAPS 64
 
 /* The sparse capability's areas into out; zero-sized areas are skipped. */
 static int parse_sparse(const unsigned char *b, size_t size, size_t off,
@@ -86,24 +85,17 @@ int xm_vfio_bar_parse(const void *buf, size_t size, struct xmem_vfio_bar *out)
         e = ENOENT;
     else if (!(ri.flags & VFIO_REGION_INFO_FLAG_MMAP))
         e = ENOTSUP;
-    size_t off = (ri.flags & VFIO_REGION_INFO_FLAG_CAPS) ? ri.cap_offset : 0;
-    size_t min_off = sizeof(ri); /* each capability lies after the previous one */
-    for (int n = 0; !e && off != 0; n++) {
-        struct vfio_info_cap_header h;
-        if (n >= XM_BAR_MAX_CAPS || off < min_off || off > size || size - off < sizeof(h)) {
-            e = EPROTO;
-            break;
-        }
-        memcpy(&h, b + off, sizeof(h));
-        if (h.id == VFIO_REGION_INFO_CAP_SPARSE_MMAP && (e = parse_sparse(b, size, off, out)))
-            break;
-        if (h.next != 0 && h.next <= off) {
-            e = EPROTO;
-            break;
-        }
-        min_off = off + sizeof(h);
-        off = h.next;
-    }
+    struct xm_vfio_caps it;
+    struct vfio_info_cap_header h;
+    size_t off;
+    int more = 0;
+    xm_vfio_caps_init(&it, b, size, (ri.flags & VFIO_REGION_INFO_FLAG_CAPS) ? ri.cap_offset : 0,
+                      sizeof(ri));
+    while (!e && (more = xm_vfio_caps_next(&it, &h, &off)) > 0)
+        if (h.id == VFIO_REGION_INFO_CAP_SPARSE_MMAP)
+            e = parse_sparse(b, size, off, out);
+    if (!e && more < 0)
+        e = EPROTO;
     if (!e && !out->sparse) {
         out->n_areas = 1;
         out->areas[0] = (struct xmem_vfio_bar_area){0, ri.size};

@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #endif
 #include "iommu/vfio_backend.h"
+#include "iommu/vfio_caps.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,7 +24,6 @@
 /* Capability chain                                                         */
 /* ------------------------------------------------------------------------ */
 
-#define XM_VFIO_MAX_CAPS 64
 
 int xm_vfio_parse_info(const void *buf, size_t size, struct xmem_vfio_info *out)
 {
@@ -40,16 +40,12 @@ int xm_vfio_parse_info(const void *buf, size_t size, struct xmem_vfio_info *out)
     if (!(info.flags & VFIO_IOMMU_INFO_CAPS) || info.cap_offset == 0)
         return 0;
 
-    size_t off = info.cap_offset;
-    size_t min_off = sizeof(info); /* each capability lies after the previous one */
-    for (int n = 0; off != 0; n++) {
-        struct vfio_info_cap_header h;
-        if (n >= XM_VFIO_MAX_CAPS || off < min_off || off > size ||
-            size - off < sizeof(h)) {
-            errno = EPROTO;
-            return -1;
-        }
-        memcpy(&h, b + off, sizeof(h));
+    struct xm_vfio_caps it;
+    struct vfio_info_cap_header h;
+    size_t off;
+    int more;
+    xm_vfio_caps_init(&it, b, size, info.cap_offset, sizeof(info));
+    while ((more = xm_vfio_caps_next(&it, &h, &off)) > 0) {
         if (h.id == VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE) {
             struct vfio_iommu_type1_info_cap_iova_range cap;
             if (size - off < sizeof(cap)) {
@@ -81,13 +77,9 @@ int xm_vfio_parse_info(const void *buf, size_t size, struct xmem_vfio_info *out)
             out->has_dma_avail = 1;
             out->dma_avail = cap.avail;
         }
-        if (h.next != 0 && h.next <= off) {
-            errno = EPROTO;
-            return -1;
-        }
-        min_off = off + sizeof(h);
-        off = h.next;
     }
+    if (more < 0)
+        return -1;
     return 0;
 }
 
@@ -238,14 +230,9 @@ static const struct xm_vfio_ops xm_type1_ops = {
 
 int xm_vfio_type1_open(struct xmem_vfio_container *c)
 {
-    int fd = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT || errno == ENXIO || errno == ENODEV)
-            errno = ENODEV;
-        else if (errno == EPERM)
-            errno = EACCES;
+    int fd = xm_vfio_open_node("/dev/vfio/vfio");
+    if (fd < 0)
         return -1;
-    }
     int e = 0;
     if (ioctl(fd, VFIO_GET_API_VERSION) != VFIO_API_VERSION)
         e = EPROTO;
