@@ -66,14 +66,20 @@ fi
 tarball="/usr/src/$pkg.tar.xz"
 [ -f "$tarball" ] || { echo "guest_kernel.sh: $tarball missing" >&2; exit 1; }
 work="$cache/build-$key"
-rm -rf "$work"
-mkdir -p "$work"
+src="$work/$pkg"
 log="$work/build.log"
 start=$(date +%s)
-echo "guest_kernel.sh: building $pkg $version (config $confhash) in $work; log $log" >&2
-
-tar -C "$work" -xf "$tarball"
-src="$work/$pkg"
+# A build that was interrupted (killed, machine rebooted) resumes in its tree: make is
+# incremental. A tree whose extraction did not finish is thrown away.
+if [ -f "$work/.extracted" ]; then
+    echo "guest_kernel.sh: resuming the build in $work; log $log" >&2
+else
+    rm -rf "$work"
+    mkdir -p "$work"
+    echo "guest_kernel.sh: building $pkg $version (config $confhash) in $work; log $log" >&2
+    tar -C "$work" -xf "$tarball"
+    touch "$work/.extracted"
+fi
 args=()
 while IFS='=' read -r opt val; do
     case "$opt" in ''|'#'*) continue ;; esac
