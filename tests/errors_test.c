@@ -19,7 +19,8 @@
  *
  *   errors_test --doc=docs/errors.md --header=include/xmem/xmem.h ...
  *               [--part=vfio] [--only=<id prefix>]
- * (XMEM_ERRORS_MD and XMEM_INCLUDE_DIR work as well as the flags.)
+ * (XMEM_ERRORS_MD and XMEM_INCLUDE_DIR, the repository's include/, work as
+ * well as the flags.)
  * --part=vfio runs the rows that need a VFIO container (/dev/vfio/vfio) and
  * prints SKIPPED without one.
  *
@@ -518,22 +519,28 @@ static void run_row(void)
 	env_fini(&e, live, inv0, logs0);
 }
 
-static void usage_paths(int argc, char **argv, const char **doc, const char *hdrs[3], int *nh)
+/* The three public headers and the test library's testing/xmem_testdev.h
+ * (the test backend has rows too). */
+#define ET_HEADERS 4
+
+static void usage_paths(int argc, char **argv, const char **doc,
+			const char *hdrs[ET_HEADERS], int *nh)
 {
 	*doc = getenv("XMEM_ERRORS_MD");
 	*nh = 0;
 	const char *inc = getenv("XMEM_INCLUDE_DIR");
-	static char buf[3][512];
-	static const char *names[3] = {"xmem.h", "xmem_dma.h", "xmem_vfio.h"};
+	static char buf[ET_HEADERS][512];
+	static const char *names[ET_HEADERS] = {"xmem/xmem.h", "xmem/xmem_dma.h",
+						"xmem/xmem_vfio.h", "../testing/xmem_testdev.h"};
 	if (inc)
-		for (int i = 0; i < 3; i++) {
-			snprintf(buf[i], sizeof buf[i], "%s/xmem/%s", inc, names[i]);
+		for (int i = 0; i < ET_HEADERS; i++) {
+			snprintf(buf[i], sizeof buf[i], "%s/%s", inc, names[i]);
 			hdrs[(*nh)++] = buf[i];
 		}
 	for (int i = 1; i < argc; i++) {
 		if (strncmp(argv[i], "--doc=", 6) == 0)
 			*doc = argv[i] + 6;
-		else if (strncmp(argv[i], "--header=", 9) == 0 && *nh < 3)
+		else if (strncmp(argv[i], "--header=", 9) == 0 && *nh < ET_HEADERS)
 			hdrs[(*nh)++] = argv[i] + 9;
 		else if (strncmp(argv[i], "--part=", 7) == 0)
 			part = argv[i] + 7;
@@ -542,15 +549,16 @@ static void usage_paths(int argc, char **argv, const char **doc, const char *hdr
 		else
 			XT_FATAL("unknown argument %s", argv[i]);
 	}
-	if (!*doc || *nh != 3)
+	if (!*doc || *nh != ET_HEADERS)
 		XT_FATAL("usage: errors_test --doc=docs/errors.md --header=include/xmem/xmem.h "
-			 "--header=.../xmem_dma.h --header=.../xmem_vfio.h [--part=host|vfio] "
+			 "--header=.../xmem_dma.h --header=.../xmem_vfio.h "
+			 "--header=testing/xmem_testdev.h [--part=host|vfio] "
 			 "[--only=<id prefix>]");
 }
 
 int main(int argc, char **argv)
 {
-	const char *doc, *hdrs[3];
+	const char *doc, *hdrs[ET_HEADERS];
 	int nh;
 	usage_paths(argc, argv, &doc, hdrs, &nh);
 	setvbuf(stdout, NULL, _IOLBF, 0);
