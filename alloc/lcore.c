@@ -7,8 +7,8 @@
 #include "lcore.h"
 
 struct xm_lcore xm_lcores[XMEM_MAX_LCORES];
-__thread struct xm_lcore *xm_self;
-__thread uint8_t xm_self_state;
+__thread struct xm_lcore *xm_self XM_TLS;
+__thread uint8_t xm_self_state XM_TLS;
 
 static pthread_mutex_t xm_lcore_mu = PTHREAD_MUTEX_INITIALIZER;
 static bool xm_lcore_used[XMEM_MAX_LCORES];   /* under xm_lcore_mu */

@@ -18,8 +18,12 @@ struct xm_lcore {
 };
 
 extern struct xm_lcore xm_lcores[XMEM_MAX_LCORES];
-extern __thread struct xm_lcore *xm_self;   /* NULL: no id (yet) */
-extern __thread uint8_t xm_self_state;      /* 0 unknown, 1 id, 2 none */
+/* Hidden and initial-exec: one %fs-relative load on the fast path, also in
+ * libxmem.so (9 bytes of the static TLS that glibc reserves for libraries
+ * loaded later, dlopen included), and no exported symbol. */
+#define XM_TLS __attribute__((visibility("hidden"), tls_model("initial-exec")))
+extern __thread struct xm_lcore *xm_self XM_TLS;   /* NULL: no id (yet) */
+extern __thread uint8_t xm_self_state XM_TLS;      /* 0 unknown, 1 id, 2 none */
 
 /* This thread's lcore, assigning one on first use; NULL when all ids are
  * taken. */

@@ -26,6 +26,10 @@
 extern "C" {
 #endif
 
+/* Everything declared here is libxmem.so's ABI (docs/abi.md); the library
+ * is built with -fvisibility=hidden. */
+#pragma GCC visibility push(default)
+
 /* IOVA of a page that has none, and the result of a failed translation. */
 #define XMEM_BAD_IOVA ((uint64_t)-1)
 
@@ -353,6 +357,8 @@ size_t xmem_class_size(int cls);
  * which writes the line to stderr. */
 typedef void (*xmem_log_fn)(const char *line);
 void xmem_set_log(xmem_log_fn fn);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

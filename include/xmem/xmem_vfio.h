@@ -23,6 +23,10 @@
 extern "C" {
 #endif
 
+/* Everything declared here is libxmem.so's ABI (docs/abi.md); the library
+ * is built with -fvisibility=hidden. */
+#pragma GCC visibility push(default)
+
 /* IOVA of a page that has none (same value as XMEM_BAD_IOVA in xmem.h). */
 #define XMEM_VFIO_NO_IOVA ((uint64_t)-1)
 
@@ -264,6 +268,8 @@ struct xmem_dma_subscriber *xmem_vfio_attach(struct xmem_vfio_container *c);
  *         exactly the entries still mapped (as xmem_dma_unsubscribe);
  *         counted and logged.  A retry finishes. */
 int xmem_vfio_detach(struct xmem_vfio_container *c);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }
