@@ -7,6 +7,7 @@
 #   scripts/deps.sh lib      only what building and installing the library
 #                            needs (scripts/install.sh)
 #   scripts/deps.sh dpdk     only what the DPDK integration library needs
+#   scripts/deps.sh docs     only doxygen (scripts/apidoc.sh)
 set -euo pipefail
 
 # What the library itself needs to build (the README's "Install" names them).
@@ -47,7 +48,8 @@ for group in "$@"; do
     case "$group" in
         lib)  PACKAGES+=("${LIB_PACKAGES[@]}") ;;
         dpdk) PACKAGES+=("${DPDK_PACKAGES[@]}") ;;
-        *) echo "deps.sh: unknown group $group (lib, dpdk; none: everything)" >&2; exit 2 ;;
+        docs) PACKAGES+=(doxygen) ;;
+        *) echo "deps.sh: unknown group $group (lib, dpdk, docs; none: everything)" >&2; exit 2 ;;
     esac
 done
 
