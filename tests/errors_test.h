@@ -74,12 +74,15 @@ struct snap {
 	bool has_x;
 	uint64_t inv;
 	unsigned logs;
+	unsigned fails;   /* control-plane failure lines (fail_lines) */
 };
 
 /* ------------------------------------------------- checks (errors_test.c) */
 
-/* The log hook: every line the library logs (a bad-pointer report). */
+/* The log hook: bad-pointer reports counted in log_lines, the one line of
+ * each failed control-plane call in fail_lines (and checked per row). */
 extern _Atomic unsigned log_lines;
+extern _Atomic unsigned fail_lines;
 void capture(const char *line);
 /* The hook while an unmap is made to fail: its lines, counted apart. */
 extern unsigned unmap_log_lines;
