@@ -91,14 +91,23 @@ static inline struct xmem_heap *xm_numa_pick(int node)
 	return xm_numa_pick_slow(node, g);
 }
 
+/* Bad arguments are EINVAL whether or not a heap lives on the node. */
 void *xmem_alloc_node(int node, size_t size, size_t align)
 {
+	if (unlikely(size == 0 || (align && !xm_is_pow2(align)))) {
+		errno = EINVAL;
+		return NULL;
+	}
 	struct xmem_heap *h = xm_numa_pick(node);
 	return h ? xmem_alloc(h, size, align) : NULL;
 }
 
 int xmem_alloc_bulk_node(int node, size_t size, void **objs, unsigned n)
 {
+	if (unlikely(!objs || n == 0 || size == 0)) {
+		errno = EINVAL;
+		return -1;
+	}
 	struct xmem_heap *h = xm_numa_pick(node);
 	return h ? xmem_alloc_bulk(h, size, objs, n) : -1;
 }

@@ -180,7 +180,7 @@ if [ -n "$ERRBIN" ]; then
     install -m 0755 "$ERRBIN" "$R/bin/errors_test"
     mkdir -p "$R/xmem"
     cp "$ROOT/docs/errors.md" "$ROOT"/include/xmem/xmem.h "$ROOT"/include/xmem/xmem_dma.h \
-        "$ROOT"/include/xmem/xmem_vfio.h "$R/xmem/"
+        "$ROOT"/include/xmem/xmem_vfio.h "$ROOT"/include/xmem/xmem_numa.h "$R/xmem/"
 fi
 
 : > "$R/lib/modules/load_order"
