@@ -120,8 +120,8 @@ int xmem_heap_numa_refresh(struct xmem_heap *heap)
 
 /* cpu -> node, built once: the kernel does not move CPUs between nodes
  * (CPU hotplug aside, which this table does not follow). */
-static int16_t *xm_cpu_node;
-static int xm_n_cpus;
+const int16_t *_Atomic xm_cpu_node_tab;
+int xm_cpu_node_n;
 static pthread_once_t xm_cpu_once = PTHREAD_ONCE_INIT;
 
 static void xm_cpu_table(void)
@@ -137,23 +137,23 @@ static void xm_cpu_table(void)
 		int node = numa ? numa_node_of_cpu((int)c) : 0;
 		t[c] = (int16_t)(node < 0 ? 0 : node);
 	}
-	xm_cpu_node = t;
-	xm_n_cpus = (int)n;
+	xm_cpu_node_n = (int)n;
+	atomic_store_explicit(&xm_cpu_node_tab, t, memory_order_release);
 }
 
-int xm_numa_cpu_node(int cpu)
+int xm_numa_cpu_node_slow(int cpu)
 {
 	pthread_once(&xm_cpu_once, xm_cpu_table);
-	if (cpu < 0 || cpu >= xm_n_cpus || !xm_cpu_node)
+	const int16_t *t = atomic_load_explicit(&xm_cpu_node_tab,
+						memory_order_acquire);
+	if (!t || cpu < 0 || cpu >= xm_cpu_node_n)
 		return -1;
-	return xm_cpu_node[cpu];
+	return t[cpu];
 }
 
 int xmem_lcore_numa_node(void)
 {
-	/* glibc 2.35+ reads the CPU from the rseq area: a load, no call
-	 * into the kernel. */
-	int node = xm_numa_cpu_node(sched_getcpu());
+	int node = xm_numa_cpu_node(xm_numa_cur_cpu());
 	if (node < 0)
 		errno = ENOENT;
 	return node;

@@ -5,6 +5,8 @@
 #ifndef XM_NUMA_H
 #define XM_NUMA_H
 
+#include <sched.h>
+
 #include "xm_common.h"
 
 /* Bytes per node of a range: what one scan found.  Plain: filled by one
@@ -48,9 +50,44 @@ static inline void xm_numa_changed(void)
 	atomic_fetch_add_explicit(&xm_numa_gen, 1, memory_order_release);
 }
 
+/* CPU -> node table, built once on first use (numa.c): published with
+ * release after xm_cpu_node_n is written, read with acquire. */
+extern const int16_t *_Atomic xm_cpu_node_tab;
+extern int xm_cpu_node_n;
+int xm_numa_cpu_node_slow(int cpu);
+
 /* Node of a CPU (0 when the kernel has no NUMA, -1 for a CPU out of
  * range). */
-int xm_numa_cpu_node(int cpu);
+static inline int xm_numa_cpu_node(int cpu)
+{
+	const int16_t *t = atomic_load_explicit(&xm_cpu_node_tab,
+						memory_order_acquire);
+	if (likely(t && (unsigned)cpu < (unsigned)xm_cpu_node_n))
+		return t[cpu];
+	return xm_numa_cpu_node_slow(cpu);
+}
+
+/* The CPU the calling thread runs on now.  With glibc's rseq area (2.35+,
+ * registered by default) it is one load: the kernel rewrites cpu_id before
+ * the thread returns to user space on another CPU, so a moved thread sees
+ * its new CPU at once.  Otherwise sched_getcpu (the vDSO). */
+static inline int xm_numa_cur_cpu(void)
+{
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 35) && \
+	(defined(__x86_64__) || defined(__aarch64__))
+	extern const ptrdiff_t __rseq_offset;
+	extern const unsigned int __rseq_size;
+	if (likely(__rseq_size >= 8)) {
+		/* struct rseq: cpu_id_start (u32), then cpu_id (s32; -1
+		 * while unregistered). */
+		int32_t c = *(volatile int32_t *)((char *)__builtin_thread_pointer() +
+						  __rseq_offset + 4);
+		if (likely(c >= 0))
+			return c;
+	}
+#endif
+	return sched_getcpu();
+}
 
 /* sysfs root for xmem_pci_numa_node and the VFIO device check ("/sys" by
  * default).  Tests point it at a fake tree; NULL restores "/sys". */

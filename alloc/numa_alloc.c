@@ -67,12 +67,13 @@ static struct xmem_heap *xm_numa_pick_slow(int node, uint64_t gen)
 }
 
 /* The heap for node (XMEM_NUMA_LOCAL resolved here), NULL with errno.
- * The fast path: one sched_getcpu for XMEM_NUMA_LOCAL (the rseq area),
- * one acquire load of the generation, one TLS load. */
+ * The fast path: the CPU from the rseq area and its node from the table
+ * (XMEM_NUMA_LOCAL only), one acquire load of the generation, two TLS
+ * loads. */
 static inline struct xmem_heap *xm_numa_pick(int node)
 {
 	if (node == XMEM_NUMA_LOCAL) {
-		node = xm_numa_cpu_node(sched_getcpu());
+		node = xm_numa_cpu_node(xm_numa_cur_cpu());
 		if (unlikely(node < 0)) {
 			errno = ENOENT;
 			return NULL;
