@@ -132,7 +132,9 @@ const char *xmem_heap_name(const struct xmem_heap *heap);
  * EFAULT: IOVA mode PA and a page is not resident (EPERM: the physical
  *         addresses are not readable, as without CAP_SYS_ADMIN).
  * Other:  the errno of a subscriber's mem_event veto (EPERM if it set
- *         none) or of its failing dma_map, passed through. */
+ *         none) or of its failing dma_map, passed through; EXDEV from an
+ *         attached VFIO container in NUMA strict mode when resident pages
+ *         lie on another node than its devices (xmem_vfio_set_numa_strict). */
 int xmem_heap_add_memory(struct xmem_heap *heap, void *va, size_t len,
                          const uint64_t *iova, size_t n_pages,
                          size_t page_size);
