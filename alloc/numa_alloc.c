@@ -4,6 +4,7 @@
  * xmem_alloc_bulk_node on top of xmem_alloc / xmem_alloc_bulk. */
 #include <errno.h>
 #include <sched.h>
+#include <string.h>
 
 #include "heap.h"
 #include "numa.h"
@@ -15,14 +16,16 @@
 static struct xmem_heap *_Atomic xm_node_default[XMEM_NUMA_MAX_NODES];
 static _Atomic uint64_t xm_node_default_serial[XMEM_NUMA_MAX_NODES];
 
-/* The calling thread's choices, valid while gen == xm_numa_gen.  A thread
- * is an lcore here: the cache is per thread, like the lcore caches, and
- * costs nothing to threads that never allocate by node. */
+/* The calling thread's choices, valid while gen == xm_numa_gen: per node,
+ * the chosen heap's id + 1 (0: not chosen yet).  A thread is an lcore
+ * here: the cache is per thread, like the lcore caches.  72 bytes of
+ * initial-exec TLS (no __tls_get_addr call, even in libxmem.so). */
+_Static_assert(XMEM_MAX_HEAPS < 256, "heap id + 1 must fit a byte");
 struct xm_numa_tls {
 	uint64_t gen;
-	struct xmem_heap *heap[XMEM_NUMA_MAX_NODES];
+	uint8_t heap[XMEM_NUMA_MAX_NODES];
 };
-static __thread struct xm_numa_tls xm_nt;
+static __thread struct xm_numa_tls xm_nt __attribute__((tls_model("initial-exec")));
 
 /* The heap the rule of xmem_alloc_node picks for node, or NULL.  RCU read
  * section held. */
@@ -53,14 +56,13 @@ static struct xmem_heap *xm_numa_choose(int node)
 static struct xmem_heap *xm_numa_pick_slow(int node, uint64_t gen)
 {
 	if (xm_nt.gen != gen) {
-		for (int i = 0; i < XMEM_NUMA_MAX_NODES; i++)
-			xm_nt.heap[i] = NULL;
+		memset(xm_nt.heap, 0, sizeof(xm_nt.heap));
 		xm_nt.gen = gen;
 	}
 	xm_rcu_read_lock();
 	struct xmem_heap *h = xm_numa_choose(node);
 	xm_rcu_read_unlock();
-	xm_nt.heap[node] = h;
+	xm_nt.heap[node] = h ? (uint8_t)(xm_heap_idx(h) + 1) : 0;
 	if (!h)
 		errno = ENOENT;
 	return h;
@@ -69,7 +71,7 @@ static struct xmem_heap *xm_numa_pick_slow(int node, uint64_t gen)
 /* The heap for node (XMEM_NUMA_LOCAL resolved here), NULL with errno.
  * The fast path: the CPU from the rseq area and its node from the table
  * (XMEM_NUMA_LOCAL only), one acquire load of the generation, two TLS
- * loads. */
+ * loads, the heap table's slot. */
 static inline struct xmem_heap *xm_numa_pick(int node)
 {
 	if (node == XMEM_NUMA_LOCAL) {
@@ -86,9 +88,14 @@ static inline struct xmem_heap *xm_numa_pick(int node)
 	/* Acquire: pairs with xm_numa_changed, so a choice made after this
 	 * load sees every change the generation counts. */
 	uint64_t g = atomic_load_explicit(&xm_numa_gen, memory_order_acquire);
-	struct xmem_heap *h = xm_nt.heap[node];
-	if (likely(xm_nt.gen == g && h))
-		return h;
+	unsigned id = xm_nt.heap[node];
+	if (likely(xm_nt.gen == g && id)) {
+		/* The slot still holds the chosen heap: replacing it bumps the
+		 * generation (destroy, create), which g would show. */
+		struct xmem_heap *h = xm_rcu_deref(xm_heaps[id - 1]);
+		if (likely(h))
+			return h;
+	}
 	return xm_numa_pick_slow(node, g);
 }
 
