@@ -5,7 +5,7 @@
  * and "errno" cells, so a case never restates an errno.  Before anything
  * runs, the test checks that doc, headers and cases agree (errors_table.h):
  * every row has a case, every case a row, every function declared in
- * xmem.h / xmem_dma.h / xmem_vfio.h a row, and every errno a row names is
+ * xmem.h / xmem_dma.h / xmem_vfio.h / xmem_numa.h a row, and every errno a row names is
  * in its function's header comment.
  *
  * Around every call the harness checks that nothing changed: the stats of
