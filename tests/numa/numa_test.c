@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
+#include "tests/numa/page_node.h"
 #include "tests/xt_util.h"
 #include <xmem/xmem_dma.h>
 
@@ -27,15 +28,6 @@ void xm_sysfs_root_set(const char *root);
 void xm_vfio_group_node(int group, int *node, char *bdf);
 int xm_numa_locality_check(const struct xmem_dma_region_info *info, int dev,
 			   const char *bdf, bool strict);
-
-static int page_node(const void *p)
-{
-	void *pg = (void *)((uintptr_t)p & ~(uintptr_t)4095);
-	int st = -100;
-	if (syscall(SYS_move_pages, 0, 1UL, &pg, NULL, &st, 0) != 0)
-		return -100;
-	return st;
-}
 
 static size_t sum_nodes(const struct xmem_heap_stats *s)
 {

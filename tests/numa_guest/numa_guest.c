@@ -28,6 +28,8 @@
 #include <xmem/xmem.h>
 #include <xmem/xmem_vfio.h>
 
+#include "tests/numa/page_node.h"
+
 #define MiB ((size_t)1 << 20)
 static int failed;
 
@@ -42,15 +44,6 @@ static void check(int ok, const char *name, const char *fmt, ...)
 	fflush(stdout);
 	if (!ok)
 		failed = 1;
-}
-
-static int page_node(const void *p)
-{
-	void *pg = (void *)((uintptr_t)p & ~(uintptr_t)4095);
-	int st = -100;
-	if (syscall(SYS_move_pages, 0, 1UL, &pg, NULL, &st, 0) != 0)
-		return -100;
-	return st;
 }
 
 static void pin(int cpu)
