@@ -139,6 +139,7 @@ static const char *xm_errno_name(int e)
 	case ENODEV:  return "ENODEV";
 	case EPROTO:  return "EPROTO";
 	case ENOTSUP: return "ENOTSUP";
+	case EXDEV:   return "EXDEV";
 	default:      return "errno";
 	}
 }

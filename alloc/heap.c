@@ -9,6 +9,7 @@
 
 #include "cache.h"
 #include "meta.h"
+#include "numa.h"
 #include "vg.h"
 
 struct xmem_heap *xm_heaps[XMEM_MAX_HEAPS];
@@ -111,6 +112,7 @@ static struct xmem_heap *xm_heap_create(const char *name)
 	__atomic_store_n(&h->magic, XM_HEAP_MAGIC, __ATOMIC_RELEASE);
 	/* Publishes the initialised descriptor (release). */
 	xm_rcu_publish(xm_heaps[slot], h);
+	xm_numa_changed();   /* node choices (numa_alloc.c) are stale */
 out:
 	xm_ctl_unlock();
 	return h;
@@ -148,6 +150,7 @@ static int xm_heap_destroy(struct xmem_heap *h)
 	} else {
 		xm_rcu_publish(xm_heaps[h->id], NULL);
 		__atomic_store_n(&h->magic, 0, __ATOMIC_RELAXED);
+		xm_numa_changed();
 		xm_rcu_synchronize();   /* lookups that found h are done */
 		/* Its lcaches stay in their slots (cache.h): the next heap
 		 * with this id re-initialises them. */
@@ -239,6 +242,7 @@ static int xm_heap_add(struct xmem_heap *h, void *va, size_t len,
 	/* Before r joins the heap's list, from which blocks are carved. */
 	xm_vg_on_add(va, len);
 	xm_heap_link(h, r);
+	xm_numa_changed();
 	rc = 0;
 out:
 	xm_ctl_unlock();
@@ -387,6 +391,7 @@ static int xm_heap_remove(struct xmem_heap *h, void *va, size_t len)
 		xm_heap_relink(h, r, link);
 		goto fail;
 	}
+	xm_numa_changed();
 	xm_heap_drop_spans(h, spans, n_spans);
 	xm_meta_free(spans, cap * sizeof(*spans));
 	pthread_mutex_unlock(&h->ctl_lock);
