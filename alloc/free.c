@@ -92,12 +92,11 @@ static void xm_free_other(uintptr_t e, uintptr_t p, const char *fn)
 {
 	struct xm_span *s = (struct xm_span *)e;
 	if (!e)
-		xm_report_invalid(fn, (void *)p, "not memory of any heap");
+		xm_report_invalid(fn, (void *)p, xm_pagemap_registered(p) ?
+				  "memory registered for translation only" :
+				  "not memory of any heap");
 	else if (e & XM_PM_REGION)
-		xm_report_invalid(fn, (void *)p,
-				  ((struct xm_region *)(e & ~XM_PM_REGION))->heap ?
-				  "not the start of a block" :
-				  "memory registered for translation only");
+		xm_report_invalid(fn, (void *)p, "not the start of a block");
 	else if (s->cls == XM_CLS_LARGE)
 		xm_free_large(s, p, fn);
 	else

@@ -125,7 +125,7 @@ struct xm_region *xm_region_new(void *va, size_t len, const uint64_t *iova,
 	r->n_pages = len / page_size;
 	r->n_runs = 1;
 	/* Its share of the page map is metadata too, though the map owns it. */
-	r->meta_bytes = sizeof(*r) + xm_pagemap_bytes(len);
+	r->meta_bytes = sizeof(*r) + xm_pagemap_bytes(len, for_heap);
 
 	if (iova && xm_region_set_iova(r, iova))
 		goto fail;
