@@ -119,9 +119,10 @@ if [ "$HAVE_DPDK" = 1 ]; then
 fi
 
 echo "install.sh: building ${TARGETS[*]}"
-bazel_args=(--curses=no --color=no --show_progress_rate_limit=30)
+# The release configuration (-c opt: the library's own -O2, and NDEBUG).
+bazel_args=(-c opt --curses=no --color=no --show_progress_rate_limit=30)
 "$BAZEL" build "${bazel_args[@]}" "${TARGETS[@]}"
-BIN="$("$BAZEL" info bazel-bin 2>/dev/null)"
+BIN="$("$BAZEL" info -c opt bazel-bin 2>/dev/null)"
 
 # Bazel's archive of a cc_library holds that target's own sources only:
 # check that libxmem.a has an object for every source of the library.
