@@ -38,20 +38,26 @@ static struct xm_dmabuf xm_dmabufs[XMEM_DMABUF_MAX]; /* guarded by the lock */
 static int is_dmabuf(int fd)
 {
     struct statfs sf;
-    if (fstatfs(fd, &sf) != 0)
+    if (fstatfs(fd, &sf) != 0) {
+        xm_cause("fd %d: fstatfs: %s", fd, strerror(errno));
         return -1; /* EBADF */
+    }
     if (sf.f_type != DMA_BUF_MAGIC) {
+        xm_cause("fd %d is not a dma-buf (file system magic %#lx)", fd, (unsigned long)sf.f_type);
         errno = EINVAL;
         return -1;
     }
     return 0;
 }
 
-void *xmem_heap_add_dmabuf(struct xmem_heap *heap, int fd, uint64_t offset, size_t len,
+static void *xm_heap_add_dmabuf(struct xmem_heap *heap, int fd, uint64_t offset, size_t len,
                            size_t page_size)
 {
     if (!heap || len == 0 || page_size < XMEM_PAGE_SIZE_MIN || page_size > XMEM_PAGE_SIZE_MAX ||
         (page_size & (page_size - 1)) || offset % page_size || len % page_size) {
+        xm_cause(!heap ? "heap is NULL" : len == 0 ? "len is 0"
+                 : "page_size %zu is not a power of two in range, or offset %#llx or len %zu "
+                   "not a multiple of it", page_size, (unsigned long long)offset, len);
         errno = EINVAL;
         return NULL;
     }
@@ -69,6 +75,7 @@ void *xmem_heap_add_dmabuf(struct xmem_heap *heap, int fd, uint64_t offset, size
         d->heap = heap; /* reserved */
     pthread_mutex_unlock(&xm_dmabuf_lock);
     if (!d) {
+        xm_cause("%d dma-buf regions exist already (XMEM_DMABUF_MAX)", XMEM_DMABUF_MAX);
         errno = ENOSPC;
         return NULL;
     }
@@ -77,9 +84,8 @@ void *xmem_heap_add_dmabuf(struct xmem_heap *heap, int fd, uint64_t offset, size
     if (va == MAP_FAILED) {
         e = errno;
         if (e == EINVAL || e == ENODEV || e == EACCES || e == EPERM) {
-            xm_log("xmem_heap_add_dmabuf: the exporter does not allow mmap (%s); a "
-                   "CPU-inaccessible dma-buf needs IOMMU_IOAS_MAP_FILE (Linux 6.14), not used",
-                   strerror(e));
+            xm_cause("the exporter does not allow mmap (%s); a CPU-inaccessible dma-buf needs "
+                     "IOMMU_IOAS_MAP_FILE (Linux 6.14), not used", strerror(e));
             e = ENOTSUP;
         }
         va = NULL;
@@ -108,9 +114,10 @@ void *xmem_heap_add_dmabuf(struct xmem_heap *heap, int fd, uint64_t offset, size
     return va;
 }
 
-int xmem_heap_remove_dmabuf(struct xmem_heap *heap, void *va)
+static int xm_heap_remove_dmabuf(struct xmem_heap *heap, void *va)
 {
     if (!heap || !va) {
+        xm_cause(!heap ? "heap is NULL" : "va is NULL");
         errno = EINVAL;
         return -1;
     }
@@ -122,6 +129,7 @@ int xmem_heap_remove_dmabuf(struct xmem_heap *heap, void *va)
     struct xm_dmabuf copy = d ? *d : (struct xm_dmabuf){0};
     pthread_mutex_unlock(&xm_dmabuf_lock);
     if (!d) {
+        xm_cause("%p is not a dma-buf chunk of this heap", va);
         errno = EINVAL;
         return -1;
     }
@@ -134,6 +142,23 @@ int xmem_heap_remove_dmabuf(struct xmem_heap *heap, void *va)
     d->va = NULL;
     pthread_mutex_unlock(&xm_dmabuf_lock);
     return 0;
+}
+
+void *xmem_heap_add_dmabuf(struct xmem_heap *heap, int fd, uint64_t offset, size_t len,
+                           size_t page_size)
+{
+    xm_ctl_enter();
+    void *r = xm_heap_add_dmabuf(heap, fd, offset, len, page_size);
+    xm_ctl_exit(!r, "xmem_heap_add_dmabuf");
+    return r;
+}
+
+int xmem_heap_remove_dmabuf(struct xmem_heap *heap, void *va)
+{
+    xm_ctl_enter();
+    int r = xm_heap_remove_dmabuf(heap, va);
+    xm_ctl_exit(r != 0, "xmem_heap_remove_dmabuf");
+    return r;
 }
 
 int xmem_vfio_bar_dmabuf(int device_fd, unsigned bar, uint64_t offset, uint64_t len)

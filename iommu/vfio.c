@@ -11,6 +11,7 @@
 #endif
 #include "iommu/vfio_backend.h"
 
+#include "alloc/xm_common.h" /* failed calls report one line (xm_ctl_exit) */
 #include "iommu/iova.h"
 
 #include <stdatomic.h>
@@ -58,10 +59,11 @@ int xm_vfio_open_node(const char *path)
     return fd;
 }
 
-struct xmem_vfio_container *xmem_vfio_container_open_backend(enum xmem_vfio_backend backend)
+static struct xmem_vfio_container *xm_vfio_container_open(enum xmem_vfio_backend backend)
 {
     if (backend != XMEM_VFIO_BACKEND_AUTO && backend != XMEM_VFIO_BACKEND_TYPE1 &&
         backend != XMEM_VFIO_BACKEND_IOMMUFD) {
+        xm_cause("backend %d is not a backend", (int)backend);
         errno = EINVAL;
         return NULL;
     }
@@ -88,9 +90,20 @@ struct xmem_vfio_container *xmem_vfio_container_open_backend(enum xmem_vfio_back
     return c;
 }
 
+struct xmem_vfio_container *xmem_vfio_container_open_backend(enum xmem_vfio_backend backend)
+{
+    xm_ctl_enter();
+    struct xmem_vfio_container *r = xm_vfio_container_open(backend);
+    xm_ctl_exit(!r, "xmem_vfio_container_open_backend");
+    return r;
+}
+
 struct xmem_vfio_container *xmem_vfio_container_open(void)
 {
-    return xmem_vfio_container_open_backend(XMEM_VFIO_BACKEND_TYPE1);
+    xm_ctl_enter();
+    struct xmem_vfio_container *r = xm_vfio_container_open(XMEM_VFIO_BACKEND_TYPE1);
+    xm_ctl_exit(!r, "xmem_vfio_container_open");
+    return r;
 }
 
 int xmem_vfio_container_backend(const struct xmem_vfio_container *c)
@@ -168,9 +181,13 @@ static struct xm_vfio_group *find_group(struct xmem_vfio_container *c, int id)
     return NULL;
 }
 
-int xmem_vfio_group_add(struct xmem_vfio_container *c, int group_id)
+static int xm_vfio_group_add(struct xmem_vfio_container *c, int group_id)
 {
     if (!c || group_id < 0) {
+        if (!c)
+            xm_cause("c is NULL");
+        else
+            xm_cause("group_id %d is negative", group_id);
         errno = EINVAL;
         return -1;
     }
@@ -202,9 +219,18 @@ int xmem_vfio_group_add(struct xmem_vfio_container *c, int group_id)
     return 0;
 }
 
-int xmem_vfio_group_remove(struct xmem_vfio_container *c, int group_id)
+int xmem_vfio_group_add(struct xmem_vfio_container *c, int group_id)
+{
+    xm_ctl_enter();
+    int r = xm_vfio_group_add(c, group_id);
+    xm_ctl_exit(r != 0, "xmem_vfio_group_add");
+    return r;
+}
+
+static int xm_vfio_group_remove(struct xmem_vfio_container *c, int group_id)
 {
     if (!c) {
+        xm_cause("c is NULL");
         errno = EINVAL;
         return -1;
     }
@@ -229,6 +255,14 @@ int xmem_vfio_group_remove(struct xmem_vfio_container *c, int group_id)
         return -1;
     }
     return 0;
+}
+
+int xmem_vfio_group_remove(struct xmem_vfio_container *c, int group_id)
+{
+    xm_ctl_enter();
+    int r = xm_vfio_group_remove(c, group_id);
+    xm_ctl_exit(r != 0, "xmem_vfio_group_remove");
+    return r;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -328,6 +362,30 @@ int xm_vfio_has_mapping(struct xmem_vfio_container *c, uintptr_t va, uint64_t io
 uint32_t xm_vfio_ioas_id(const struct xmem_vfio_container *c)
 {
     return c->ioas_id;
+}
+
+size_t xm_vfio_group_ids(struct xmem_vfio_container *c, int *ids, size_t cap)
+{
+    pthread_mutex_lock(&c->lock);
+    size_t n = c->n_groups;
+    for (size_t i = 0; i < n && i < cap; i++)
+        ids[i] = c->groups[i].id;
+    pthread_mutex_unlock(&c->lock);
+    return n;
+}
+
+int xmem_vfio_set_numa_strict(struct xmem_vfio_container *c, int on)
+{
+    if (!c) {
+        errno = EINVAL;
+        return -1;
+    }
+    return atomic_exchange_explicit(&c->numa_strict, on ? 1 : 0, memory_order_relaxed);
+}
+
+int xm_vfio_numa_strict(const struct xmem_vfio_container *c)
+{
+    return atomic_load_explicit(&c->numa_strict, memory_order_relaxed);
 }
 
 struct xmem_dma_subscriber *xm_vfio_get_sub(struct xmem_vfio_container *c)

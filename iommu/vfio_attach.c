@@ -3,9 +3,10 @@
  * container, of either backend (type1 or iommufd).  The subscriber's ops
  * are thin: map and unmap go through the container (iommu/vfio.c) one
  * ioctl each, dma_avail reads DMA_AVAIL (type1 only), dma_lookup asks the
- * container whether an identical mapping was made through it.  The IOVA
- * assigner is narrowed to the container's valid ranges at attach and
- * whenever a group joins it later. */
+ * container whether an identical mapping was made through it, mem_event
+ * checks device locality (vfio_numa.c).  The IOVA assigner is narrowed to
+ * the container's valid ranges at attach and whenever a group joins it
+ * later. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -85,7 +86,7 @@ static void xm_vfio_ranges_changed(struct xmem_vfio_container *c)
 	xm_ctl_unlock();
 }
 
-struct xmem_dma_subscriber *xmem_vfio_attach(struct xmem_vfio_container *c)
+static struct xmem_dma_subscriber *xm_vfio_attach(struct xmem_vfio_container *c)
 {
 	if (!c && !(c = xmem_vfio_default_container()))
 		return NULL;
@@ -101,10 +102,12 @@ struct xmem_dma_subscriber *xmem_vfio_attach(struct xmem_vfio_container *c)
 		.dma_unmap = xm_vfio_op_unmap,
 		.dma_avail = xm_vfio_op_avail,
 		.dma_lookup = xm_vfio_op_lookup,
+		.mem_event = xm_vfio_numa_event,   /* device locality */
 	};
 	xm_ctl_lock();
 	struct xmem_dma_subscriber *s = NULL;
 	if (xm_vfio_get_sub(c)) {
+		xm_cause("the container is attached already");
 		errno = EEXIST;
 	} else {
 		narrow_to(&in);
@@ -121,13 +124,22 @@ struct xmem_dma_subscriber *xmem_vfio_attach(struct xmem_vfio_container *c)
 	return s;
 }
 
-int xmem_vfio_detach(struct xmem_vfio_container *c)
+struct xmem_dma_subscriber *xmem_vfio_attach(struct xmem_vfio_container *c)
+{
+	xm_ctl_enter();
+	struct xmem_dma_subscriber *s = xm_vfio_attach(c);
+	xm_ctl_exit(!s, "xmem_vfio_attach");
+	return s;
+}
+
+static int xm_vfio_detach(struct xmem_vfio_container *c)
 {
 	if (!c) {
 		pthread_mutex_lock(&xm_vfio_default_lock);
 		c = xm_vfio_default;
 		pthread_mutex_unlock(&xm_vfio_default_lock);
 		if (!c) {
+			xm_cause("c is NULL and there is no default container");
 			errno = ENOENT;
 			return -1;
 		}
@@ -136,6 +148,7 @@ int xmem_vfio_detach(struct xmem_vfio_container *c)
 	struct xmem_dma_subscriber *s = xm_vfio_get_sub(c);
 	int rc = -1;
 	if (!s) {
+		xm_cause("the container is not attached");
 		errno = ENOENT;
 	} else {
 		rc = xm_dma_unsubscribe_locked(s);
@@ -147,5 +160,13 @@ int xmem_vfio_detach(struct xmem_vfio_container *c)
 	int e = errno;
 	xm_ctl_unlock();
 	errno = e;
+	return rc;
+}
+
+int xmem_vfio_detach(struct xmem_vfio_container *c)
+{
+	xm_ctl_enter();
+	int rc = xm_vfio_detach(c);
+	xm_ctl_exit(rc != 0, "xmem_vfio_detach");
 	return rc;
 }

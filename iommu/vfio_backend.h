@@ -76,6 +76,9 @@ struct xmem_vfio_container {
      * Set by vfio_attach.c while attached; release/acquire so a caller
      * that sees it sees the attach complete. */
     void (*_Atomic on_ranges)(struct xmem_vfio_container *c);
+    /* xmem_vfio_set_numa_strict; read by the subscriber's ADD check
+     * (vfio_numa.c).  Relaxed: a setting on its own. */
+    _Atomic int            numa_strict;
     int                    iommu_set;   /* an IOMMU to map into (type1: >= 1 group) */
     uint64_t               min_pgsize;  /* smallest IOMMU page size, 4096 if unknown */
     pthread_mutex_t        lock;        /* guards everything below and the ioctls */

@@ -9,6 +9,8 @@
 #define _GNU_SOURCE
 #endif
 #include "iommu/devmem.h"
+
+#include "alloc/xm_common.h" /* failed calls report one line (xm_ctl_exit) */
 #include "iommu/vfio_caps.h"
 
 #include <errno.h>
@@ -183,15 +185,18 @@ int xmem_vfio_bar_unmap(struct xmem_vfio_bar *b)
     return 0;
 }
 
-int xmem_heap_add_bar(struct xmem_heap *heap, const struct xmem_vfio_bar *b, size_t page_size)
+static int xm_heap_add_bar(struct xmem_heap *heap, const struct xmem_vfio_bar *b, size_t page_size)
 {
     if (!heap || !b || !b->base) {
+        xm_cause(!heap ? "heap is NULL" : !b ? "b is NULL" : "b is not mapped (base NULL)");
         errno = EINVAL;
         return -1;
     }
     for (uint32_t i = 0; i < b->n_areas; i++) {
         const struct xmem_vfio_bar_area *a = &b->areas[i];
         if (page_size == 0 || (a->size | a->offset) % page_size) {
+            xm_cause("area %u [%#llx, +%#llx) is not a multiple of page_size %zu", i,
+                     (unsigned long long)a->offset, (unsigned long long)a->size, page_size);
             errno = EINVAL;
             return -1;
         }
@@ -211,9 +216,10 @@ int xmem_heap_add_bar(struct xmem_heap *heap, const struct xmem_vfio_bar *b, siz
     return 0;
 }
 
-int xmem_heap_remove_bar(struct xmem_heap *heap, const struct xmem_vfio_bar *b)
+static int xm_heap_remove_bar(struct xmem_heap *heap, const struct xmem_vfio_bar *b)
 {
     if (!heap || !b) {
+        xm_cause(!heap ? "heap is NULL" : "b is NULL");
         errno = EINVAL;
         return -1;
     }
@@ -223,4 +229,20 @@ int xmem_heap_remove_bar(struct xmem_heap *heap, const struct xmem_vfio_bar *b)
             return -1;
     }
     return 0;
+}
+
+int xmem_heap_add_bar(struct xmem_heap *heap, const struct xmem_vfio_bar *b, size_t page_size)
+{
+    xm_ctl_enter();
+    int r = xm_heap_add_bar(heap, b, page_size);
+    xm_ctl_exit(r != 0, "xmem_heap_add_bar");
+    return r;
+}
+
+int xmem_heap_remove_bar(struct xmem_heap *heap, const struct xmem_vfio_bar *b)
+{
+    xm_ctl_enter();
+    int r = xm_heap_remove_bar(heap, b);
+    xm_ctl_exit(r != 0, "xmem_heap_remove_bar");
+    return r;
 }

@@ -9,6 +9,12 @@
 #
 # Stages (each is one function, stage_<name>, below):
 #   normal  bazel test //...                              (builds everything, runs all tests)
+#   install tests/install/run.sh: scripts/install.sh into a temporary prefix;
+#           exported symbols, soname, dependencies, pkg-config; a program
+#           built against the shared and the static library; examples/ built
+#           with make and meson from the prefix and run; Doxygen finds every
+#           public function documented; uninstall empties the prefix (each
+#           check counted)
 #   asan    bazel test --config=asan //tests/...          (ASan + UBSan)
 #   tsan    bazel test --config=tsan, tests tagged "concurrency" (skipped if none)
 #   stress  tests/stress against the reference model (tests/model), under ASan
@@ -26,6 +32,10 @@
 #   guest   tests/vfio_guest/run.sh: real VFIO DMA in a QEMU guest (apt installs
 #           QEMU, busybox-static and a Debian kernel; about 30 s once cached), and
 #           the VFIO rows of docs/errors.md run there (each row counted)
+#   numa_guest  tests/numa_guest/run.sh: NUMA placement in a two-node QEMU guest
+#           (per-node heaps, every page verified, xmem_alloc_node, XMEM_NUMA_LOCAL
+#           following a moved thread, the edu device on node 1 and the locality
+#           warning, the experiment tool); each check counted (about 50 s)
 #   iommufd_guest  scripts/guest_kernel.sh builds (once; cached under
 #           /var/cache/xmem/guest-kernel, about 10 min on 2 cores the first
 #           time) a 6.12 kernel with iommufd and VFIO cdevs; the guest test
@@ -44,7 +54,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 2
 ROOT="$(pwd)"
 
 BAZEL="${BAZEL:-bazel}"
-STAGES="${XMEM_STAGES:-normal asan tsan stress fuzz stall valgrind guest iommufd_guest}"
+STAGES="${XMEM_STAGES:-normal install asan tsan stress fuzz stall valgrind guest numa_guest iommufd_guest}"
 # shellcheck disable=SC2206
 EXTRA_ARGS=(${XMEM_BAZEL_ARGS:-})
 COMMON_ARGS=(--keep_going)
@@ -161,6 +171,21 @@ stage_normal() {
     run_bazel_test normal "" -- "${XMEM_TARGETS:-//...}"
 }
 
+# One result per check of tests/install/run.sh ("INSTALL: PASS|FAIL <check>").
+stage_install() {
+    local log="$WORK/install.log" rc st name note
+    say "stage install: tests/install/run.sh (install, link, examples, uninstall)"
+    bash ./tests/install/run.sh </dev/null 2>&1 | tee "$log"
+    rc="${PIPESTATUS[0]}"
+    while read -r st name note; do
+        note="${note#(}"
+        record "$st" "//tests/install:$name (install)" "${note%)}"
+    done < <(sed -n 's/^INSTALL: \(PASS\|FAIL\) /\1 /p' "$log")
+    if [ "$rc" -ne 0 ] && ! grep -q '^INSTALL: FAIL' "$log"; then
+        record FAIL "//tests/install (install)" "run.sh exited $rc without a FAIL line"
+    fi
+}
+
 stage_asan() {
     local t
     local pattern="${XMEM_ASAN_TARGETS:-//tests/...}"
@@ -249,6 +274,29 @@ stage_guest() {
             *) record FAIL "//tests:errors_vfio_test $id (guest)" "$st in the guest" ;;
         esac
     done < <(sed -n 's/^vfio_guest: errors row \([A-Z]*\) \(.*\)$/\1 \2/p' "$log")
+}
+
+stage_numa_guest() {
+    local log="$WORK/numa_guest.log" rc st rest
+    say "stage numa_guest: tests/numa_guest/run.sh"
+    bash ./tests/numa_guest/run.sh </dev/null 2>&1 | tee "$log"
+    rc="${PIPESTATUS[0]}"
+    if grep -q '^SKIPPED:' "$log"; then
+        record SKIP "//tests/numa_guest (numa_guest)" "$(grep -m1 '^SKIPPED:' "$log" | sed 's/^SKIPPED:[[:space:]]*//')"
+        return
+    fi
+    # One result per check the guest printed (or should have).
+    while read -r st rest; do
+        case "$st" in
+            PASS) record PASS "//tests/numa_guest ${rest%%:*} (numa_guest)" ;;
+            *) record FAIL "//tests/numa_guest ${rest%%:*} (numa_guest)" "$st: ${rest#*: }" ;;
+        esac
+    done < <(sed -n 's/^numa_guest: check \([A-Z]*\) \(.*\)$/\1 \2/p' "$log")
+    if [ "$rc" -ne 0 ]; then
+        record FAIL "//tests/numa_guest (numa_guest)" "run.sh exited $rc: see the check lines above"
+    else
+        record PASS "//tests/numa_guest (numa_guest)"
+    fi
 }
 
 stage_iommufd_guest() {

@@ -1,4 +1,5 @@
-/* xmem_devmem.h - device memory as heaps: a VFIO device's BAR (with its
+/** @file xmem_devmem.h
+ * xmem_devmem.h - device memory as heaps: a VFIO device's BAR (with its
  * sparse-mmap areas) and dma-buf fds (e.g. a udmabuf over a memfd, or a
  * vfio-pci BAR exported as a dma-buf on Linux 6.19).
  *
@@ -31,35 +32,40 @@
 extern "C" {
 #endif
 
+/* Everything declared here is libxmem.so's ABI (docs/abi.md); the library
+ * is built with -fvisibility=hidden. */
+#pragma GCC visibility push(default)
+
 /* ------------------------------------------------------------------------ */
 /* VFIO BARs                                                                */
 /* ------------------------------------------------------------------------ */
 
+/** Areas kept by xmem_vfio_bar_map. */
 #define XMEM_VFIO_BAR_MAX_AREAS 16
 
-/* One mmap-able area of a BAR, at base + offset. */
+/** One mmap-able area of a BAR, at base + offset. */
 struct xmem_vfio_bar_area {
 	uint64_t offset;
 	uint64_t size;
 };
 
-/* A BAR mapped by xmem_vfio_bar_map.  [base, base + size) is reserved as a
+/** A BAR mapped by xmem_vfio_bar_map.  [base, base + size) is reserved as a
  * whole; each area is mapped at base + offset (shared, read/write as the
  * region allows); everything else (the holes, e.g. an MSI-X table) stays
  * PROT_NONE. */
 struct xmem_vfio_bar {
 	void    *base;
-	uint64_t size;         /* the BAR's size */
-	uint64_t fd_offset;    /* the region's offset in the device fd */
-	uint32_t index;        /* region index (VFIO_PCI_BAR0_REGION_INDEX + bar) */
-	uint32_t flags;        /* VFIO_REGION_INFO_FLAG_* */
-	int      sparse;       /* 1: the areas come from VFIO_REGION_INFO_CAP_SPARSE_MMAP;
+	uint64_t size;         /**< the BAR's size */
+	uint64_t fd_offset;    /**< the region's offset in the device fd */
+	uint32_t index;        /**< region index (VFIO_PCI_BAR0_REGION_INDEX + bar) */
+	uint32_t flags;        /**< VFIO_REGION_INFO_FLAG_* */
+	int      sparse;       /**< 1: the areas come from VFIO_REGION_INFO_CAP_SPARSE_MMAP;
 	                          0: one area, the whole BAR */
 	uint32_t n_areas;
 	struct xmem_vfio_bar_area areas[XMEM_VFIO_BAR_MAX_AREAS];
 };
 
-/* Map BAR `bar` (0..5) of a VFIO device fd: VFIO_DEVICE_GET_REGION_INFO with
+/** Map BAR `bar` (0..5) of a VFIO device fd: VFIO_DEVICE_GET_REGION_INFO with
  * its capability chain (the buffer grown as the kernel asks), the
  * VFIO_REGION_INFO_CAP_SPARSE_MMAP areas if reported (zero-sized areas
  * skipped), a PROT_NONE reservation of the whole BAR, then each area mapped
@@ -75,12 +81,12 @@ struct xmem_vfio_bar {
  *          device fd). */
 int xmem_vfio_bar_map(int device_fd, unsigned bar, struct xmem_vfio_bar *out);
 
-/* Unmap a BAR that xmem_vfio_bar_map mapped (the whole reservation).  Any
+/** Unmap a BAR that xmem_vfio_bar_map mapped (the whole reservation).  Any
  * heap chunk over it must have been removed first.
  * EINVAL: b NULL or not mapped (base NULL). */
 int xmem_vfio_bar_unmap(struct xmem_vfio_bar *b);
 
-/* Add every area of a mapped BAR to a heap as one chunk each
+/** Add every area of a mapped BAR to a heap as one chunk each
  * (xmem_heap_add_memory with page_size; holes are not added, so no chunk
  * covers them).  With an attached VFIO container in IOVA mode VA or ASSIGN,
  * each chunk is mapped for DMA through the IOMMU: peer-to-peer, another
@@ -94,7 +100,7 @@ int xmem_vfio_bar_unmap(struct xmem_vfio_bar *b);
 int xmem_heap_add_bar(struct xmem_heap *heap, const struct xmem_vfio_bar *b,
                       size_t page_size);
 
-/* Remove what xmem_heap_add_bar added: every area, last first.
+/** Remove what xmem_heap_add_bar added: every area, last first.
  * EINVAL: heap or b NULL.  Other: errors of xmem_heap_remove_memory (EBUSY:
  * blocks still allocated; EIO: an unmap failed); the areas removed before
  * the failing one stay removed. */
@@ -104,9 +110,9 @@ int xmem_heap_remove_bar(struct xmem_heap *heap, const struct xmem_vfio_bar *b);
 /* dma-buf regions                                                          */
 /* ------------------------------------------------------------------------ */
 
-#define XMEM_DMABUF_MAX 64 /* dma-buf regions in the process at a time */
+#define XMEM_DMABUF_MAX 64 /**< dma-buf regions in the process at a time */
 
-/* Add [offset, offset + len) of a dma-buf to a heap as one chunk.  The
+/** Add [offset, offset + len) of a dma-buf to a heap as one chunk.  The
  * dma-buf is mmapped (MAP_SHARED, read/write) and the mapping added with
  * xmem_heap_add_memory(heap, va, len, NULL, 0, page_size): subscribers
  * (VFIO containers) map it for DMA through that VA.  type1 accepts the
@@ -128,7 +134,7 @@ int xmem_heap_remove_bar(struct xmem_heap *heap, const struct xmem_vfio_bar *b);
 void *xmem_heap_add_dmabuf(struct xmem_heap *heap, int fd, uint64_t offset, size_t len,
                            size_t page_size);
 
-/* Remove a chunk xmem_heap_add_dmabuf added (va is what it returned):
+/** Remove a chunk xmem_heap_add_dmabuf added (va is what it returned):
  * xmem_heap_remove_memory (subscribers unmap it and get a REMOVE event),
  * then munmap, and the dup of the fd is closed.  Call it when the
  * exporter revokes the buffer (device reset or close): afterwards nothing
@@ -139,7 +145,7 @@ void *xmem_heap_add_dmabuf(struct xmem_heap *heap, int fd, uint64_t offset, size
  *         from it; EIO: an unmap failed); the chunk then stays. */
 int xmem_heap_remove_dmabuf(struct xmem_heap *heap, void *va);
 
-/* Export [offset, offset + len) of BAR `bar` of a vfio-pci device as a
+/** Export [offset, offset + len) of BAR `bar` of a vfio-pci device as a
  * dma-buf (VFIO_DEVICE_FEATURE_DMA_BUF, Linux 6.19), for
  * xmem_heap_add_dmabuf or another importer.  The feature is probed first.
  * Returns the dma-buf fd.
@@ -149,6 +155,8 @@ int xmem_heap_remove_dmabuf(struct xmem_heap *heap, void *va);
  * Other:   errno of the ioctls, passed through (ENOTTY: not a VFIO device
  *          fd, from VFIO_DEVICE_GET_INFO). */
 int xmem_vfio_bar_dmabuf(int device_fd, unsigned bar, uint64_t offset, uint64_t len);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

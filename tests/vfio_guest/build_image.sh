@@ -6,23 +6,22 @@
 # VFIO modules in their real dependency order, and packing an initramfs (cpio newc, gzip)
 # with busybox, an /init script and the static test binary.
 #
-# Usage: build_image.sh GUEST_BINARY OUT_DIR [ERRORS_BINARY [DEVMEM_BINARY]]
+# Usage: build_image.sh GUEST_BINARY OUT_DIR [ERRORS_BINARY]
 #   Writes OUT_DIR/vmlinuz and OUT_DIR/initrd.gz.  With ERRORS_BINARY (the static
 #   tests/errors_test), the image also holds it as /bin/errors_test and what it reads at run
-#   time (docs/errors.md and the public headers) in /xmem; /init runs its VFIO rows.  With
-#   DEVMEM_BINARY (tests/vfio_guest/devmem_test.c), /init runs it as /bin/devmem_test.
+#   time (docs/errors.md and the public headers) in /xmem; /init runs its VFIO rows.
 # Exit codes: 0 built; 2 a dependency could not be installed (the caller reports SKIPPED;
 #   the reason is on the last line of stderr, prefixed "REASON: "); 1 any other error.
 # Environment: XMEM_GUEST_CACHE (default /var/cache/xmem-guest, or ~/.cache/xmem-guest when
-#   that is not writable) holds downloads.  XMEM_GUEST_KERNEL: a kernel image to boot instead
-#   of Debian's (e.g. scripts/guest_kernel.sh's bzImage, which has every driver built in): no
+#   that is not writable) holds downloads; XMEM_GUEST_EXTRA_BINS (space-separated paths) adds
+#   binaries to the image's /bin.  XMEM_GUEST_KERNEL: a kernel image to boot instead of
+#   Debian's (e.g. scripts/guest_kernel.sh's bzImage, which has every driver built in): no
 #   Debian kernel is fetched and the initramfs carries no modules.
 set -euo pipefail
 
 BIN=${1:?usage: build_image.sh GUEST_BINARY OUT_DIR}
 OUT=${2:?usage: build_image.sh GUEST_BINARY OUT_DIR}
 ERRBIN=${3:-}
-DEVBIN=${4:-}
 CACHE=${XMEM_GUEST_CACHE:-/var/cache/xmem-guest}
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -186,12 +185,16 @@ mkdir -p "$R"/{bin,sbin,dev,proc,sys,tmp,mnt,lib/modules,etc}
 cp "$BUSYBOX" "$R/bin/busybox"
 for a in sh mount mkdir echo cat ls insmod poweroff sleep grep dmesg ln sed; do ln -sf busybox "$R/bin/$a"; done
 install -m 0755 "$BIN" "$R/bin/guest_test"
-[ -z "$DEVBIN" ] || install -m 0755 "$DEVBIN" "$R/bin/devmem_test"
+# XMEM_GUEST_EXTRA_BINS: more static binaries for /bin (e.g. the NUMA experiment tool).
+for extra in ${XMEM_GUEST_EXTRA_BINS:-}; do
+    install -m 0755 "$extra" "$R/bin/${extra##*/}"
+done
 if [ -n "$ERRBIN" ]; then
     install -m 0755 "$ERRBIN" "$R/bin/errors_test"
     mkdir -p "$R/xmem"
     cp "$ROOT/docs/errors.md" "$ROOT"/include/xmem/xmem.h "$ROOT"/include/xmem/xmem_dma.h \
-        "$ROOT"/include/xmem/xmem_vfio.h "$ROOT"/include/xmem/xmem_devmem.h "$R/xmem/"
+        "$ROOT"/include/xmem/xmem_vfio.h "$ROOT"/include/xmem/xmem_numa.h \
+        "$ROOT"/include/xmem/xmem_devmem.h "$ROOT"/testing/xmem_testdev.h "$R/xmem/"
 fi
 
 : > "$R/lib/modules/load_order"
