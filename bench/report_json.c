@@ -36,6 +36,13 @@ static void json_num(FILE *f, double v)
 		fprintf(f, "null");
 }
 
+/* ", \"key\": value" */
+static void json_kv(FILE *f, const char *key, double v)
+{
+	fprintf(f, ", \"%s\": ", key);
+	json_num(f, v);
+}
+
 static void json_pcts(FILE *f, const double ns[XB_NPCT])
 {
 	for (int k = 0; k < XB_NPCT; k++) {
@@ -74,10 +81,8 @@ static void write_extra(FILE *f)
 			{"translate_xmem_ns_median", p->tr_xmem_median},
 			{"translate_memseg_per_xmem", p->tr_ratio}, {"translate_target_ratio", 8},
 			{"translate_target_ns", 1.5}};
-		for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) {
-			fprintf(f, ", \"%s\": ", kv[i].k);
-			json_num(f, kv[i].v);
-		}
+		for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
+			json_kv(f, kv[i].k, kv[i].v);
 	} else {
 		fprintf(f, ", \"note\": ");
 		json_str(f, p->note);
@@ -138,14 +143,10 @@ static void write_extra(FILE *f)
 		hv[k] = c->heaps[k];
 	json_arr(f, "heaps", hv, c->n_heaps);
 	json_arr(f, "heaps_burst_ns_per_obj", c->heaps_ns, c->n_heaps);
-	fprintf(f, ", \"translation_rss_bytes_per_gib_4k\": ");
-	json_num(f, c->pm_rss_4k);
-	fprintf(f, ", \"translation_rss_bytes_per_gib_2m\": ");
-	json_num(f, c->pm_rss_2m);
-	fprintf(f, ", \"heap_metadata_bytes_per_gib_4k\": ");
-	json_num(f, c->pm_meta_4k);
-	fprintf(f, ", \"heap_metadata_bytes_per_gib_2m\": ");
-	json_num(f, c->pm_meta_2m);
+	json_kv(f, "translation_rss_bytes_per_gib_4k", c->pm_rss_4k);
+	json_kv(f, "translation_rss_bytes_per_gib_2m", c->pm_rss_2m);
+	json_kv(f, "heap_metadata_bytes_per_gib_4k", c->pm_meta_4k);
+	json_kv(f, "heap_metadata_bytes_per_gib_2m", c->pm_meta_2m);
 	fprintf(f, "}");
 }
 
@@ -245,13 +246,11 @@ void xb_write_json(FILE *f, const struct xb_cfg *cfg, const struct xb_overhead *
 	fprintf(f, "\n    ],\n    \"xmem_metadata_per_gib\": [");
 	for (int m = 0; m < 2; m++) {
 		const struct xb_meta *x = &ov->meta[m];
-		fprintf(f, "%s{\"page_size\": %d, \"valid\": %s, \"empty_bytes\": ",
-			m ? ", " : "", m ? 2097152 : 4096, x->valid ? "true" : "false");
-		json_num(f, x->empty);
-		fprintf(f, ", \"full_2k_bytes\": ");
-		json_num(f, x->full);
-		fprintf(f, ", \"objects\": ");
-		json_num(f, x->objects);
+		fprintf(f, "%s{\"page_size\": %d, \"valid\": %s", m ? ", " : "",
+			m ? 2097152 : 4096, x->valid ? "true" : "false");
+		json_kv(f, "empty_bytes", x->empty);
+		json_kv(f, "full_2k_bytes", x->full);
+		json_kv(f, "objects", x->objects);
 		fprintf(f, ", \"note\": ");
 		json_str(f, x->note);
 		fprintf(f, "}");

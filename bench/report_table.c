@@ -74,6 +74,18 @@ static void fmt_cell(char *b, size_t n, const struct row *r, int peer)
 		snprintf(b, n, "%s", num);
 }
 
+/* A table header: two label columns, then one column per peer. */
+static void peer_header(FILE *f, const char *c1, const char *c2)
+{
+	fprintf(f, "| %s | %s |", c1, c2);
+	for (int i = 0; i < XB_N_PEERS; i++)
+		fprintf(f, " %s |", xb_peers[i]->name);
+	fprintf(f, "\n|---|---|");
+	for (int i = 0; i < XB_N_PEERS; i++)
+		fprintf(f, "---:|");
+	fprintf(f, "\n");
+}
+
 static void print_main(FILE *f)
 {
 	struct row rows[64];
@@ -87,13 +99,7 @@ static void print_main(FILE *f)
 	        "in its own file with its calls inlined where its headers inline them; "
 	        "%d bursts per harness iteration (pipeline: %d).\n\n",
 	        XB_BURSTS_PER_ITER, XB_PIPE_BURSTS_PER_ITER);
-	fprintf(f, "| workload | unit |");
-	for (int i = 0; i < XB_N_PEERS; i++)
-		fprintf(f, " %s |", xb_peers[i]->name);
-	fprintf(f, "\n|---|---|");
-	for (int i = 0; i < XB_N_PEERS; i++)
-		fprintf(f, "---:|");
-	fprintf(f, "\n");
+	peer_header(f, "workload", "unit");
 	for (int k = 0; k < nr; k++) {
 		fprintf(f, "| %s | %s |", rows[k].label, rows[k].unit);
 		for (int i = 0; i < XB_N_PEERS; i++) {
@@ -269,13 +275,7 @@ static void print_memory(FILE *f, const struct xb_overhead *ov)
 	        "(header + element + trailer)), else per block: glibc usable + 8 B "
 	        "chunk header, jemalloc and mimalloc the size class (no in-band header). "
 	        "xmem's metadata is out of band and shown below.\n\n");
-	fprintf(f, "| request set | ratio |");
-	for (int i = 0; i < XB_N_PEERS; i++)
-		fprintf(f, " %s |", xb_peers[i]->name);
-	fprintf(f, "\n|---|---|");
-	for (int i = 0; i < XB_N_PEERS; i++)
-		fprintf(f, "---:|");
-	fprintf(f, "\n");
+	peer_header(f, "request set", "ratio");
 	const char *set_name[2] = {"4096 x 2 KiB", "4096 mixed 16 B..16 KiB"};
 	for (int s = 0; s < 2; s++)
 		for (int m = 0; m < 2; m++) {

@@ -6,8 +6,8 @@
  *     metadata per GiB, xmem_virt2iova at random addresses over the whole
  *     range, the burst (32 x 2 KiB alloc + free), and the free cost of 4096
  *     live objects freed in a shuffled order, 32 at a time;
- *   - burst cost with 1, 8, 32 and 128 heaps in use by one thread (8 MiB
- *     each; bursts go round-robin over the heaps);
+ *   - burst cost with 1, 8, 32 and 128 heaps in use by one thread (the xmem
+ *     peer's heap and 8 MiB ones; bursts go round-robin over the heaps);
  *   - translation memory: the process's RSS growth per GiB registered with
  *     xmem_register, for 4 KiB pages (an IOVA per page) and 2 MiB pages;
  *     and the empty heap's metadata_bytes per GiB for both.
@@ -103,7 +103,7 @@ static double shuffled_frees(struct xmem_heap *h, int reps, uint64_t *seed)
 {
 	static void *o[N_LIVE];
 	double t = 0;
-	for (int r = 0; r < reps; r++) {
+	for (int r = -1; r < reps; r++) {   /* r = -1: warm-up, not counted */
 		for (int i = 0; i < N_LIVE; i += XB_BURST)
 			if (xmem_alloc_bulk(h, XB_OBJ_SIZE, &o[i], XB_BURST) != 0)
 				return -1;
@@ -116,7 +116,8 @@ static double shuffled_frees(struct xmem_heap *h, int reps, uint64_t *seed)
 		double t0 = xb_now();
 		for (int i = 0; i < N_LIVE; i += XB_BURST)
 			xmem_free_bulk(&o[i], XB_BURST);
-		t += xb_now() - t0;
+		if (r >= 0)
+			t += xb_now() - t0;
 	}
 	return t * 1e9 / ((double)reps * N_LIVE);
 }
@@ -164,6 +165,8 @@ out:
 	return rc;
 }
 
+/* Heaps in use: the xmem peer's own heap ("xb_bench", when it is there)
+ * plus heaps of 8 MiB made here, up to XMEM_MAX_HEAPS in all. */
 static void heaps_curve(const struct xb_cfg *cfg)
 {
 	static const int counts[] = {1, 8, 32, 128};
@@ -171,30 +174,32 @@ static void heaps_curve(const struct xb_cfg *cfg)
 	size_t chunk = (size_t)8 << 20;
 	char *va = reserve((size_t)max * chunk);
 	struct xmem_heap *h[128];
-	int made = 0;
+	int made = 0, own = 0;
 
 	if (va == NULL)
 		return;
-	for (; made < max; made++) {
+	h[0] = xmem_heap_lookup("xb_bench");
+	own = h[0] != NULL;
+	for (int i = own; i < max; i++, made++) {
 		char name[32];
-		snprintf(name, sizeof name, "xb_curve%d", made);
-		h[made] = xmem_heap_create(name);
-		if (h[made] == NULL ||
-		    xmem_heap_add_memory(h[made], va + (size_t)made * chunk, chunk, NULL, 0,
-					 MIB2) != 0) {
-			snprintf(g_cv.note, sizeof g_cv.note, "heap %d: %s", made, strerror(errno));
-			if (h[made] != NULL)
-				xmem_heap_destroy(h[made]);
+		snprintf(name, sizeof name, "xb_curve%d", i);
+		h[i] = xmem_heap_create(name);
+		if (h[i] == NULL ||
+		    xmem_heap_add_memory(h[i], va + (size_t)i * chunk, chunk, NULL, 0, MIB2) != 0) {
+			snprintf(g_cv.note, sizeof g_cv.note, "heap %d: %s", i, strerror(errno));
+			if (h[i] != NULL)
+				xmem_heap_destroy(h[i]);
 			break;
 		}
 	}
-	for (size_t k = 0; k < sizeof counts / sizeof counts[0] && counts[k] <= made; k++) {
+	int total = own + made;
+	for (size_t k = 0; k < sizeof counts / sizeof counts[0] && counts[k] <= total; k++) {
 		bursts(h, counts[k], (long)counts[k] * 64);   /* each heap's caches warm */
 		g_cv.heaps[g_cv.n_heaps] = counts[k];
 		g_cv.heaps_ns[g_cv.n_heaps++] = bursts(h, counts[k], cfg->quick ? 20000 : 400000);
 	}
 	int left = 0;
-	for (int i = 0; i < made; i++) {
+	for (int i = own; i < total; i++) {
 		xmem_heap_trim(h[i]);
 		if (xmem_heap_remove_memory(h[i], va + (size_t)i * chunk, chunk) == 0)
 			xmem_heap_destroy(h[i]);
