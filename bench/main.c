@@ -6,7 +6,7 @@
  *                      or $XB_THREADS)
  *   --min-time=S       seconds per benchmark (default 0.5, quick 0.01)
  *   --only=LIST        comma list of burst,mixed,pipeline,translate,latency,
- *                      tail,curves
+ *                      tail,curves,numa
  *   --plain=FILE       the plain loop's figures (bench/plain/plain_burst.c
  *                      --out=FILE) to put in the table and JSON
  *   --out=DIR          where table.md, results.json, results.svg go
@@ -23,7 +23,7 @@
 static void usage(void)
 {
 	printf("usage: bench [--quick] [--threads=N] [--min-time=SECONDS]\n"
-	       "             [--only=burst,mixed,pipeline,translate,latency,tail,curves]\n"
+	       "             [--only=burst,mixed,pipeline,translate,latency,tail,curves,numa]\n"
 	       "             [--out=DIR] [--plain=FILE]\n"
 	       "             [--benchmark_* options of Google Benchmark]\n");
 }

@@ -5,7 +5,7 @@
  * and "errno" cells, so a case never restates an errno.  Before anything
  * runs, the test checks that doc, headers and cases agree (errors_table.h):
  * every row has a case, every case a row, every function declared in
- * xmem.h / xmem_dma.h / xmem_vfio.h a row, and every errno a row names is
+ * xmem.h / xmem_dma.h / xmem_vfio.h / xmem_numa.h a row, and every errno a row names is
  * in its function's header comment.
  *
  * Around every call the harness checks that nothing changed: the stats of
@@ -423,6 +423,7 @@ static void cases_collect(void)
 		{cases_alloc, n_cases_alloc},
 		{cases_dma, n_cases_dma},
 		{cases_vfio, n_cases_vfio},
+		{cases_numa, n_cases_numa},
 	};
 	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
 		n_cases += parts[i].n;
@@ -518,22 +519,25 @@ static void run_row(void)
 	env_fini(&e, live, inv0, logs0);
 }
 
-static void usage_paths(int argc, char **argv, const char **doc, const char *hdrs[3], int *nh)
+#define N_HEADERS 4
+static void usage_paths(int argc, char **argv, const char **doc, const char *hdrs[N_HEADERS],
+			int *nh)
 {
 	*doc = getenv("XMEM_ERRORS_MD");
 	*nh = 0;
 	const char *inc = getenv("XMEM_INCLUDE_DIR");
-	static char buf[3][512];
-	static const char *names[3] = {"xmem.h", "xmem_dma.h", "xmem_vfio.h"};
+	static char buf[N_HEADERS][512];
+	static const char *names[N_HEADERS] = {"xmem.h", "xmem_dma.h", "xmem_vfio.h",
+					       "xmem_numa.h"};
 	if (inc)
-		for (int i = 0; i < 3; i++) {
+		for (int i = 0; i < N_HEADERS; i++) {
 			snprintf(buf[i], sizeof buf[i], "%s/xmem/%s", inc, names[i]);
 			hdrs[(*nh)++] = buf[i];
 		}
 	for (int i = 1; i < argc; i++) {
 		if (strncmp(argv[i], "--doc=", 6) == 0)
 			*doc = argv[i] + 6;
-		else if (strncmp(argv[i], "--header=", 9) == 0 && *nh < 3)
+		else if (strncmp(argv[i], "--header=", 9) == 0 && *nh < N_HEADERS)
 			hdrs[(*nh)++] = argv[i] + 9;
 		else if (strncmp(argv[i], "--part=", 7) == 0)
 			part = argv[i] + 7;
@@ -542,15 +546,16 @@ static void usage_paths(int argc, char **argv, const char **doc, const char *hdr
 		else
 			XT_FATAL("unknown argument %s", argv[i]);
 	}
-	if (!*doc || *nh != 3)
+	if (!*doc || *nh != N_HEADERS)
 		XT_FATAL("usage: errors_test --doc=docs/errors.md --header=include/xmem/xmem.h "
-			 "--header=.../xmem_dma.h --header=.../xmem_vfio.h [--part=host|vfio] "
+			 "--header=.../xmem_dma.h --header=.../xmem_vfio.h "
+			 "--header=.../xmem_numa.h [--part=host|vfio] "
 			 "[--only=<id prefix>]");
 }
 
 int main(int argc, char **argv)
 {
-	const char *doc, *hdrs[3];
+	const char *doc, *hdrs[N_HEADERS];
 	int nh;
 	usage_paths(argc, argv, &doc, hdrs, &nh);
 	setvbuf(stdout, NULL, _IOLBF, 0);
