@@ -53,56 +53,33 @@ static struct rte_mempool *pool_of(const struct xb_peer *p)
 	return p == &xb_peer_rte_mempool_stack ? g_stack : g_pool;
 }
 
-/* The interface calls (setup, overhead, the peer-interface comparison). */
-static int mp_alloc_bulk(size_t size, void **objs, unsigned n)
-{
-	if (size > XB_OBJ_SIZE)
-		return -1;
-	return rte_mempool_get_bulk(g_pool, objs, n) == 0 ? 0 : -1;
-}
+/* The interface calls of a pool (setup, overhead, the peer-interface
+ * comparison), the same for both. */
+#define XB_POOL_INTERFACE(pfx, POOL)                                          \
+	static int pfx##_alloc_bulk(size_t size, void **objs, unsigned n)     \
+	{                                                                     \
+		if (size > XB_OBJ_SIZE)                                       \
+			return -1;                                            \
+		return rte_mempool_get_bulk(POOL, objs, n) == 0 ? 0 : -1;     \
+	}                                                                     \
+	static void pfx##_free_bulk(void **objs, unsigned n)                  \
+	{                                                                     \
+		rte_mempool_put_bulk(POOL, objs, n);                          \
+	}                                                                     \
+	static void *pfx##_alloc(size_t size)                                 \
+	{                                                                     \
+		void *o;                                                      \
+		if (size > XB_OBJ_SIZE || rte_mempool_get(POOL, &o) != 0)     \
+			return NULL;                                          \
+		return o;                                                     \
+	}                                                                     \
+	static void pfx##_free(void *p)                                       \
+	{                                                                     \
+		rte_mempool_put(POOL, p);                                     \
+	}
 
-static void mp_free_bulk(void **objs, unsigned n)
-{
-	rte_mempool_put_bulk(g_pool, objs, n);
-}
-
-static int ms_alloc_bulk(size_t size, void **objs, unsigned n)
-{
-	if (size > XB_OBJ_SIZE)
-		return -1;
-	return rte_mempool_get_bulk(g_stack, objs, n) == 0 ? 0 : -1;
-}
-
-static void ms_free_bulk(void **objs, unsigned n)
-{
-	rte_mempool_put_bulk(g_stack, objs, n);
-}
-
-static void *mp_alloc(size_t size)
-{
-	void *o;
-	if (size > XB_OBJ_SIZE || rte_mempool_get(g_pool, &o) != 0)
-		return NULL;
-	return o;
-}
-
-static void mp_free(void *p)
-{
-	rte_mempool_put(g_pool, p);
-}
-
-static void *ms_alloc(size_t size)
-{
-	void *o;
-	if (size > XB_OBJ_SIZE || rte_mempool_get(g_stack, &o) != 0)
-		return NULL;
-	return o;
-}
-
-static void ms_free(void *p)
-{
-	rte_mempool_put(g_stack, p);
-}
+XB_POOL_INTERFACE(mp, g_pool)
+XB_POOL_INTERFACE(ms, g_stack)
 
 static size_t mp_usable(const void *p)
 {
