@@ -9,8 +9,9 @@
  *   - burst cost with 1, 8, 32 and 128 heaps in use by one thread (the xmem
  *     peer's heap and 8 MiB ones; bursts go round-robin over the heaps);
  *   - translation memory: the process's RSS growth per GiB registered with
- *     xmem_register, for 4 KiB pages (an IOVA per page) and 2 MiB pages;
- *     and the empty heap's metadata_bytes per GiB for both.
+ *     xmem_register (over 8 GiB), for 4 KiB pages (an IOVA per page, a
+ *     scattered table) and 2 MiB pages; and the empty heap's metadata_bytes
+ *     per GiB for both.
  * --quick stops at 4 GiB and 8 heaps. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -47,6 +48,23 @@ static char *reserve(size_t len)
 		munmap(raw, (size_t)(a - raw));
 	munmap(a + len, (size_t)(raw + len + MIB2 - (a + len)));
 	return a;
+}
+
+/* 1 GiB at a fixed, 1 GiB-aligned address far from everything else (64 TiB
+ * + slot GiB), so that it is exactly one page-map leaf that nothing in this
+ * process touched before.  NULL when that address is taken. */
+static char *reserve_leaf(int slot)
+{
+	void *want = (void *)(((uintptr_t)1 << 46) + (uintptr_t)slot * XB_GIB);
+	void *p = mmap(want, XB_GIB, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	if (p != want) {   /* a kernel without MAP_FIXED_NOREPLACE treats it as a hint */
+		munmap(p, XB_GIB);
+		return NULL;
+	}
+	return p;
 }
 
 /* One IOVA per page, scattered (page i gets frame i * 7919 mod n). */
@@ -210,34 +228,49 @@ static void heaps_curve(const struct xb_cfg *cfg)
 		munmap(va, (size_t)max * chunk);
 }
 
-/* RSS growth of xmem_register(1 GiB) and the empty heap's metadata, for
- * page size `page`, on a range of its own: page-map leaves are never freed,
- * so a range whose leaf entries were touched before would show nothing. */
-static void pagemap_point(char *va, size_t page, double *rss_per_gib, double *meta_per_gib)
+/* RSS growth per GiB of xmem_register for page size `page`: PM_RANGES
+ * ranges of 1 GiB registered one after another, the growth summed and
+ * divided, so the metadata allocator's slab-sized steps are spread over
+ * several GiB instead of landing on one.  Each range is one leaf of its own
+ * that nothing touched before (reserve_leaf: leaves are never freed, so a
+ * range whose leaf was touched earlier would show nothing).  Then the empty heap's metadata per GiB over the
+ * first range. */
+#define PM_RANGES 8
+static void pagemap_point(size_t page, int first_slot, double *rss_per_gib,
+			  double *meta_per_gib)
 {
 	size_t n = XB_GIB / page;
 	uint64_t *iova = iova_table(n, page);
+	char *va[PM_RANGES] = {0};
 	struct xmem_heap_stats st;
+	long grown = 0;
+	int k, ok = iova != NULL;
 
 	*rss_per_gib = *meta_per_gib = -1;
-	if (va == NULL || iova == NULL)
-		goto out;
-	long r0 = rss_bytes();
-	if (xmem_register(va, XB_GIB, iova, n, page) != 0)
-		goto out;
-	long r1 = rss_bytes();
-	if (r0 >= 0 && r1 >= 0)
-		*rss_per_gib = (double)(r1 - r0);
-	xmem_unregister(va, XB_GIB);
-	struct xmem_heap *h = xmem_heap_create("xb_curve_pm");
-	if (h != NULL && xmem_heap_add_memory(h, va, XB_GIB, iova, n, page) == 0) {
+	for (k = 0; k < PM_RANGES && ok; k++)
+		ok = (va[k] = reserve_leaf(first_slot + k)) != NULL;
+	for (k = 0; k < PM_RANGES && ok; k++) {
+		long r0 = rss_bytes();
+		ok = xmem_register(va[k], XB_GIB, iova, n, page) == 0;
+		long r1 = rss_bytes();
+		ok = ok && r0 >= 0 && r1 >= 0;
+		grown += r1 - r0;
+	}
+	if (ok)
+		*rss_per_gib = (double)grown / PM_RANGES;
+	while (k-- > 0)
+		xmem_unregister(va[k], XB_GIB);
+	struct xmem_heap *h = ok ? xmem_heap_create("xb_curve_pm") : NULL;
+	if (h != NULL && xmem_heap_add_memory(h, va[0], XB_GIB, iova, n, page) == 0) {
 		if (xmem_heap_stats(h, &st) == 0)
 			*meta_per_gib = (double)st.metadata_bytes;
-		xmem_heap_remove_memory(h, va, XB_GIB);
+		xmem_heap_remove_memory(h, va[0], XB_GIB);
 	}
 	if (h != NULL)
 		xmem_heap_destroy(h);
-out:
+	for (k = 0; k < PM_RANGES; k++)
+		if (va[k] != NULL)
+			munmap(va[k], XB_GIB);
 	free(iova);
 }
 
@@ -248,18 +281,15 @@ void xb_w_curves_run(const struct xb_cfg *cfg)
 
 	memset(&g_cv, 0, sizeof g_cv);
 	g_cv.ran = 1;
-	char *va4k = reserve(XB_GIB), *va2m = reserve(XB_GIB);
-	pagemap_point(va2m, MIB2, &g_cv.pm_rss_2m, &g_cv.pm_meta_2m);
-	pagemap_point(va4k, XB_PAGE, &g_cv.pm_rss_4k, &g_cv.pm_meta_4k);
+	pagemap_point(MIB2, 0, &g_cv.pm_rss_2m, &g_cv.pm_meta_2m);
+	pagemap_point(XB_PAGE, PM_RANGES, &g_cv.pm_rss_4k, &g_cv.pm_meta_4k);
+	if (g_cv.pm_rss_2m < 0 || g_cv.pm_rss_4k < 0)
+		snprintf(g_cv.note, sizeof g_cv.note, "translation memory not measured: the "
+			 "address range at 64 TiB was taken or registration failed");
 	printf("  translation memory per GiB: 4 KiB pages %.0f KiB RSS, %.0f KiB heap "
 	       "metadata; 2 MiB pages %.0f KiB RSS, %.0f KiB heap metadata\n",
 	       g_cv.pm_rss_4k / 1024, g_cv.pm_meta_4k / 1024, g_cv.pm_rss_2m / 1024,
 	       g_cv.pm_meta_2m / 1024);
-	/* Kept mapped until here so the size curve cannot reuse their leaves. */
-	if (va4k != NULL)
-		munmap(va4k, XB_GIB);
-	if (va2m != NULL)
-		munmap(va2m, XB_GIB);
 	for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
 		if (cfg->quick && sizes[k] > 4)
 			break;
