@@ -6,8 +6,8 @@
  *     metadata per GiB, xmem_virt2iova at random addresses over the whole
  *     range, the burst (32 x 2 KiB alloc + free), and the free cost of 4096
  *     live objects freed in a shuffled order, 32 at a time;
- *   - burst cost with 1, 8, 32 and 128 heaps in use by one thread (the xmem
- *     peer's heap and 8 MiB ones; bursts go round-robin over the heaps);
+ *   - burst cost with 1, 8, 32 and 128 heaps in use by one thread (the heaps
+ *     other workloads keep and 8 MiB ones; bursts go round-robin);
  *   - translation memory: the process's RSS growth per GiB registered with
  *     xmem_register (over 8 GiB), for 4 KiB pages (an IOVA per page, a
  *     scattered table) and 2 MiB pages; and the empty heap's metadata_bytes
@@ -183,8 +183,9 @@ out:
 	return rc;
 }
 
-/* Heaps in use: the xmem peer's own heap ("xb_bench", when it is there)
- * plus heaps of 8 MiB made here, up to XMEM_MAX_HEAPS in all. */
+/* Heaps in use: the heaps other workloads keep (the xmem peer's "xb_bench",
+ * the NUMA workload's) plus heaps of 8 MiB made here, up to XMEM_MAX_HEAPS
+ * in all. */
 static void heaps_curve(const struct xb_cfg *cfg)
 {
 	static const int counts[] = {1, 8, 32, 128};
@@ -196,8 +197,15 @@ static void heaps_curve(const struct xb_cfg *cfg)
 
 	if (va == NULL)
 		return;
-	h[0] = xmem_heap_lookup("xb_bench");
-	own = h[0] != NULL;
+	/* Heaps other workloads keep count too (they hold memory for bursts). */
+	for (int id = 0; id < XMEM_MAX_HEAPS && own < max; id++) {
+		void *o[XB_BURST];
+		struct xmem_heap *x = xmem_heap_from_id(id);
+		if (x != NULL && xmem_alloc_bulk(x, XB_OBJ_SIZE, o, XB_BURST) == 0) {
+			xmem_free_bulk(o, XB_BURST);
+			h[own++] = x;
+		}
+	}
 	for (int i = own; i < max; i++, made++) {
 		char name[32];
 		snprintf(name, sizeof name, "xb_curve%d", i);
