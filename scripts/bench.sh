@@ -5,10 +5,11 @@
 # prints the side-by-side table with tail-latency percentiles and writes the
 # raw JSON, the plots and the key ratios.
 #
-# First it builds the plain loop, bench/plain/plain_burst.c, with plain
-# `cc -O2` against xmem's public header and shared library and DPDK's
-# pkg-config flags (no extra defines), runs it, and hands its figures to the
-# benchmark (--plain=FILE) so they land in the same table and JSON.
+# First it installs xmem into bench-results/plain/prefix with
+# scripts/install.sh, builds the plain loop, bench/plain/plain_burst.c, with
+# plain `cc -O2 $(pkg-config --cflags --libs xmem libdpdk)` (no extra
+# defines), runs it, and hands its figures to the benchmark (--plain=FILE)
+# so they land in the same table and JSON.
 #
 #   ./scripts/bench.sh               full run (a few minutes on 2 cores)
 #   ./scripts/bench.sh --quick       smoke run (seconds)
@@ -46,16 +47,18 @@ if [ -n "${XMEM_BENCH_NICE:-}" ]; then
 fi
 
 if [ "$plain" = 1 ] && [ -n "$out" ]; then
+    # Installed as a user would (scripts/install.sh), into a prefix of its own,
+    # and built with plain cc from pkg-config's flags alone.
+    prefix="$out/plain/prefix"
     mkdir -p "$out/plain"
-    "${nice_cmd[@]}" bazel build -c opt //:libxmem.so
-    # Linked like an application would: -lxmem from a directory, rpath to it.
-    cp -f bazel-bin/libxmem.so "$out/plain/libxmem.so"
-    chmod u+w "$out/plain/libxmem.so"
+    XMEM_SKIP_DEPS=1 "${nice_cmd[@]}" ./scripts/install.sh --prefix="$prefix" >"$out/plain/install.log" 2>&1 ||
+        { cat "$out/plain/install.log" >&2; echo "bench.sh: scripts/install.sh failed" >&2; exit 1; }
+    export PKG_CONFIG_PATH="$prefix/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
     # shellcheck disable=SC2046
-    "${nice_cmd[@]}" cc -O2 -Wall $(pkg-config --cflags libdpdk) -Iinclude \
+    "${nice_cmd[@]}" cc -O2 -Wall $(pkg-config --cflags xmem libdpdk) \
         bench/plain/plain_burst.c -o "$out/plain/plain_burst" \
-        -L"$out/plain" -lxmem -Wl,-rpath,"$out/plain" $(pkg-config --libs libdpdk)
-    echo "plain loop: $out/plain/plain_burst $quick"
+        $(pkg-config --libs xmem libdpdk) -Wl,-rpath,"$prefix/lib"
+    echo "plain loop: $out/plain/plain_burst $quick (cc -O2 \$(pkg-config --cflags --libs xmem libdpdk))"
     if "$out/plain/plain_burst" $quick --out="$out/plain.txt"; then
         args+=("--plain=$out/plain.txt")
     else

@@ -1,7 +1,8 @@
 /* plain_burst.c - xmem against rte_mempool the way a DPDK application calls
- * them: one plain C program, built with `cc -O2` against xmem's public
- * header and shared library and DPDK's pkg-config flags, no extra defines
- * (scripts/bench.sh builds and runs it).  rte_mempool_get_bulk/put_bulk are
+ * them: one plain C program, built with
+ * `cc -O2 $(pkg-config --cflags --libs xmem libdpdk)` against xmem as
+ * scripts/install.sh installs it (public headers, libxmem.so), no extra
+ * defines (scripts/bench.sh installs, builds and runs it).  rte_mempool_get_bulk/put_bulk are
  * static inline and compile into this loop; xmem_alloc_bulk/xmem_free_bulk
  * are whatever the public header makes of them.
  *
