@@ -502,6 +502,45 @@ static void c_thread_register_full(struct env *e)
 		CHECK_GE(one.rc, 0);
 	}
 }
+static void c_thread_register_id_out_of_range(struct env *e)
+{
+	int id = xmem_thread_register();
+	CHECK_GE(id, 0);
+	EXPECT(e, xmem_thread_register_id(XMEM_MAX_LCORES));
+	EXPECT(e, xmem_thread_register_id(UINT_MAX));
+	CHECK_EQ(xmem_lcore_id(), id);
+}
+
+/* A second thread asks for the id this thread holds. */
+struct id_thief {
+	struct env *e;
+	unsigned want;
+	int own, after;
+};
+
+static void *id_thief_main(void *arg)
+{
+	struct id_thief *t = arg;
+	t->own = xmem_thread_register();
+	EXPECT(t->e, xmem_thread_register_id(t->want));
+	t->after = xmem_lcore_id();
+	return NULL;
+}
+
+static void c_thread_register_id_taken(struct env *e)
+{
+	int id = xmem_thread_register();
+	if (!CHECK_GE(id, 0))
+		return;
+	struct id_thief t = {.e = e, .want = (unsigned)id};
+	pthread_t th;
+	if (!CHECK_EQ(pthread_create(&th, NULL, id_thief_main, &t), 0))
+		return;
+	pthread_join(th, NULL);
+	CHECK_GE(t.own, 0);
+	CHECK_EQ(t.after, t.own);      /* kept its own id */
+	CHECK_EQ(xmem_lcore_id(), id); /* and this thread its */
+}
 static void c_thread_unregister_no_id(struct env *e)
 {
 	probe(e, 1, "xmem_thread_unregister() in a thread without an id");
@@ -703,6 +742,8 @@ const struct xcase cases_alloc[] = {
 	P("usable_size.freed_class_checked", xmem_usable_size, gen_freed_class_checked, use_usable),
 
 	C("thread_register.full", xmem_thread_register, c_thread_register_full),
+	C("thread_register_id.out_of_range", xmem_thread_register_id, c_thread_register_id_out_of_range),
+	C("thread_register_id.taken", xmem_thread_register_id, c_thread_register_id_taken),
 	C("thread_unregister.no_id", xmem_thread_unregister, c_thread_unregister_no_id),
 	C("lcore_id.no_id", xmem_lcore_id, c_lcore_id_no_id),
 	C("heap_trim.null", xmem_heap_trim, c_heap_trim_null),
