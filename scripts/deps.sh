@@ -15,6 +15,9 @@ PACKAGES=(
     numactl
     libbenchmark-dev      # Google Benchmark
     libdpdk-dev           # the peer: rte_malloc / rte_mempool
+    dpdk-dev              # dpdk-testpmd: the dpdk stage and bench/testpmd.sh
+    meson                 # examples/dpdk_fwd is built with meson
+    ninja-build
     libjemalloc-dev
     libmimalloc-dev
     clang
