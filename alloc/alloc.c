@@ -31,7 +31,7 @@ static inline int xm_cache_alloc(struct xmem_heap *h, int cls, void **objs, unsi
 	}
 	k->n -= n;
 	xm_ptr_copy(objs, &k->objs[k->n], n);
-	xm_lc_count(&lc->allocs[cls], n);
+	xm_lc_count(&lc->cls[cls].allocs, n);
 	xm_lc_exit(lc);
 	return 1;
 }
@@ -209,16 +209,42 @@ void *xmem_zalloc(struct xmem_heap *h, size_t size, size_t align)
 	return p;
 }
 
-int xmem_alloc_bulk(struct xmem_heap *h, size_t size, void **objs, unsigned n)
+/* Everything but the common case of xmem_alloc_bulk below. */
+static __attribute__((noinline)) int xm_alloc_bulk_slow(struct xmem_heap *h,
+							size_t size, void **objs,
+							unsigned n)
 {
-	if (!(likely(objs && n) && xm_alloc_fast(h, size, objs, n))) {
-		if (unlikely(!objs || n == 0) || xm_alloc_check(h, size, 0)) {
-			errno = EINVAL;
-			return -1;
-		}
-		if (xm_alloc_n(h, size, 0, objs, n))
-			return -1;
+	if (unlikely(!objs || n == 0) || xm_alloc_check(h, size, 0)) {
+		errno = EINVAL;
+		return -1;
 	}
+	if (xm_alloc_n(h, size, 0, objs, n))
+		return -1;
 	xm_vg_on_alloc(objs, n, size);
 	return 0;
+}
+
+/* The common case inline, with nothing to save across a call, and
+ * everything else a tail call. */
+int xmem_alloc_bulk(struct xmem_heap *h, size_t size, void **objs, unsigned n)
+{
+	if (likely(objs && n - 1 < XM_BURST_MAX && size - 1 < XMEM_MAX_CLASS_SIZE &&
+		   h && xm_heap_magic(h) == XM_HEAP_MAGIC)) {
+		struct xm_lcache *lc = xm_lcache_peek(xm_heap_idx(h),
+						      xm_heap_serial(h));
+		if (likely(lc) && likely(xm_lc_enter(lc))) {
+			int cls = xm_class_of(size);
+			struct xm_cache *k = &lc->cls[cls];
+			if (likely(k->n >= n)) {
+				k->n -= n;
+				xm_ptr_copy(objs, &k->objs[k->n], n);
+				xm_lc_count(&lc->cls[cls].allocs, n);
+				xm_lc_exit(lc);
+				xm_vg_on_alloc(objs, n, size);
+				return 0;
+			}
+			xm_lc_exit(lc);
+		}
+	}
+	return xm_alloc_bulk_slow(h, size, objs, n);
 }

@@ -54,8 +54,8 @@ static void xm_lcache_init(struct xm_lcache *lc, struct xmem_heap *h,
 	lc->heap = h;
 	for (int c = 0; c < XMEM_NUM_CLASSES; c++) {
 		lc->cls[c].n = 0;
-		atomic_store_explicit(&lc->allocs[c], 0, memory_order_relaxed);
-		atomic_store_explicit(&lc->frees[c], 0, memory_order_relaxed);
+		atomic_store_explicit(&lc->cls[c].allocs, 0, memory_order_relaxed);
+		atomic_store_explicit(&lc->cls[c].frees, 0, memory_order_relaxed);
 	}
 	atomic_store_explicit(&lc->serial, serial, memory_order_release);
 }
@@ -190,8 +190,8 @@ uint64_t xm_cache_live(const struct xmem_heap *h, int cls)
 		/* Acquire: counters reset before this serial was set. */
 		if (lc && atomic_load_explicit(&lc->serial,
 					       memory_order_acquire) == serial) {
-			a += atomic_load_explicit(&lc->allocs[cls], memory_order_relaxed);
-			f += atomic_load_explicit(&lc->frees[cls], memory_order_relaxed);
+			a += atomic_load_explicit(&lc->cls[cls].allocs, memory_order_relaxed);
+			f += atomic_load_explicit(&lc->cls[cls].frees, memory_order_relaxed);
 		}
 	}
 	return a - f;   /* wraps when read mid-handoff; the caller clamps */

@@ -40,11 +40,16 @@
 
 /* One class's array: cap = two magazines of the class, so that after a
  * flush or refill one burst can still go either way without touching the
- * depot.  objs points into the lcache's trailing storage. */
+ * depot.  objs points into the lcache's trailing storage.  Everything a
+ * burst of one class reads or writes here shares one 32-byte half line.
+ * allocs and frees are user-level counters, written only by the owner
+ * (relaxed load + store, no read-modify-write) and summed by stats. */
 struct xm_cache {
 	uint32_t n;
 	uint32_t cap;
 	void **objs;
+	_Atomic uint64_t allocs;
+	_Atomic uint64_t frees;
 };
 
 struct xm_lcache {
@@ -55,11 +60,7 @@ struct xm_lcache {
 	_Atomic uint64_t serial;
 	struct xmem_heap *heap;
 	void *block;                 /* the metadata block it is coloured in */
-	/* User-level counters, written only by the owner (relaxed load +
-	 * store, no read-modify-write) and summed by stats. */
-	_Atomic uint64_t allocs[XMEM_NUM_CLASSES];
-	_Atomic uint64_t frees[XMEM_NUM_CLASSES];
-	struct xm_cache cls[XMEM_NUM_CLASSES];
+	struct xm_cache cls[XMEM_NUM_CLASSES] __attribute__((aligned(32)));
 	void *store[];               /* the arrays, sum of cls[].cap slots */
 };
 
@@ -91,6 +92,22 @@ static inline struct xm_lcache *xm_lcache_of(struct xmem_heap *h, int id,
 			 serial))
 		return lc;
 	return xm_lcache_create(h, l, serial);
+}
+
+/* This thread's cache for heap h if it has one ready, else NULL: the
+ * fast paths' lookup, which never calls out. */
+static inline struct xm_lcache *xm_lcache_peek(int id, uint64_t serial)
+{
+	uintptr_t self = xm_self;
+	if (unlikely(self <= XM_SELF_NONE))
+		return NULL;
+	struct xm_lcache *lc = atomic_load_explicit(
+		&((struct xm_lcore *)self)->lc[id], memory_order_acquire);
+	/* Relaxed: see xm_lcache_of. */
+	if (likely(lc && atomic_load_explicit(&lc->serial, memory_order_relaxed) ==
+			 serial))
+		return lc;
+	return NULL;
 }
 
 static inline struct xm_lcache *xm_lcache_get(struct xmem_heap *h)

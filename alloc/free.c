@@ -8,52 +8,82 @@
  * multiply and a mask).  Anything else is reported (xm_report_invalid) and
  * dropped.  Pointers of the span of the previous pointer (the common case
  * in a burst) go straight into the span's cache array, eight at a time when
- * eight in a row pass the range and slot tests together (SSE2, x86-64's
- * baseline).  A double free of a real slot is caught in checked mode here,
- * and in every mode when the object reaches its span again (span.c). */
-#include <emmintrin.h>
+ * eight in a row pass the range and slot tests together: with AVX2 where
+ * the CPU has it, else with SSE2 (x86-64's baseline).  The loop is written
+ * once (xm_free_body) and compiled for each, and the choice is made once,
+ * at load time.  A double free of a real slot is caught in checked mode
+ * here, and in every mode when the object reaches its span again
+ * (span.c). */
+#include <immintrin.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cache.h"
 #include "pagemap.h"
 #include "vg.h"
 
-/* True when each of the eight pointers at src is an object slot of the
- * span [lo, lo + len) with slot constant c; then they are stored at dst.
+/* True when each of the m (>= 4) pointers at src is an object slot of the
+ * span [lo, lo + len) with slot constant c.  They are copied
+ * to dst whatever the answer (dst has room for m; the caller counts them
+ * only on true), so the loop has no branch: the tests of all m are
+ * accumulated and read once at the end.
  * Range: the OR of the offsets is below len only if every offset is (a
  * sufficient test).  Slot: (off * c) mod 2^33 - c is negative, bit 63 set,
  * exactly for slot starts; AND over the lanes keeps bit 63 only if all
  * have it.  _mm_mul_epu32 multiplies the low 32 bits of each 64-bit lane,
- * which holds the whole offset once the range test passed (< 2^18). */
-static inline bool xm_store8_if_slots(void **dst, void *const *src,
-				      uintptr_t lo, uintptr_t len, uint64_t c)
+ * which holds the whole offset when the range test passes (< 2^18); lanes
+ * that fail it make the whole answer false anyway. */
+static inline bool xm_store_if_slots(void **dst, void *const *src, unsigned m,
+				     uintptr_t lo, uintptr_t len, uint64_t c)
 {
 	__m128i base = _mm_set1_epi64x((long long)lo);
-	__m128i v0 = _mm_loadu_si128((const __m128i *)src);
-	__m128i v1 = _mm_loadu_si128((const __m128i *)src + 1);
-	__m128i v2 = _mm_loadu_si128((const __m128i *)src + 2);
-	__m128i v3 = _mm_loadu_si128((const __m128i *)src + 3);
-	__m128i o0 = _mm_sub_epi64(v0, base), o1 = _mm_sub_epi64(v1, base);
-	__m128i o2 = _mm_sub_epi64(v2, base), o3 = _mm_sub_epi64(v3, base);
-	__m128i any = _mm_or_si128(_mm_or_si128(o0, o1), _mm_or_si128(o2, o3));
-	uint64_t lanes[2];
-	_mm_storeu_si128((__m128i *)lanes, any);
-	if ((lanes[0] | lanes[1]) >= len)
-		return false;
 	__m128i cv = _mm_set1_epi64x((long long)c);
 	__m128i mask = _mm_set1_epi64x((long long)XM_SLOT_MASK);
-#define XM_SLOT(o) _mm_sub_epi64(_mm_and_si128(_mm_mul_epu32(o, cv), mask), cv)
-	__m128i all = _mm_and_si128(_mm_and_si128(XM_SLOT(o0), XM_SLOT(o1)),
-				    _mm_and_si128(XM_SLOT(o2), XM_SLOT(o3)));
-#undef XM_SLOT
-	if (_mm_movemask_pd(_mm_castsi128_pd(all)) != 3)
-		return false;
-	_mm_storeu_si128((__m128i *)dst, v0);
-	_mm_storeu_si128((__m128i *)dst + 1, v1);
-	_mm_storeu_si128((__m128i *)dst + 2, v2);
-	_mm_storeu_si128((__m128i *)dst + 3, v3);
-	return true;
+	__m128i any = _mm_setzero_si128(), all = _mm_set1_epi64x(-1);
+	for (unsigned i = 0; i < m; i += 2) {
+		if (i > m - 2)
+			i = m - 2;   /* odd m: the last pair overlaps */
+		__m128i v = _mm_loadu_si128((const __m128i *)(src + i));
+		__m128i o = _mm_sub_epi64(v, base);
+		any = _mm_or_si128(any, o);
+		all = _mm_and_si128(all, _mm_sub_epi64(
+			_mm_and_si128(_mm_mul_epu32(o, cv), mask), cv));
+		_mm_storeu_si128((__m128i *)(dst + i), v);
+	}
+	uint64_t lanes[2];
+	_mm_storeu_si128((__m128i *)lanes, any);
+	return (lanes[0] | lanes[1]) < len &&
+	       _mm_movemask_pd(_mm_castsi128_pd(all)) == 3;
+}
+
+/* The same test with AVX2, four lanes a register.  Every offset must be
+ * below 2^31 (VPTEST of their OR), which makes the signed compare against
+ * len (< 2^31) exact and gives the multiply the whole offset. */
+__attribute__((target("avx2"))) static inline bool
+xm_store_if_slots_avx2(void **dst, void *const *src, unsigned m, uintptr_t lo,
+		       uintptr_t len, uint64_t c)
+{
+	__m256i base = _mm256_set1_epi64x((long long)lo);
+	__m256i lenv = _mm256_set1_epi64x((long long)len);
+	__m256i cv = _mm256_set1_epi64x((long long)c);
+	__m256i mask = _mm256_set1_epi64x((long long)XM_SLOT_MASK);
+	__m256i high = _mm256_set1_epi64x((long long)~(uint64_t)INT32_MAX);
+	__m256i any = _mm256_setzero_si256(), all = _mm256_set1_epi64x(-1);
+	for (unsigned i = 0; i < m; i += 4) {
+		if (i > m - 4)
+			i = m - 4;   /* the last four overlap the previous ones */
+		__m256i v = _mm256_loadu2_m128i((const __m128i *)(src + i + 2), (const __m128i *)(src + i));
+		__m256i o = _mm256_sub_epi64(v, base);
+		any = _mm256_or_si256(any, o);
+		all = _mm256_and_si256(all, _mm256_and_si256(
+			_mm256_cmpgt_epi64(lenv, o),
+			_mm256_cmpgt_epi64(cv, _mm256_and_si256(
+				_mm256_mul_epu32(o, cv), mask))));
+		_mm256_storeu_si256((__m256i *)(dst + i), v);
+	}
+	return _mm256_testz_si256(any, high) &&
+	       _mm256_movemask_pd(_mm256_castsi256_pd(all)) == 15;
 }
 
 /* A pointer whose page-map entry is e that no class span takes: a large
@@ -125,8 +155,81 @@ static void xm_nocache_add(struct xm_nocache *b, const struct xm_span *s,
 	b->objs[b->n++] = p;
 }
 
-void xm_free_many(void *const *objs, unsigned n, const char *fn)
+#define XM_FREE_RUN 32u
+
+/* The same test with AVX-512, eight lanes a register and the answers in
+ * mask registers; m >= 8. */
+__attribute__((target("avx512f"))) static inline bool
+xm_store_if_slots_avx512(void **dst, void *const *src, unsigned m,
+			 uintptr_t lo, uintptr_t len, uint64_t c)
 {
+	__m512i base = _mm512_set1_epi64((long long)lo);
+	__m512i lenv = _mm512_set1_epi64((long long)len);
+	__m512i cv = _mm512_set1_epi64((long long)c);
+	__m512i mask = _mm512_set1_epi64((long long)XM_SLOT_MASK);
+	__m512i high = _mm512_set1_epi64((long long)~(uint64_t)INT32_MAX);
+	__m512i any = _mm512_setzero_si512();
+	__mmask8 all = 0xff;
+	for (unsigned i = 0; i < m; i += 8) {
+		if (i > m - 8)
+			i = m - 8;   /* the last eight overlap the previous ones */
+		__m512i v = _mm512_loadu_si512(src + i);
+		__m512i o = _mm512_sub_epi64(v, base);
+		any = _mm512_or_si512(any, o);
+		all &= _mm512_cmpgt_epi64_mask(lenv, o) &
+		       _mm512_cmpgt_epi64_mask(cv, _mm512_and_si512(
+			       _mm512_mul_epu32(o, cv), mask));
+		_mm512_storeu_si512(dst + i, v);
+	}
+	return _mm512_test_epi64_mask(any, high) == 0 && all == 0xff;
+}
+
+/* The instruction sets the free loop is built for. */
+enum xm_isa { XM_SSE2, XM_AVX2, XM_AVX512 };
+
+static inline __attribute__((always_inline)) bool
+xm_store_run(enum xm_isa isa, void **dst, void *const *src, unsigned m,
+	     uintptr_t lo, uintptr_t len, uint64_t c)
+{
+	if (isa == XM_AVX512 && m >= 8)
+		return xm_store_if_slots_avx512(dst, src, m, lo, len, c);
+	return isa != XM_SSE2 ? xm_store_if_slots_avx2(dst, src, m, lo, len, c) :
+				xm_store_if_slots(dst, src, m, lo, len, c);
+}
+
+/* The common burst: 4 to XM_FREE_RUN objects of one span, with room in
+ * this lcore's cache.  True when done; false changes nothing (the general
+ * loop then takes every pointer). */
+static inline __attribute__((always_inline)) bool
+xm_free_one_span(void *const *objs, unsigned n, enum xm_isa isa)
+{
+	uintptr_t p = (uintptr_t)objs[0];
+	uintptr_t e = xm_pm_entry(p);
+	const struct xm_span *s = (const struct xm_span *)e;
+	if (unlikely((e & XM_PM_REGION) || !e || s->cls == XM_CLS_LARGE))
+		return false;
+	struct xm_lcache *lc = xm_lcache_peek(s->heap_id, s->heap_serial);
+	if (unlikely(!lc) || unlikely(!xm_lc_enter(lc)))
+		return false;
+	int cls = s->cls;
+	struct xm_cache *c = &lc->cls[cls];
+	bool ok = c->n + n <= c->cap &&
+		  xm_store_run(isa, &c->objs[c->n], objs, n, s->base,
+			       s->used_len, s->slot_c);
+	if (likely(ok)) {
+		c->n += n;
+		xm_lc_count(&lc->cls[cls].frees, n);
+	}
+	xm_lc_exit(lc);
+	return ok;
+}
+
+/* The free loop, for every instruction set: isa is a constant in each
+ * instance below, so each keeps only its own test. */
+static inline __attribute__((always_inline)) void
+xm_free_body(void *const *objs, unsigned n, const char *fn, enum xm_isa isa)
+{
+
 	struct xm_lcache *lc = NULL;    /* entered */
 	struct xm_cache *c = NULL;      /* lc's array for the last span's class */
 	struct xm_nocache *nc = NULL;   /* on the stack once needed */
@@ -139,16 +242,25 @@ void xm_free_many(void *const *objs, unsigned n, const char *fn)
 	const struct xm_span *last = NULL;
 	unsigned k = 0;
 
+	unsigned scalar_to = 0;         /* objs[k..scalar_to) go one by one */
+	bool ran_scalar = false;        /* a run failed: mixed spans */
+
 	while (k < n) {
-		while (k + 8 <= n && cn + 8 <= cap) {
-			if (!xm_store8_if_slots(&c->objs[cn], &objs[k], lo, used,
-						slot_c))
-				break;
-			cn += 8;
-			k += 8;
+		/* Runs of up to XM_FREE_RUN pointers of the last span, tested
+		 * together; a run that fails goes one by one. */
+		if (k >= scalar_to) {
+			unsigned m = n - k < cap - cn ? n - k : cap - cn;
+			m = m < XM_FREE_RUN ? m : XM_FREE_RUN;
+			m = m < 4 ? 0 : m;
+			if (m && xm_store_run(isa, &c->objs[cn], &objs[k], m, lo,
+					      used, slot_c)) {
+				cn += m;
+				k += m;
+				continue;
+			}
+			scalar_to = k + (m ? m : 1);
+			ran_scalar = m != 0;
 		}
-		if (k == n)
-			break;
 		uintptr_t p = (uintptr_t)objs[k];
 		uintptr_t off = p - lo;
 		if (likely(off < used)) {
@@ -161,7 +273,7 @@ void xm_free_many(void *const *objs, unsigned n, const char *fn)
 				if (unlikely(cn == cap)) {
 					c->n = cn;
 					xm_cache_flush(lc, cls);
-					xm_lc_count(&lc->frees[cls], cn - counted);
+					xm_lc_count(&lc->cls[cls].frees, cn - counted);
 					cn = counted = c->n;
 				}
 				c->objs[cn++] = (void *)p;
@@ -172,7 +284,7 @@ void xm_free_many(void *const *objs, unsigned n, const char *fn)
 		/* Another span: settle the last run first. */
 		if (c) {
 			c->n = cn;
-			xm_lc_count(&lc->frees[cls], cn - counted);
+			xm_lc_count(&lc->cls[cls].frees, cn - counted);
 			c = NULL;
 			cn = cap = 0;
 		}
@@ -196,6 +308,8 @@ void xm_free_many(void *const *objs, unsigned n, const char *fn)
 		used = s->used_len;
 		slot_c = s->slot_c;
 		k--;   /* objs[k] is checked and stored by the next round */
+		if (!ran_scalar)
+			scalar_to = k;   /* try a run from here at once */
 		lc = xm_lc_switch(lc, s);
 		if (unlikely(!lc)) {
 			if (!nc) {
@@ -211,12 +325,56 @@ void xm_free_many(void *const *objs, unsigned n, const char *fn)
 	}
 	if (c) {
 		c->n = cn;
-		xm_lc_count(&lc->frees[cls], cn - counted);
+		xm_lc_count(&lc->cls[cls].frees, cn - counted);
 	}
 	if (lc)
 		xm_lc_exit(lc);
 	if (nc)
 		xm_nocache_flush(nc, fn);
+}
+
+/* One instance of the loops per instruction set: flatten compiles the
+ * body and the set's test into each function, which alone is built for
+ * that set.  xm_free_entry_* tries the one-span burst first and leaves
+ * everything else to the general loop, a function of its own (noinline)
+ * so that the common case keeps a small frame. */
+#define XM_FREE_INSTANCE(sfx, isa, target)                                   \
+	target __attribute__((flatten, noinline)) static void                \
+	xm_free_many_##sfx(void *const *objs, unsigned n, const char *fn)    \
+	{                                                                     \
+		xm_free_body(objs, n, fn, isa);                               \
+	}                                                                     \
+	target __attribute__((flatten)) static void                          \
+	xm_free_entry_##sfx(void *const *objs, unsigned n, const char *fn)   \
+	{                                                                     \
+		if (likely(n - 4 <= XM_FREE_RUN - 4) &&                       \
+		    likely(xm_free_one_span(objs, n, isa)))                   \
+			return;                                               \
+		xm_free_many_##sfx(objs, n, fn);                              \
+	}
+XM_FREE_INSTANCE(sse2, XM_SSE2, )
+XM_FREE_INSTANCE(avx2, XM_AVX2, __attribute__((target("avx2"))))
+XM_FREE_INSTANCE(avx512, XM_AVX512, __attribute__((target("avx2,avx512f"))))
+
+typedef void xm_free_fn(void *const *objs, unsigned n, const char *fn);
+
+/* The instance for this CPU.  Written once by the constructor, before main
+ * and before any other thread exists, and never again. */
+static xm_free_fn *xm_free_pick_fn = xm_free_entry_sse2;
+
+__attribute__((constructor)) static void xm_free_pick(void)
+{
+	__builtin_cpu_init();
+	const char *cap = getenv("XMEM_FREE_ISA");   /* sse2 | avx2: a ceiling */
+	if (__builtin_cpu_supports("avx512f") && !cap)
+		xm_free_pick_fn = xm_free_entry_avx512;
+	else if (__builtin_cpu_supports("avx2") && !(cap && !strcmp(cap, "sse2")))
+		xm_free_pick_fn = xm_free_entry_avx2;
+}
+
+void xm_free_many(void *const *objs, unsigned n, const char *fn)
+{
+	xm_free_pick_fn(objs, n, fn);
 }
 
 void xmem_free(void *ptr)
@@ -235,7 +393,7 @@ void xmem_free_bulk(void *const *objs, unsigned n)
 		return;
 	}
 	xm_vg_on_free(objs, n, "xmem_free_bulk");
-	xm_free_many(objs, n, "xmem_free_bulk");
+	xm_free_pick_fn(objs, n, "xmem_free_bulk");
 }
 
 size_t xmem_usable_size(const void *ptr)

@@ -8,8 +8,7 @@
 #include "lcore.h"
 
 struct xm_lcore xm_lcores[XMEM_MAX_LCORES];
-__thread struct xm_lcore *xm_self;
-__thread uint8_t xm_self_state;
+__thread uintptr_t xm_self __attribute__((tls_model("initial-exec")));
 
 static pthread_mutex_t xm_lcore_mu = PTHREAD_MUTEX_INITIALIZER;
 static bool xm_lcore_used[XMEM_MAX_LCORES];   /* under xm_lcore_mu */
@@ -31,8 +30,7 @@ static void xm_lcore_release(struct xm_lcore *l)
 static void xm_lcore_thread_exit(void *arg)
 {
 	xm_lcore_release(arg);
-	xm_self = NULL;
-	xm_self_state = 2;   /* late frees in other destructors: locked path */
+	xm_self = XM_SELF_NONE;   /* late frees in other destructors: no cache */
 }
 
 static void xm_lcore_init(void)
@@ -54,20 +52,19 @@ struct xm_lcore *xm_lcore_slow(void)
 		}
 	pthread_mutex_unlock(&xm_lcore_mu);
 	if (id < 0) {
-		xm_self_state = 2;
+		xm_self = XM_SELF_NONE;
 		return NULL;
 	}
-	xm_self = &xm_lcores[id];
-	xm_self_state = 1;
-	pthread_setspecific(xm_lcore_key, xm_self);
-	return xm_self;
+	xm_self = (uintptr_t)&xm_lcores[id];
+	pthread_setspecific(xm_lcore_key, &xm_lcores[id]);
+	return &xm_lcores[id];
 }
 
 int xmem_thread_register(void)
 {
-	if (xm_self_state == 1)
-		return xm_self->id;
-	xm_self_state = 0;
+	if (xm_self > XM_SELF_NONE)
+		return ((struct xm_lcore *)xm_self)->id;
+	xm_self = XM_SELF_UNSET;
 	struct xm_lcore *l = xm_lcore_slow();
 	if (!l) {
 		errno = ENOSPC;
@@ -104,19 +101,18 @@ int xmem_thread_register_id(unsigned id)
 
 int xmem_thread_unregister(void)
 {
-	if (xm_self_state != 1) {
+	if (xm_self <= XM_SELF_NONE) {
 		errno = ENOENT;
 		return -1;
 	}
-	struct xm_lcore *l = xm_self;
+	struct xm_lcore *l = (struct xm_lcore *)xm_self;
 	pthread_setspecific(xm_lcore_key, NULL);
-	xm_self = NULL;
-	xm_self_state = 0;   /* a later call assigns an id again */
+	xm_self = XM_SELF_UNSET;   /* a later call assigns an id again */
 	xm_lcore_release(l);
 	return 0;
 }
 
 int xmem_lcore_id(void)
 {
-	return xm_self_state == 1 ? xm_self->id : -1;
+	return xm_self > XM_SELF_NONE ? ((struct xm_lcore *)xm_self)->id : -1;
 }

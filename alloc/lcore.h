@@ -18,8 +18,18 @@ struct xm_lcore {
 };
 
 extern struct xm_lcore xm_lcores[XMEM_MAX_LCORES];
-extern __thread struct xm_lcore *xm_self;   /* NULL: no id (yet) */
-extern __thread uint8_t xm_self_state;      /* 0 unknown, 1 id, 2 none */
+
+/* The calling thread's lcore in one word, so the fast path reads one TLS
+ * variable: an xm_lcore pointer, or XM_SELF_UNSET (no id yet: assign one on
+ * the next call) or XM_SELF_NONE (none to be had: all taken, or the thread
+ * is exiting).  Initial-exec: a load at a fixed offset from %fs, with no
+ * __tls_get_addr call, also in the shared library.  That model takes a
+ * slot of the static TLS block, which a library loaded with dlopen() late
+ * in a process may not find free; glibc keeps a surplus for this
+ * (glibc.rtld.optional_static_tls), and 8 bytes fit it. */
+#define XM_SELF_UNSET ((uintptr_t)0)
+#define XM_SELF_NONE  ((uintptr_t)1)
+extern __thread uintptr_t xm_self __attribute__((tls_model("initial-exec")));
 
 /* This thread's lcore, assigning one on first use; NULL when all ids are
  * taken. */
@@ -27,9 +37,10 @@ struct xm_lcore *xm_lcore_slow(void);
 
 static inline struct xm_lcore *xm_lcore_self(void)
 {
-	if (likely(xm_self_state == 1))
-		return xm_self;
-	return xm_self_state == 2 ? NULL : xm_lcore_slow();
+	uintptr_t s = xm_self;
+	if (likely(s > XM_SELF_NONE))
+		return (struct xm_lcore *)s;
+	return s == XM_SELF_NONE ? NULL : xm_lcore_slow();
 }
 
 /* Flush every cache of lcore l to the depots (thread exit, unregister). */

@@ -13,7 +13,9 @@
  *       end of that object and not another object's start, a middle byte
  *       and the last byte), the end of the chunk; and one xmem_free_bulk
  *       burst of 12 live objects with 4 interior pointers mixed in (so the
- *       8-pointers-at-a-time path of a burst sees them).  Each must be
+ *       8-pointers-at-a-time path of a burst sees them), and two bursts of
+ *       32 neighbours with one interior pointer in their midst (the path
+ *       that tests a whole one-span burst at once).  Each must be
  *       rejected as above.  Afterwards: the burst's 12 objects are freed and
  *       the rest too, with no report; xmem_heap_trim and xmem_heap_stats
  *       work (nothing live); the heap yields exactly as many objects as
@@ -253,6 +255,34 @@ static void case_class(int arg)
 	}
 	printf("  class %d (%zu B): %zu objects, %u slack gaps probed\n", cls, size, n0, gaps);
 	expect_rejected(e.va + e.len, "the end of the chunk");
+
+	/* Bursts of 32 neighbours (one span where the class has that many in
+	 * a span: the path that tests a whole burst at once) with one
+	 * interior pointer in their midst, at a lane that varies by class and
+	 * at the last one.  The interior pointer's object stays live; the 31
+	 * others are freed and dropped from v. */
+	for (int w = 0; w < 2 && n0 >= 200; w++) {
+		size_t at = n0 / 2 + (size_t)w * 40;
+		unsigned lane = w ? 31 : (unsigned)(cls * 7) % 32;
+		void *run[32];
+		for (unsigned i = 0; i < 32; i++)
+			run[i] = v[at + i];
+		run[lane] = (char *)v[at + lane] + (size > 16 ? size / 2 : 8);
+		uint64_t c0 = xmem_invalid_free_count();
+		unsigned l0 = log_lines();
+		errno = 0;
+		xmem_free_bulk(run, 32);
+		bool ok = CHECK_EQ(errno, EINVAL);
+		ok &= CHECK_EQ(xmem_invalid_free_count(), c0 + 1);
+		ok &= CHECK_EQ(log_lines(), l0 + 1);
+		if (!ok)
+			fprintf(stderr, "  a 32-burst with an interior pointer at %u was accepted\n",
+				lane);
+		g_rejected++;
+		for (unsigned i = 0; i < 32; i++)
+			if (i != lane)
+				v[at + i] = NULL;   /* freed; free_all skips NULL */
+	}
 
 	/* A burst: 12 live objects and 4 interior pointers of other live ones,
 	 * at positions 3, 7, 8 and 13. */
