@@ -79,7 +79,8 @@ int xmem_thread_register_id(unsigned id)
 		errno = EINVAL;
 		return -1;
 	}
-	if (xm_self_state == 1 && xm_self->id == (int)id)
+	struct xm_lcore *old = xm_self > XM_SELF_NONE ? (struct xm_lcore *)xm_self : NULL;
+	if (old && old->id == (int)id)
 		return (int)id;
 	pthread_once(&xm_lcore_once, xm_lcore_init);
 	pthread_mutex_lock(&xm_lcore_mu);
@@ -91,11 +92,10 @@ int xmem_thread_register_id(unsigned id)
 		return -1;
 	}
 	/* The new id is ours: give the old one back (its caches flushed). */
-	if (xm_self_state == 1)
-		xm_lcore_release(xm_self);
-	xm_self = &xm_lcores[id];
-	xm_self_state = 1;
-	pthread_setspecific(xm_lcore_key, xm_self);
+	if (old)
+		xm_lcore_release(old);
+	xm_self = (uintptr_t)&xm_lcores[id];
+	pthread_setspecific(xm_lcore_key, &xm_lcores[id]);
 	return (int)id;
 }
 

@@ -518,22 +518,27 @@ static void run_row(void)
 	env_fini(&e, live, inv0, logs0);
 }
 
-static void usage_paths(int argc, char **argv, const char **doc, const char *hdrs[3], int *nh)
+/* The headers whose every function needs a row. */
+#define N_HEADERS 4
+
+static void usage_paths(int argc, char **argv, const char **doc,
+			const char *hdrs[N_HEADERS], int *nh)
 {
 	*doc = getenv("XMEM_ERRORS_MD");
 	*nh = 0;
 	const char *inc = getenv("XMEM_INCLUDE_DIR");
-	static char buf[3][512];
-	static const char *names[3] = {"xmem.h", "xmem_dma.h", "xmem_vfio.h"};
+	static char buf[N_HEADERS][512];
+	static const char *names[N_HEADERS] = {"xmem.h", "xmem_pool.h", "xmem_dma.h",
+					       "xmem_vfio.h"};
 	if (inc)
-		for (int i = 0; i < 3; i++) {
+		for (int i = 0; i < N_HEADERS; i++) {
 			snprintf(buf[i], sizeof buf[i], "%s/xmem/%s", inc, names[i]);
 			hdrs[(*nh)++] = buf[i];
 		}
 	for (int i = 1; i < argc; i++) {
 		if (strncmp(argv[i], "--doc=", 6) == 0)
 			*doc = argv[i] + 6;
-		else if (strncmp(argv[i], "--header=", 9) == 0 && *nh < 3)
+		else if (strncmp(argv[i], "--header=", 9) == 0 && *nh < N_HEADERS)
 			hdrs[(*nh)++] = argv[i] + 9;
 		else if (strncmp(argv[i], "--part=", 7) == 0)
 			part = argv[i] + 7;
@@ -542,15 +547,16 @@ static void usage_paths(int argc, char **argv, const char **doc, const char *hdr
 		else
 			XT_FATAL("unknown argument %s", argv[i]);
 	}
-	if (!*doc || *nh != 3)
+	if (!*doc || *nh != N_HEADERS)
 		XT_FATAL("usage: errors_test --doc=docs/errors.md --header=include/xmem/xmem.h "
-			 "--header=.../xmem_dma.h --header=.../xmem_vfio.h [--part=host|vfio] "
+			 "--header=.../xmem_pool.h --header=.../xmem_dma.h "
+			 "--header=.../xmem_vfio.h [--part=host|vfio] "
 			 "[--only=<id prefix>]");
 }
 
 int main(int argc, char **argv)
 {
-	const char *doc, *hdrs[3];
+	const char *doc, *hdrs[N_HEADERS];
 	int nh;
 	usage_paths(argc, argv, &doc, hdrs, &nh);
 	setvbuf(stdout, NULL, _IOLBF, 0);

@@ -179,7 +179,8 @@ install -m 0755 "$BIN" "$R/bin/guest_test"
 if [ -n "$ERRBIN" ]; then
     install -m 0755 "$ERRBIN" "$R/bin/errors_test"
     mkdir -p "$R/xmem"
-    cp "$ROOT/docs/errors.md" "$ROOT"/include/xmem/xmem.h "$ROOT"/include/xmem/xmem_dma.h \
+    cp "$ROOT/docs/errors.md" "$ROOT"/include/xmem/xmem.h "$ROOT"/include/xmem/xmem_pool.h \
+        "$ROOT"/include/xmem/xmem_dma.h \
         "$ROOT"/include/xmem/xmem_vfio.h "$R/xmem/"
 fi
 
