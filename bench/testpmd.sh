@@ -4,14 +4,18 @@
 # (libxmem_dpdk.so, loaded with -d) against DPDK's ring_mp_mc and stack,
 # in one run: the ops interleaved, REPS repetitions each, median reported.
 #
-#   ./bench/testpmd.sh            [XMEM_TP_REPS=3 XMEM_TP_SECONDS=6]
+#   ./bench/testpmd.sh     [XMEM_TP_REPS=3 XMEM_TP_SECONDS=5
+#                           XMEM_TP_SCENARIOS="plain preempted plain-nocache preempted-nocache"]
 #
-# Two scenarios, io forwarding between two net_null vdevs
-# (--no-huge --no-pci --no-shconf, 8192 mbufs, cache 250):
+# Scenarios, io forwarding between two net_null vdevs
+# (--no-huge --no-pci --no-shconf, 8192 mbufs):
 #   plain      one forwarding lcore on its own CPU (-l 0,1);
 #   preempted  two forwarding lcores time-sharing one CPU
 #              (--lcores '0@0,(1,2)@1' --nb-cores=2): the kernel preempts a
-#              forwarding thread wherever it is, inside a pool operation too.
+#              forwarding thread wherever it is, inside a pool operation too;
+#   *-nocache  the same with testpmd's --mbcache=0: no per-lcore mempool
+#              cache, so every burst's alloc and free goes to the ops (with
+#              the default cache of 250, most never reach them).
 # The rate is testpmd's own Rx-pps summed over both ports, per 1 s stats
 # period (the first period dropped); a run's figure is the median period,
 # a cell the median run.  Prints a Markdown table and the load average.
@@ -20,7 +24,9 @@ set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 2
 BAZEL="${BAZEL:-bazel}"
 REPS="${XMEM_TP_REPS:-3}"
-SECS="${XMEM_TP_SECONDS:-6}"
+SECS="${XMEM_TP_SECONDS:-5}"
+# shellcheck disable=SC2206
+SCENARIOS=(${XMEM_TP_SCENARIOS:-plain preempted plain-nocache preempted-nocache})
 OPS=(xmem ring_mp_mc stack)
 
 command -v dpdk-testpmd >/dev/null || { echo "testpmd.sh: no dpdk-testpmd (Debian dpdk-dev)" >&2; exit 1; }
@@ -41,12 +47,11 @@ cp "$BIN/dpdk/libxmem_dpdk.so" "$WORK/libxmem_dpdk.so"
 # run OPS SCENARIO -> prints the median Mpps of one run
 run() {
     local ops="$1" sc="$2" log="$WORK/run.log" eal fwd=()
-    if [ "$sc" = plain ]; then
-        eal=(-l 0,1)
-    else
-        eal=(--lcores '0@0,(1,2)@1')
-        fwd=(--nb-cores=2)
-    fi
+    case "$sc" in
+        plain*) eal=(-l 0,1) ;;
+        *) eal=(--lcores '0@0,(1,2)@1'); fwd=(--nb-cores=2) ;;
+    esac
+    case "$sc" in *-nocache) fwd+=(--mbcache=0) ;; esac
     timeout -s INT "$((SECS + 2))" dpdk-testpmd -d "$WORK/libxmem_dpdk.so" \
         --mbuf-pool-ops-name="$ops" --no-huge --no-pci --no-shconf "${eal[@]}" -m 512 \
         --vdev=net_null0 --vdev=net_null1 --log-level=lib.eal:error -- \
@@ -66,7 +71,7 @@ run() {
 median() { sort -g | awk '{v[NR] = $1} END {if (NR) printf "%.2f", v[int((NR + 1) / 2)]; else print "nan"}'; }
 
 declare -A R
-for sc in plain preempted; do
+for sc in "${SCENARIOS[@]}"; do
     for ((i = 1; i <= REPS; i++)); do
         for ops in "${OPS[@]}"; do
             m="$(run "$ops" "$sc")"
@@ -79,7 +84,7 @@ done
 echo
 echo "| scenario | xmem (Mpps) | ring_mp_mc (Mpps) | stack (Mpps) | xmem / ring_mp_mc | xmem / stack |"
 echo "|---|---|---|---|---|---|"
-for sc in plain preempted; do
+for sc in "${SCENARIOS[@]}"; do
     x="$(tr ' ' '\n' <<<"${R[$sc,xmem]}" | grep . | median)"
     r="$(tr ' ' '\n' <<<"${R[$sc,ring_mp_mc]}" | grep . | median)"
     s="$(tr ' ' '\n' <<<"${R[$sc,stack]}" | grep . | median)"
@@ -87,7 +92,7 @@ for sc in plain preempted; do
 done
 echo
 echo "runs per cell: $REPS x ${SECS} s (medians); raw Mpps per run:"
-for sc in plain preempted; do
+for sc in "${SCENARIOS[@]}"; do
     for ops in "${OPS[@]}"; do echo "  $sc $ops: ${R[$sc,$ops]}"; done
 done
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) CPUs"

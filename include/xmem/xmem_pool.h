@@ -1,4 +1,5 @@
-/* xmem_pool.h - a lock-free store of object pointers, built on the
+/** @file xmem_pool.h
+ * xmem_pool.h - a lock-free store of object pointers, built on the
  * magazines of xmem's depot: the common pool behind per-lcore caches, as a
  * DPDK mempool driver needs one (libxmem_dpdk's "xmem" ops use it).
  *
@@ -19,9 +20,12 @@
 extern "C" {
 #endif
 
-struct xmem_pool; /* opaque */
+/* Exported from libxmem.so, which is built with -fvisibility=hidden. */
+#pragma GCC visibility push(default)
 
-/* An empty pool sized for capacity objects: the magazines they need are
+struct xmem_pool; /**< opaque */
+
+/** An empty pool sized for capacity objects: the magazines they need are
  * taken at creation, so that puts up to that many held objects never
  * allocate.  A pool holding more takes further magazines from the library's
  * metadata.
@@ -29,18 +33,18 @@ struct xmem_pool; /* opaque */
  * ENOMEM: no memory for the pool or its magazines. */
 struct xmem_pool *xmem_pool_create(unsigned capacity);
 
-/* Destroy a pool; the pointers it holds are dropped (the objects are the
+/** Destroy a pool; the pointers it holds are dropped (the objects are the
  * caller's).  No other thread may use the pool during or after the call.
  * NULL is a no-op. */
 void xmem_pool_destroy(struct xmem_pool *pool);
 
-/* Store n object pointers, all or nothing.  Returns 0.
+/** Store n object pointers, all or nothing.  Returns 0.
  * EINVAL:  pool NULL, objs NULL with n > 0.
  * ENOBUFS: the pool holds more than its capacity and no magazine could be
  *          allocated; nothing is stored. */
 int xmem_pool_put_bulk(struct xmem_pool *pool, void *const *objs, unsigned n);
 
-/* Take n object pointers into objs, all or nothing.  Returns 0.  Which
+/** Take n object pointers into objs, all or nothing.  Returns 0.  Which
  * pointers come out is unspecified (mostly last in, first out).
  * EINVAL: pool NULL, objs NULL with n > 0.
  * ENOENT: fewer than n pointers were found; nothing is taken.  Under
@@ -48,9 +52,11 @@ int xmem_pool_put_bulk(struct xmem_pool *pool, void *const *objs, unsigned n);
  *         magazines in flight (a get never waits for them). */
 int xmem_pool_get_bulk(struct xmem_pool *pool, void **objs, unsigned n);
 
-/* Number of pointers held: exact when no call is in progress, otherwise a
+/** Number of pointers held: exact when no call is in progress, otherwise a
  * close snapshot.  0 for NULL. */
 unsigned xmem_pool_count(const struct xmem_pool *pool);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

@@ -1,4 +1,5 @@
-/* xmem_dpdk.h - libxmem_dpdk: xmem inside a DPDK application.
+/** @file xmem_dpdk.h
+ * xmem_dpdk.h - libxmem_dpdk: xmem inside a DPDK application.
  *
  *  - The "xmem" mempool ops: the common pool behind DPDK's per-lcore
  *    mempool caches is an xmem_pool (xmem_pool.h), lock-free, so a thread
@@ -27,10 +28,10 @@
 extern "C" {
 #endif
 
-struct rte_mempool;
-struct rte_device;
+struct rte_mempool; /**< DPDK's */
+struct rte_device;  /**< DPDK's */
 
-/* The name of the mempool ops (rte_mempool_set_ops_byname,
+/** The name of the mempool ops (rte_mempool_set_ops_byname,
  * --mbuf-pool-ops-name). */
 #define XMEM_DPDK_OPS_NAME "xmem"
 
@@ -38,7 +39,7 @@ struct rte_device;
 /* mbuf pools over an xmem heap                                             */
 /* ------------------------------------------------------------------------ */
 
-/* rte_pktmbuf_pool_create, with the objects (mbuf headers, private areas
+/** rte_pktmbuf_pool_create, with the objects (mbuf headers, private areas
  * and data rooms) carved from heap instead of DPDK memory, and the "xmem"
  * ops.  The memory is taken as a few IOVA-contiguous chunks (xmem_alloc: as
  * large as the heap can give, halving down to one object), each given to
@@ -66,7 +67,7 @@ struct rte_mempool *xmem_dpdk_pktmbuf_pool_create(const char *name, unsigned n,
 /* lcore binding                                                            */
 /* ------------------------------------------------------------------------ */
 
-/* Give the calling EAL thread xmem's lcore id rte_lcore_id(), so that the
+/** Give the calling EAL thread xmem's lcore id rte_lcore_id(), so that the
  * per-lcore caches of both libraries belong to the same thread
  * (xmem_thread_register_id).  The "xmem" ops do it on their first dequeue
  * in each EAL thread; call it yourself in a thread that allocates from xmem
@@ -81,7 +82,7 @@ int xmem_dpdk_lcore_bind(void);
 /* DMA subscribers (xmem_dma.h): xmem memory for DPDK's drivers             */
 /* ------------------------------------------------------------------------ */
 
-/* Register every xmem region (heap memory and xmem_register memory, those
+/** Register every xmem region (heap memory and xmem_register memory, those
  * that exist now and every later one) with DPDK as external memory:
  * rte_extmem_register with the region's IOVA table when it is added,
  * rte_extmem_unregister once it is removed.  Then rte_mem_virt2memseg finds it
@@ -93,7 +94,7 @@ int xmem_dpdk_lcore_bind(void);
  * its xmem_heap_add_memory / xmem_register fail with that errno. */
 struct xmem_dma_subscriber *xmem_dpdk_extmem_subscribe(const char *name);
 
-/* Map every xmem region for DMA through DPDK's VFIO container container_fd
+/** Map every xmem region for DMA through DPDK's VFIO container container_fd
  * (RTE_VFIO_DEFAULT_CONTAINER_FD, -1, for the one DPDK's devices use):
  * rte_vfio_container_dma_map / _unmap, one call per IOVA run, with xmem's
  * batching and unmap checks (xmem_dma.h): a failing unmap fails the
@@ -105,7 +106,7 @@ struct xmem_dma_subscriber *xmem_dpdk_extmem_subscribe(const char *name);
 struct xmem_dma_subscriber *xmem_dpdk_vfio_subscribe(const char *name,
                                                      int container_fd);
 
-/* The same through rte_dev_dma_map / rte_dev_dma_unmap for one device.
+/** The same through rte_dev_dma_map / rte_dev_dma_unmap for one device.
  * DPDK maps only memory it knows: subscribe xmem_dpdk_extmem_subscribe
  * first and unsubscribe it last (rte_dev_dma_map and _unmap of memory DPDK
  * does not know fail with EINVAL: the subscribe, an add or a removal then
