@@ -19,7 +19,16 @@
  * magazine only when it finds none on part, or when topping one up
  * overflows it (then one fills up and one is new: their number is
  * unchanged).  Their number stays at most about the number of threads in a
- * put at once, plus one. */
+ * put at once, plus one.
+ *
+ * There is no shared counter (one more locked instruction per call, on a
+ * line every lcore writes): xmem_pool_count walks the two stacks and adds
+ * up their magazines' fill counts.  Each magazine's n is written with
+ * relaxed atomic stores by the call that owns it, so the walk may read it
+ * at any time; the walk follows links of magazines that other calls may be
+ * popping and pushing meanwhile, which is safe because magazines are never
+ * unmapped (depot.h), and bounded because such a walk may loop. */
+#include <emmintrin.h>
 #include <errno.h>
 
 #include <xmem/xmem_pool.h>
@@ -34,17 +43,34 @@ struct xmem_pool {
 	struct xm_stack full  __attribute__((aligned(64)));
 	struct xm_stack part  __attribute__((aligned(64)));
 	struct xm_stack empty __attribute__((aligned(64)));
-	/* Pointers held, updated after the stacks change: a figure on its own
-	 * (relaxed), exact when no call is in progress, briefly off (even
-	 * negative) while one is. */
-	_Atomic int64_t count __attribute__((aligned(64)));
 	unsigned capacity;
 };
 
-/* A local chain of popped magazines, through their (now unused) links. */
+/* Copy n pointers, two per SSE2 move.  Bursts are short (DPDK's are 32):
+ * inline moves beat memcpy's call and rep movs start-up (a plain loop is
+ * turned back into a memcpy call by the compiler). */
+static inline void xm_copy_ptrs(void **dst, void *const *src, unsigned n)
+{
+	unsigned i = 0;
+	for (; i + 2 <= n; i += 2)
+		_mm_storeu_si128((__m128i *)&dst[i],
+				 _mm_loadu_si128((const __m128i *)&src[i]));
+	if (i < n)
+		dst[i] = src[i];
+}
+
+/* A magazine's fill count, as the pool writes it: for xmem_pool_count's
+ * walk (relaxed: a figure on its own). */
+static inline void xm_mag_set_n(struct xm_mag *m, uint32_t n)
+{
+	__atomic_store_n(&m->n, n, __ATOMIC_RELAXED);
+}
+
+/* A local chain of popped magazines, through their (now unused) links.
+ * Relaxed atomic store: xmem_pool_count's walk may still be reading it. */
 static inline void xm_chain_push(struct xm_mag **head, struct xm_mag *m)
 {
-	m->link.next = (ck_stack_entry_t *)*head;
+	__atomic_store_n(&m->link.next, (ck_stack_entry_t *)*head, __ATOMIC_RELAXED);
 	*head = m;
 }
 
@@ -150,25 +176,24 @@ int xmem_pool_put_bulk(struct xmem_pool *p, void *const *objs, unsigned n)
 	void *const *src = objs;
 	struct xm_mag *m;
 	while ((m = xm_chain_pop(&fresh))) {
-		__builtin_memcpy(m->objs, src, M * sizeof(void *));
-		m->n = M;
+		xm_copy_ptrs(m->objs, src, M);
+		xm_mag_set_n(m, M);
 		src += M;
 		xm_stack_push(&p->full, m);
 	}
 	if (top) {
 		unsigned t = M - top->n < rem ? M - top->n : rem;
-		__builtin_memcpy(&top->objs[top->n], src, t * sizeof(void *));
-		top->n += t;
+		xm_copy_ptrs(&top->objs[top->n], src, t);
+		xm_mag_set_n(top, top->n + t);
 		src += t;
 		rem -= t;
 		xm_pool_mag_home(p, top);
 	}
 	if (extra) {
-		__builtin_memcpy(extra->objs, src, rem * sizeof(void *));
-		extra->n = rem;
+		xm_copy_ptrs(extra->objs, src, rem);
+		xm_mag_set_n(extra, rem);
 		xm_pool_mag_home(p, extra);
 	}
-	atomic_fetch_add_explicit(&p->count, n, memory_order_relaxed);
 	return 0;
 
 nobufs:
@@ -218,21 +243,34 @@ int xmem_pool_get_bulk(struct xmem_pool *p, void **objs, unsigned n)
 	unsigned i = 0;
 	while ((m = xm_chain_pop(&got))) {
 		unsigned t = m->n < n - i ? m->n : n - i;
-		m->n -= t;
-		__builtin_memcpy(&objs[i], &m->objs[m->n], t * sizeof(void *));
+		xm_mag_set_n(m, m->n - t);
+		xm_copy_ptrs(&objs[i], &m->objs[m->n], t);
 		i += t;
 		xm_pool_mag_home(p, m);
 	}
-	atomic_fetch_sub_explicit(&p->count, n, memory_order_relaxed);
 	return 0;
+}
+
+/* Sum of the fill counts of the magazines on st, walking at most max of
+ * them (a walk racing pops and pushes can come round in a loop). */
+static uint64_t xm_pool_walk(const struct xm_stack *st, uint64_t max)
+{
+	uint64_t sum = 0;
+	const ck_stack_entry_t *e = __atomic_load_n(&st->s.head, __ATOMIC_ACQUIRE);
+	for (uint64_t i = 0; e && i < max; i++) {
+		sum += __atomic_load_n(&((const struct xm_mag *)e)->n, __ATOMIC_RELAXED);
+		e = __atomic_load_n(&e->next, __ATOMIC_RELAXED);
+	}
+	return sum;
 }
 
 unsigned xmem_pool_count(const struct xmem_pool *p)
 {
 	if (!p)
 		return 0;
-	int64_t c = atomic_load_explicit(&p->count, memory_order_relaxed);
-	if (c < 0)
-		return 0;
-	return c > (int64_t)UINT32_MAX ? UINT32_MAX : (unsigned)c;
+	/* Enough for every magazine a pool of twice its capacity holds, in
+	 * the worst case of one pointer each. */
+	uint64_t max = 2 * (uint64_t)p->capacity + 64;
+	uint64_t c = xm_pool_walk(&p->full, max) + xm_pool_walk(&p->part, max);
+	return c > UINT32_MAX ? UINT32_MAX : (unsigned)c;
 }

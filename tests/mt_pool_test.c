@@ -4,7 +4,9 @@
  * object: a get must only return objects that are in the pool (flag 0,
  * which the taker sets to 1), and a thread clears the flag before it puts
  * the object back.  At the end every object must come out of the pool
- * exactly once, and the count must be exact. */
+ * exactly once, and the count must be exact.  A reader thread calls
+ * xmem_pool_count all along (a racing walk of the stacks: it must neither
+ * crash nor hang, and its figure is only a snapshot). */
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -67,6 +69,19 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+static _Atomic int workers_done;
+static unsigned long n_counts;
+
+static void *counter(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&workers_done)) {
+		(void)xmem_pool_count(pool);
+		n_counts++;
+	}
+	return NULL;
+}
+
 static void t_concurrent(void)
 {
 	pool = xmem_pool_create(N);
@@ -80,11 +95,15 @@ static void t_concurrent(void)
 		CHECK_OK(xmem_pool_put_bulk(pool, all + i, N - i < 100 ? N - i : 100));
 	CHECK_EQ(xmem_pool_count(pool), N);
 
-	pthread_t t[NTHREADS];
+	pthread_t t[NTHREADS], c;
+	CHECK_EQ(pthread_create(&c, NULL, counter, NULL), 0);
 	for (uintptr_t i = 0; i < NTHREADS; i++)
 		CHECK_EQ(pthread_create(&t[i], NULL, worker, (void *)(i + 1)), 0);
 	for (int i = 0; i < NTHREADS; i++)
 		pthread_join(t[i], NULL);
+	atomic_store(&workers_done, 1);
+	pthread_join(c, NULL);
+	CHECK_GT(n_counts, 0ul);
 	printf("  %lu gets, %lu ENOENT (pool momentarily short)\n",
 	       atomic_load(&n_gets), atomic_load(&n_enoent));
 	CHECK_EQ(atomic_load(&n_dup), 0ul);
