@@ -10,7 +10,7 @@
 
 #include "xm_dpdk.h"
 
-__thread int xm_dpdk_lcore_seen;
+__thread int xm_dpdk_lcore_seen __attribute__((tls_model("initial-exec")));
 
 int xmem_dpdk_lcore_bind(void)
 {

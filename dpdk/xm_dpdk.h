@@ -15,8 +15,11 @@ static inline void xm_dpdk_err(int e)
 }
 
 /* Bind the calling EAL thread to xmem lcore rte_lcore_id() once (lcore.c);
- * one thread-local load after the first call. */
-extern __thread int xm_dpdk_lcore_seen __attribute__((visibility("hidden")));
+ * one thread-local load after the first call.  Initial-exec TLS: no
+ * __tls_get_addr call per dequeue; the library is loaded with dlopen (-d)
+ * too, and glibc's static TLS surplus holds these 4 bytes. */
+extern __thread int xm_dpdk_lcore_seen
+	__attribute__((visibility("hidden"), tls_model("initial-exec")));
 void xm_dpdk_lcore_follow_slow(void);
 
 static inline void xm_dpdk_lcore_follow(void)
