@@ -68,7 +68,9 @@ run() {
         tail -n +2 | sort -g | awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)]; else print "nan"}'
 }
 
-median() { sort -g | awk '{v[NR] = $1} END {if (NR) printf "%.2f", v[int((NR + 1) / 2)]; else print "nan"}'; }
+median() { sort -g | awk '{v[NR] = $1} END {if (NR) printf "%.3g", v[int((NR + 1) / 2)]; else print "nan"}'; }
+# a / b, or "-" when b is 0 or not a number
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b + 0 > 0) printf "%.3gx", a / b; else print "-"}'; }
 
 declare -A R
 for sc in "${SCENARIOS[@]}"; do
@@ -88,7 +90,7 @@ for sc in "${SCENARIOS[@]}"; do
     x="$(tr ' ' '\n' <<<"${R[$sc,xmem]}" | grep . | median)"
     r="$(tr ' ' '\n' <<<"${R[$sc,ring_mp_mc]}" | grep . | median)"
     s="$(tr ' ' '\n' <<<"${R[$sc,stack]}" | grep . | median)"
-    echo "| $sc | $x | $r | $s | $(awk -v a="$x" -v b="$r" 'BEGIN{printf "%.2fx", a / b}') | $(awk -v a="$x" -v b="$s" 'BEGIN{printf "%.2fx", a / b}') |"
+    echo "| $sc | $x | $r | $s | $(ratio "$x" "$r") | $(ratio "$x" "$s") |"
 done
 echo
 echo "runs per cell: $REPS x ${SECS} s (medians); raw Mpps per run:"

@@ -86,10 +86,12 @@ struct rte_mempool *xmem_dpdk_pktmbuf_pool_create(const char *name, unsigned n,
 		xm_dpdk_err(rte_errno);
 		return NULL;
 	}
+	/* On a fresh empty pool this fails only when no ops have the name
+	 * (DPDK says EINVAL): the "xmem" ops did not get a slot. */
 	int rc = rte_mempool_set_ops_byname(mp, XMEM_DPDK_OPS_NAME, NULL);
 	if (rc != 0) {
 		rte_mempool_free(mp);
-		xm_dpdk_err(-rc);
+		xm_dpdk_err(rc == -EINVAL ? ENOENT : -rc);
 		return NULL;
 	}
 	rte_pktmbuf_pool_init(mp, &priv);
