@@ -92,12 +92,11 @@ static void xm_free_other(uintptr_t e, uintptr_t p, const char *fn)
 {
 	struct xm_span *s = (struct xm_span *)e;
 	if (!e)
-		xm_report_invalid(fn, (void *)p, "not memory of any heap");
+		xm_report_invalid(fn, (void *)p, xm_pagemap_registered(p) ?
+				  "memory registered for translation only" :
+				  "not memory of any heap");
 	else if (e & XM_PM_REGION)
-		xm_report_invalid(fn, (void *)p,
-				  ((struct xm_region *)(e & ~XM_PM_REGION))->heap ?
-				  "not the start of a block" :
-				  "memory registered for translation only");
+		xm_report_invalid(fn, (void *)p, "not the start of a block");
 	else if (s->cls == XM_CLS_LARGE)
 		xm_free_large(s, p, fn);
 	else
@@ -214,6 +213,7 @@ xm_free_one_span(void *const *objs, unsigned n, enum xm_isa isa)
 	int cls = s->cls;
 	struct xm_cache *c = &lc->cls[cls];
 	bool ok = c->n + n <= c->cap &&
+		  (uintptr_t)objs[n - 1] - s->base < s->used_len &&   /* cheap no */
 		  xm_store_run(isa, &c->objs[c->n], objs, n, s->base,
 			       s->used_len, s->slot_c);
 	if (likely(ok)) {
@@ -225,107 +225,125 @@ xm_free_one_span(void *const *objs, unsigned n, enum xm_isa isa)
 }
 
 /* The free loop, for every instruction set: isa is a constant in each
- * instance below, so each keeps only its own test. */
+ * instance below, so each keeps only its own test.
+ *
+ * While it has a cache array c (this lcore's, for one heap and class) it
+ * stores into it, first whole runs of pointers of the current span (tested
+ * at once) and then one pointer at a time, where a pointer of another span
+ * of the same heap and class (a scattered burst: TX completions) costs one
+ * page-map lookup and changes only the span's bounds.  Everything else
+ * comes to the general step below one pointer at a time: NULL, a pointer
+ * to report, a full array, another heap or class, no usable cache. */
 static inline __attribute__((always_inline)) void
 xm_free_body(void *const *objs, unsigned n, const char *fn, enum xm_isa isa)
 {
-
 	struct xm_lcache *lc = NULL;    /* entered */
-	struct xm_cache *c = NULL;      /* lc's array for the last span's class */
+	struct xm_cache *c = NULL;      /* lc's array for the current class */
 	struct xm_nocache *nc = NULL;   /* on the stack once needed */
 	struct xm_nocache nc_store;
 	int cls = 0;
+	uint64_t c_serial = 0;          /* the heap serial of c's lcache */
 	uint32_t cn = 0, cap = 0;       /* c->n and c->cap while c is in use */
 	uint32_t counted = 0;           /* cn when frees were last counted */
-	uintptr_t lo = 0, used = 0;     /* the last span; used 0: none */
+	uintptr_t lo = 0, used = 0;     /* the current span; used 0: none */
 	uint64_t slot_c = 0;
-	const struct xm_span *last = NULL;
+	bool try_runs = true;           /* no run has failed yet */
 	unsigned k = 0;
 
-	unsigned scalar_to = 0;         /* objs[k..scalar_to) go one by one */
-	bool ran_scalar = false;        /* a run failed: mixed spans */
-
 	while (k < n) {
-		/* Runs of up to XM_FREE_RUN pointers of the last span, tested
-		 * together; a run that fails goes one by one. */
-		if (k >= scalar_to) {
+		if (c) {
 			unsigned m = n - k < cap - cn ? n - k : cap - cn;
 			m = m < XM_FREE_RUN ? m : XM_FREE_RUN;
-			m = m < 4 ? 0 : m;
-			if (m && xm_store_run(isa, &c->objs[cn], &objs[k], m, lo,
-					      used, slot_c)) {
-				cn += m;
-				k += m;
-				continue;
-			}
-			scalar_to = k + (m ? m : 1);
-			ran_scalar = m != 0;
-		}
-		uintptr_t p = (uintptr_t)objs[k];
-		uintptr_t off = p - lo;
-		if (likely(off < used)) {
-			if (unlikely(!xm_span_slot_ok(last, off))) {
-				xm_report_invalid(fn, (void *)p,
-						  "not the start of a block");
-			} else if (unlikely(!c)) {
-				xm_nocache_add(nc, last, (void *)p, fn);
-			} else {
-				if (unlikely(cn == cap)) {
-					c->n = cn;
-					xm_cache_flush(lc, cls);
-					xm_lc_count(&lc->cls[cls].frees, cn - counted);
-					cn = counted = c->n;
+			if (try_runs && m >= 4 &&
+			    (uintptr_t)objs[k + m - 1] - lo < used) {
+				if (xm_store_run(isa, &c->objs[cn], &objs[k], m, lo,
+						 used, slot_c)) {
+					cn += m;
+					k += m;
+					continue;
 				}
+				try_runs = false;   /* mixed spans: one at a time */
+			}
+			for (; k < n; k++) {
+				uintptr_t p = (uintptr_t)objs[k], off = p - lo;
+				if (unlikely(off >= used)) {
+					uintptr_t e = xm_pm_entry(p);
+					const struct xm_span *s = (const struct xm_span *)e;
+					if (unlikely(!e || (e & XM_PM_REGION) ||
+						     s->cls != cls ||
+						     s->heap_serial != c_serial))
+						break;
+					lo = s->base;
+					used = s->used_len;
+					slot_c = s->slot_c;
+					off = p - lo;
+					if (unlikely(off >= used))
+						break;
+				}
+				if (unlikely(((off * slot_c) & XM_SLOT_MASK) >= slot_c) ||
+				    unlikely(cn == cap))
+					break;
 				c->objs[cn++] = (void *)p;
 			}
+			if (k == n)
+				break;
+		}
+		/* The general step, for objs[k]. */
+		uintptr_t p = (uintptr_t)objs[k];
+		if (unlikely(!p)) {
 			k++;
 			continue;
 		}
-		/* Another span: settle the last run first. */
-		if (c) {
-			c->n = cn;
-			xm_lc_count(&lc->cls[cls].frees, cn - counted);
-			c = NULL;
-			cn = cap = 0;
-		}
-		used = 0;
-		k++;
-		if (unlikely(!p))
-			continue;
 		uintptr_t e = xm_pm_entry(p);
 		struct xm_span *s = (struct xm_span *)e;
 		if (unlikely((e & XM_PM_REGION) || !e || s->cls == XM_CLS_LARGE)) {
 			xm_free_other(e, p, fn);
+			k++;
 			continue;
 		}
-		if (unlikely(p - s->base >= s->used_len)) {
-			/* Slack past the last object of its span. */
+		uintptr_t off = p - s->base;
+		if (unlikely(off >= s->used_len || !xm_span_slot_ok(s, off))) {
+			/* Slack past the last object, or inside an object. */
 			xm_report_invalid(fn, (void *)p, "not the start of a block");
+			k++;
 			continue;
 		}
-		last = s;
-		lo = s->base;
-		used = s->used_len;
-		slot_c = s->slot_c;
-		k--;   /* objs[k] is checked and stored by the next round */
-		if (!ran_scalar)
-			scalar_to = k;   /* try a run from here at once */
+		if (c && s->cls == cls && s->heap_serial == c_serial) {
+			/* The array is full: one magazine to the depot. */
+			c->n = cn;
+			xm_cache_flush(lc, cls);
+			xm_lc_count(&c->frees, cn - counted);
+			cn = counted = c->n;
+			continue;
+		}
+		/* Another heap or class: settle the current array first. */
+		if (c) {
+			c->n = cn;
+			xm_lc_count(&c->frees, cn - counted);
+			c = NULL;
+		}
 		lc = xm_lc_switch(lc, s);
 		if (unlikely(!lc)) {
 			if (!nc) {
 				nc = &nc_store;
 				nc->n = 0;
 			}
+			xm_nocache_add(nc, s, (void *)p, fn);
+			k++;
 			continue;
 		}
+		lo = s->base;
+		used = s->used_len;
+		slot_c = s->slot_c;
 		cls = s->cls;
+		c_serial = s->heap_serial;
 		c = &lc->cls[cls];
 		cn = counted = c->n;
 		cap = c->cap;
 	}
 	if (c) {
 		c->n = cn;
-		xm_lc_count(&lc->cls[cls].frees, cn - counted);
+		xm_lc_count(&c->frees, cn - counted);
 	}
 	if (lc)
 		xm_lc_exit(lc);

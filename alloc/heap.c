@@ -9,6 +9,7 @@
 
 #include "cache.h"
 #include "meta.h"
+#include "numa.h"
 #include "vg.h"
 
 struct xmem_heap *xm_heaps[XMEM_MAX_HEAPS];
@@ -106,6 +107,7 @@ struct xmem_heap *xmem_heap_create(const char *name)
 	__atomic_store_n(&h->magic, XM_HEAP_MAGIC, __ATOMIC_RELEASE);
 	/* Publishes the initialised descriptor (release). */
 	xm_rcu_publish(xm_heaps[slot], h);
+	xm_numa_changed();   /* node choices (numa_alloc.c) are stale */
 out:
 	xm_ctl_unlock();
 	return h;
@@ -122,6 +124,7 @@ int xmem_heap_destroy(struct xmem_heap *h)
 	} else {
 		xm_rcu_publish(xm_heaps[h->id], NULL);
 		__atomic_store_n(&h->magic, 0, __ATOMIC_RELAXED);
+		xm_numa_changed();
 		xm_rcu_synchronize();   /* lookups that found h are done */
 		/* Its lcaches stay in their slots (cache.h): the next heap
 		 * with this id re-initialises them. */
@@ -203,6 +206,7 @@ int xmem_heap_add_memory(struct xmem_heap *h, void *va, size_t len,
 	/* Before r joins the heap's list, from which blocks are carved. */
 	xm_vg_on_add(va, len);
 	xm_heap_link(h, r);
+	xm_numa_changed();
 	rc = 0;
 out:
 	xm_ctl_unlock();
@@ -336,6 +340,7 @@ int xmem_heap_remove_memory(struct xmem_heap *h, void *va, size_t len)
 		xm_heap_relink(h, r, link);
 		goto fail;
 	}
+	xm_numa_changed();
 	xm_heap_drop_spans(h, spans, n_spans);
 	xm_meta_free(spans, cap * sizeof(*spans));
 	pthread_mutex_unlock(&h->ctl_lock);

@@ -1,84 +1,163 @@
-/* pagemap.c - writers of the page map, and the region lookup (see
- * pagemap.h for the layout and the no-free invariant that keeps its readers
- * lock-free). */
+/* pagemap.c - writers of the page map (see pagemap.h for the layout and the
+ * no-free invariant that keeps its readers lock-free). */
 #include <errno.h>
 
 #include "heap.h"
 #include "meta.h"
 #include "pagemap.h"
+#include "region.h"
 
 struct xm_pm_leaf *_Atomic xm_pm_root[1u << XM_PM_ROOT_BITS];
 
-struct xm_region *xm_pagemap_get(uintptr_t va)
+/* Fine tables ever made; under the control mutex, read relaxed by stats. */
+static _Atomic size_t xm_pm_n_fine;
+
+#define XM_PM_BLK   ((uintptr_t)1 << XM_PM_BLK_SHIFT)
+#define XM_PM_BLKS  (1u << (XM_PM_LEAF_BITS - 9))
+
+size_t xm_pagemap_fine_bytes(void)
 {
-	uintptr_t e = xm_pm_entry(va);
-	if (e & XM_PM_REGION)
-		return (struct xm_region *)(e & ~XM_PM_REGION);
-	/* A span of a published region: its region pointer is constant. */
-	return e ? ((struct xm_span *)e)->region : NULL;
+	return atomic_load_explicit(&xm_pm_n_fine, memory_order_relaxed) *
+	       sizeof(struct xm_pm_fine);
 }
 
-uint64_t xm_pagemap_iova_far(uintptr_t va)
+bool xm_pagemap_registered(uintptr_t va)
 {
-	struct xm_region *r = xm_pagemap_get(va);
-	return r ? xm_region_iova(r, va) : XMEM_BAD_IOVA;
+	uint64_t w = xm_pm_block(va);
+	if (w <= XM_PM_NOIOVA_BLK || (w & XM_PM_LINEAR))
+		return w != 0;
+	const struct xm_pm_fine *f = (const struct xm_pm_fine *)(uintptr_t)w;
+	return atomic_load_explicit(&f->iova[(va >> XM_UNIT_SHIFT) &
+					     (XM_PM_BLK_UNITS - 1)],
+				    memory_order_relaxed) != XMEM_BAD_IOVA;
 }
 
-/* The 32-bit word for a unit whose IOVA is io (XMEM_BAD_IOVA: none). */
-static uint32_t xm_pm_iova_word(struct xm_pm_leaf *leaf, uint64_t io)
+static struct xm_pm_leaf *xm_pm_leaf_at(uintptr_t va)
 {
-	if (io == XMEM_BAD_IOVA)
-		return 0;
-	if (!leaf->has_base) {
-		/* Half the window below the first IOVA, half above. */
-		leaf->iova_base = io > XM_PM_IOVA_SPAN / 2 ?
-			(io - XM_PM_IOVA_SPAN / 2) & ~(uint64_t)(XM_UNIT - 1) : 0;
-		leaf->has_base = true;
-	}
-	if ((io & (XM_UNIT - 1)) || io < leaf->iova_base ||
-	    io - leaf->iova_base >= XM_PM_IOVA_SPAN - XM_UNIT)
-		return XM_PM_FAR;
-	return (uint32_t)((io - leaf->iova_base) >> XM_UNIT_SHIFT) + 1;
-}
-
-static struct xm_pm_leaf *xm_pm_leaf_at(uintptr_t u)
-{
-	return atomic_load_explicit(&xm_pm_root[u >> XM_PM_LEAF_BITS],
+	return atomic_load_explicit(&xm_pm_root[va >> (XM_UNIT_SHIFT + XM_PM_LEAF_BITS)],
 				    memory_order_relaxed);
 }
 
-int xm_pagemap_set(uintptr_t va, size_t len, struct xm_region *r)
+static size_t xm_pm_blk_index(uintptr_t va)
 {
-	const unsigned shift = XM_UNIT_SHIFT + XM_PM_LEAF_BITS;
-	uintptr_t first = va >> shift, last = (va + len - 1) >> shift;
+	return (va >> XM_PM_BLK_SHIFT) & (XM_PM_BLKS - 1);
+}
 
-	/* Pass 1: make every leaf exist, so pass 2 cannot fail half-way.  A
-	 * leaf allocated here and left unused on a later failure is kept: leaves
-	 * are never freed anyway. */
-	for (uintptr_t i = first; i <= last; i++) {
-		if (atomic_load_explicit(&xm_pm_root[i], memory_order_relaxed))
-			continue;
-		struct xm_pm_leaf *leaf = xm_meta_pages(sizeof(*leaf));
-		if (!leaf)
-			return -1;
-		/* Release: readers that see the leaf see it zero-filled. */
-		atomic_store_explicit(&xm_pm_root[i], leaf, memory_order_release);
-	}
-	/* Pass 2: the IOVA first, then the entry with release, so a reader that
-	 * finds the region also finds its IOVA and its fields. */
-	uintptr_t e = r ? (uintptr_t)r | XM_PM_REGION : 0;
-	for (uintptr_t a = va; a < va + len; a += XM_UNIT) {
-		struct xm_pm_leaf *leaf = xm_pm_leaf_at(a >> XM_UNIT_SHIFT);
-		size_t i = (a >> XM_UNIT_SHIFT) & XM_PM_LEAF_MASK;
-		if (r) {
-			uint32_t w = xm_pm_iova_word(leaf, xm_region_iova(r, a));
-			/* Release: after iova_base (xm_pagemap_iova). */
-			atomic_store_explicit(&leaf->iova[i], w, memory_order_release);
-			atomic_store_explicit(&leaf->ent[i], e, memory_order_release);
-		} else {
-			atomic_store_explicit(&leaf->ent[i], 0, memory_order_release);
-			atomic_store_explicit(&leaf->iova[i], 0, memory_order_relaxed);
+/* What unit a of r translates to in a fine table. */
+static uint64_t xm_pm_fine_word(const struct xm_region *r, uintptr_t a)
+{
+	if (!r->iova)
+		return XM_PM_NOIOVA;
+	uint64_t io = xm_region_iova(r, a);
+	return io == XMEM_BAD_IOVA ? XM_PM_NOIOVA : io;
+}
+
+/* The block word for block b (start va) when r covers all of it and no
+ * fine table is needed, else 0. */
+static uint64_t xm_pm_whole_word(const struct xm_region *r, uintptr_t b)
+{
+	if (!r->iova)
+		return XM_PM_NOIOVA_BLK;
+	uint64_t first = xm_region_iova(r, b);
+	if (first == XMEM_BAD_IOVA || (first & (XM_UNIT - 1)))
+		return 0;
+	/* Linear when every page of the block continues the first: with
+	 * pages of 2 MiB or more, one page is the whole block. */
+	size_t step = (size_t)1 << r->page_shift;
+	for (uintptr_t a = b + step; a < b + XM_PM_BLK; a += step)
+		if (xm_region_iova(r, a) != first + (a - b))
+			return 0;
+	return first | XM_PM_LINEAR;
+}
+
+/* Does r's part of block b need a fine table? */
+static bool xm_pm_needs_fine(const struct xm_region *r, uintptr_t b)
+{
+	bool whole = b >= r->va && b + XM_PM_BLK <= r->va + r->len;
+	return !whole || xm_pm_whole_word(r, b) == 0;
+}
+
+/* Pass 1 of a set: every leaf and every fine table r needs exists.  The
+ * fine tables r uses count in its metadata. */
+static int xm_pm_prepare(struct xm_region *r)
+{
+	size_t fine = 0;
+	uintptr_t end = r->va + r->len;
+	for (uintptr_t b = r->va & ~(XM_PM_BLK - 1); b < end; b += XM_PM_BLK) {
+		uintptr_t i = b >> (XM_UNIT_SHIFT + XM_PM_LEAF_BITS);
+		struct xm_pm_leaf *leaf = atomic_load_explicit(&xm_pm_root[i],
+							       memory_order_relaxed);
+		if (!leaf) {
+			leaf = xm_meta_pages(sizeof(*leaf));
+			if (!leaf)
+				return -1;
+			/* Release: readers that see the leaf see it
+			 * zero-filled. */
+			atomic_store_explicit(&xm_pm_root[i], leaf,
+					      memory_order_release);
 		}
+		size_t k = xm_pm_blk_index(b);
+		if (!xm_pm_needs_fine(r, b))
+			continue;
+		fine++;
+		if (leaf->fine[k])
+			continue;
+		struct xm_pm_fine *f = xm_meta_pages(sizeof(*f));
+		if (!f)
+			return -1;
+		for (unsigned u = 0; u < XM_PM_BLK_UNITS; u++)
+			atomic_store_explicit(&f->iova[u], XMEM_BAD_IOVA,
+					      memory_order_relaxed);
+		leaf->fine[k] = f;
+		atomic_fetch_add_explicit(&xm_pm_n_fine, 1, memory_order_relaxed);
+	}
+	r->meta_bytes += fine * sizeof(struct xm_pm_fine);
+	return 0;
+}
+
+/* The translation of r's part of block b, set (on) or cleared. */
+static void xm_pm_set_block(struct xm_pm_leaf *leaf, const struct xm_region *r,
+			    uintptr_t b, bool on)
+{
+	size_t k = xm_pm_blk_index(b);
+	uintptr_t lo = b > r->va ? b : r->va;
+	uintptr_t hi = b + XM_PM_BLK < r->va + r->len ? b + XM_PM_BLK : r->va + r->len;
+	uint64_t whole = lo == b && hi == b + XM_PM_BLK ? xm_pm_whole_word(r, b) : 0;
+	if (whole || (!on && lo == b && hi == b + XM_PM_BLK)) {
+		/* Release: nothing to order but the word itself. */
+		atomic_store_explicit(&leaf->blk[k], on ? whole : 0,
+				      memory_order_release);
+		return;
+	}
+	/* r shares the block with other regions (or is not linear there):
+	 * its units in the block's fine table.  Other regions' units are left
+	 * as they are. */
+	struct xm_pm_fine *f = leaf->fine[k];
+	for (uintptr_t a = lo; a < hi; a += XM_UNIT)
+		atomic_store_explicit(&f->iova[(a - b) >> XM_UNIT_SHIFT],
+				      on ? xm_pm_fine_word(r, a) : XMEM_BAD_IOVA,
+				      memory_order_relaxed);
+	/* Release: a reader that loads the pointer sees the entries. */
+	atomic_store_explicit(&leaf->blk[k], (uint64_t)(uintptr_t)f,
+			      memory_order_release);
+}
+
+int xm_pagemap_set(struct xm_region *r, bool on)
+{
+	if (on && xm_pm_prepare(r))
+		return -1;
+	uintptr_t end = r->va + r->len;
+	for (uintptr_t b = r->va & ~(XM_PM_BLK - 1); b < end; b += XM_PM_BLK)
+		xm_pm_set_block(xm_pm_leaf_at(b), r, b, on);
+	if (!r->heap)
+		return 0;   /* translation only: no unit entries */
+	/* Heap memory: the units, after the translation, with release, so a
+	 * reader that finds the region also finds its IOVA and its fields. */
+	uintptr_t e = on ? (uintptr_t)r | XM_PM_REGION : 0;
+	for (uintptr_t a = r->va; a < end; a += XM_UNIT) {
+		struct xm_pm_leaf *leaf = xm_pm_leaf_at(a);
+		atomic_store_explicit(&leaf->ent[(a >> XM_UNIT_SHIFT) & XM_PM_LEAF_MASK],
+				      e, memory_order_release);
 	}
 	return 0;
 }
@@ -91,7 +170,7 @@ void xm_pagemap_set_span(uintptr_t va, size_t n, struct xm_span *s,
 	 * orders this store before it anyway. */
 	uintptr_t e = s ? (uintptr_t)s : (uintptr_t)r | XM_PM_REGION;
 	for (uintptr_t a = va; a < va + (n << XM_UNIT_SHIFT); a += XM_UNIT) {
-		struct xm_pm_leaf *leaf = xm_pm_leaf_at(a >> XM_UNIT_SHIFT);
+		struct xm_pm_leaf *leaf = xm_pm_leaf_at(a);
 		atomic_store_explicit(&leaf->ent[(a >> XM_UNIT_SHIFT) & XM_PM_LEAF_MASK],
 				      e, memory_order_release);
 	}

@@ -1,55 +1,73 @@
-/* pagemap.h - the global page map: for every 4 KiB unit of a registered
- * address, what it belongs to and its IOVA, each in two dependent loads.
+/* pagemap.h - the global page map: for every registered address, its IOVA
+ * per 2 MiB block, and for heap memory the owner of every 4 KiB unit.
  *
  * A 48-bit address splits into an 18-bit root index (1 GiB of address space
- * per leaf) and an 18-bit leaf index.  A leaf holds two arrays:
- *   ent[u]   the unit's owner, tagged in bit 0:
- *              0                 not registered
- *              region | 1        a registered unit outside any class span:
- *                                free heap memory, the interior of a large
- *                                block, translation-only memory
+ * per leaf), a 9-bit block index (2 MiB) and a 9-bit unit index (4 KiB).
+ * A leaf holds:
+ *   blk[b]   the translation of block b, in one word:
+ *              0                 nothing registered
+ *              XM_PM_NOIOVA_BLK  registered, no IOVA anywhere in the block
+ *              iova | 1          IOVA-linear: the whole block is registered
+ *                                and unit u's IOVA is iova + u * 4 KiB
+ *                                (every block of a region of 2 MiB or 1 GiB
+ *                                pages; 4 KiB pages whose IOVAs follow each
+ *                                other; IOVA = VA)
+ *              fine table        otherwise: a pointer to 512 IOVAs, one per
+ *                                unit (XMEM_BAD_IOVA: unregistered,
+ *                                XM_PM_NOIOVA: registered without IOVA)
+ *            So memory of 2 MiB or 1 GiB pages costs one word per 2 MiB, as
+ *            SPDK's map does, and a lookup over it reads a 4 KiB array per
+ *            GiB, which stays in L1.
+ *   ent[u]   for heap memory only, the unit's owner, tagged in bit 0:
+ *              0                 not heap memory (unregistered, or
+ *                                registered for translation only)
+ *              region | 1        a heap unit outside any class span: free
+ *                                heap memory, the interior of a large block
  *              span              a unit of a class span, or the first unit
  *                                of a large block (span->cls tells which);
  *                                a pointer into the middle of a large block
  *                                thus misses, which is how interior frees
  *                                are caught
- *   iova[u]  the unit's IOVA in 4 KiB frames above the leaf's iova_base,
- *            plus 1, in 32 bits: 0 means "none" (so a zero-filled leaf is
- *            right), XM_PM_FAR "not representable, ask the region" (an IOVA
- *            16 TiB or more away from the base, or not 4 KiB aligned).
- *            32-bit words keep the array of a fully registered leaf at
- *            1 MiB, which stays in a core's L2 under random lookups.
- *   iova_base  chosen when the leaf gets its first IOVA, 8 TiB below it, so
- *            IOVAs of one registration (and IOVA = VA) fit on either side.
- * xmem_free goes unit -> span and xmem_virt2iova unit -> IOVA, both without
- * touching the region.  The root is a zero-filled static array and leaves
- * come from xm_meta_pages: committed by the kernel only where touched, 12 B
- * per 4 KiB unit actually registered (0.3 %).
+ *            xmem_free reads it: spans are as small as one unit, so this
+ *            level stays 4 KiB-granular (8 bytes per 4 KiB of heap memory,
+ *            committed by the kernel only where written).
+ * xmem_free goes unit -> span and xmem_virt2iova block -> IOVA (-> fine
+ * table), neither touching the region.  The root is a zero-filled static
+ * array; leaves and fine tables come from xm_meta_pages.
  *
- * Invariant: leaves are never freed, so readers need no RCU section; a
- * reader that races a writer sees either the old or the new word.  Region
- * entries and IOVAs are written under the control mutex, span entries under
- * the heap lock of the span's heap. */
+ * Invariant: leaves and fine tables are never freed (a block's fine table
+ * is kept for the block's next registration), so readers need no RCU
+ * section; a reader that races a writer sees either the old or the new
+ * word.  Translations and region entries are written under the control
+ * mutex, span entries under the heap's lock or claim of the units. */
 #ifndef XM_PAGEMAP_H
 #define XM_PAGEMAP_H
 
 #include "xm_common.h"
 
-#define XM_PM_LEAF_BITS 18
+#define XM_PM_LEAF_BITS 18                   /* units per leaf (1 GiB) */
+#define XM_PM_BLK_SHIFT 21                   /* 2 MiB blocks */
+#define XM_PM_BLK_UNITS (1u << (XM_PM_BLK_SHIFT - XM_UNIT_SHIFT))
 #define XM_PM_ROOT_BITS (XMEM_VA_BITS - XM_UNIT_SHIFT - XM_PM_LEAF_BITS)
 #define XM_PM_LEAF_MASK ((1u << XM_PM_LEAF_BITS) - 1)
 #define XM_PM_REGION    ((uintptr_t)1)
-#define XM_PM_FAR       UINT32_MAX
-#define XM_PM_IOVA_SPAN ((uint64_t)XM_PM_FAR << XM_UNIT_SHIFT)  /* 16 TiB */
+#define XM_PM_LINEAR    ((uint64_t)1)
+#define XM_PM_NOIOVA_BLK ((uint64_t)2)
+#define XM_PM_NOIOVA    (XMEM_BAD_IOVA - 1)   /* in a fine table */
 
 struct xm_region;
 struct xm_span;
 
+struct xm_pm_fine {
+	_Atomic uint64_t iova[XM_PM_BLK_UNITS];
+};
+
 struct xm_pm_leaf {
 	_Atomic uintptr_t ent[1u << XM_PM_LEAF_BITS];
-	_Atomic uint32_t  iova[1u << XM_PM_LEAF_BITS];
-	uint64_t iova_base;   /* written before any iova word, see set */
-	bool     has_base;
+	_Atomic uint64_t  blk[1u << (XM_PM_LEAF_BITS - 9)];
+	/* The fine table each block has had, kept for its next use (never
+	 * freed); written under the control mutex only. */
+	struct xm_pm_fine *fine[1u << (XM_PM_LEAF_BITS - 9)];
 };
 
 extern struct xm_pm_leaf *_Atomic xm_pm_root[1u << XM_PM_ROOT_BITS];
@@ -64,9 +82,9 @@ static inline struct xm_pm_leaf *xm_pm_leaf_of(uintptr_t va)
 				    memory_order_acquire);
 }
 
-/* The tagged entry of va's unit (0 when unregistered).  Acquire pairs with
- * the release stores of the writers, so the region or span descriptor it
- * points at is seen initialised (a plain load on x86-64). */
+/* The tagged entry of va's unit (0 when not heap memory).  Acquire pairs
+ * with the release stores of the writers, so the region or span descriptor
+ * it points at is seen initialised (a plain load on x86-64). */
 static inline uintptr_t xm_pm_entry(uintptr_t va)
 {
 	struct xm_pm_leaf *leaf = xm_pm_leaf_of(va);
@@ -84,43 +102,61 @@ static inline struct xm_span *xm_pagemap_span(uintptr_t va)
 	return (e & XM_PM_REGION) ? NULL : (struct xm_span *)e;
 }
 
-/* The region holding va, or NULL. */
-struct xm_region *xm_pagemap_get(uintptr_t va);
-
-/* IOVA of a unit whose word is XM_PM_FAR. */
-uint64_t xm_pagemap_iova_far(uintptr_t va);
-
-/* IOVA of va, or XMEM_BAD_IOVA.  Acquire pairs with the release store of
- * the word, which follows the store of iova_base (a plain load on x86-64). */
-static inline uint64_t xm_pagemap_iova(uintptr_t va)
+/* The block word of va (0 when nothing is registered there). */
+static inline uint64_t xm_pm_block(uintptr_t va)
 {
 	struct xm_pm_leaf *leaf = xm_pm_leaf_of(va);
 	if (unlikely(!leaf))
-		return XMEM_BAD_IOVA;
-	uint32_t e = atomic_load_explicit(
-		&leaf->iova[(va >> XM_UNIT_SHIFT) & XM_PM_LEAF_MASK],
-		memory_order_acquire);
-	if (unlikely(e - 1 >= XM_PM_FAR - 1))
-		return e == 0 ? XMEM_BAD_IOVA : xm_pagemap_iova_far(va);
-	return leaf->iova_base + ((uint64_t)(e - 1) << XM_UNIT_SHIFT) +
-	       (va & (XM_UNIT - 1));
+		return 0;
+	return atomic_load_explicit(&leaf->blk[(va >> XM_PM_BLK_SHIFT) &
+					       (XM_PM_LEAF_MASK >> 9)],
+				    memory_order_acquire);
 }
 
-/* Point every unit of r at r, with its IOVA (r published), or with r NULL
- * clear [va, va + len).  Allocates the missing leaves first, so it either
- * fails with ENOMEM having changed nothing, or succeeds.  Control mutex
- * held. */
-int xm_pagemap_set(uintptr_t va, size_t len, struct xm_region *r);
+/* IOVA of va, or XMEM_BAD_IOVA.  Acquire on the block word pairs with its
+ * release store, which follows the writes of a fine table's entries (plain
+ * loads on x86-64). */
+static inline uint64_t xm_pagemap_iova(uintptr_t va)
+{
+	uint64_t w = xm_pm_block(va);
+	if (likely(w & XM_PM_LINEAR))
+		return (w - XM_PM_LINEAR) + (va & (((uintptr_t)1 << XM_PM_BLK_SHIFT) - 1));
+	if (unlikely(w <= XM_PM_NOIOVA_BLK))
+		return XMEM_BAD_IOVA;
+	const struct xm_pm_fine *f = (const struct xm_pm_fine *)(uintptr_t)w;
+	uint64_t io = atomic_load_explicit(
+		&f->iova[(va >> XM_UNIT_SHIFT) & (XM_PM_BLK_UNITS - 1)],
+		memory_order_relaxed);
+	if (unlikely(io >= XM_PM_NOIOVA))
+		return XMEM_BAD_IOVA;
+	return io + (va & (XM_UNIT - 1));
+}
+
+/* True when va is registered (translation only or heap memory). */
+bool xm_pagemap_registered(uintptr_t va);
+
+/* on: point [r->va, r->va + r->len) at r (its translation, and its units
+ * when r is heap memory); allocates the missing leaves and fine tables
+ * first, so it either fails with ENOMEM having changed nothing, or
+ * succeeds.  !on: clear r's range, which never fails.  Regions never
+ * overlap (the registry refuses it).  Control mutex held. */
+int xm_pagemap_set(struct xm_region *r, bool on);
 
 /* Point n units from va at span s, or with s NULL back at region r.  Every
  * leaf exists (the region is published).  Heap lock held. */
 void xm_pagemap_set_span(uintptr_t va, size_t n, struct xm_span *s,
 			 struct xm_region *r);
 
-/* Page-map bytes a region of len bytes takes (both arrays). */
-static inline size_t xm_pagemap_bytes(size_t len)
+/* Page-map bytes a region of len bytes takes: the unit entries of heap
+ * memory and one block word per 2 MiB (fine tables are counted by
+ * xm_pagemap_fine_bytes). */
+static inline size_t xm_pagemap_bytes(size_t len, bool heap)
 {
-	return (len >> XM_UNIT_SHIFT) * (sizeof(uintptr_t) + sizeof(uint32_t));
+	return (heap ? (len >> XM_UNIT_SHIFT) * sizeof(uintptr_t) : 0) +
+	       ((len >> XM_PM_BLK_SHIFT) + 1) * sizeof(uint64_t);
 }
+
+/* Bytes of fine tables in the map (process-wide). */
+size_t xm_pagemap_fine_bytes(void);
 
 #endif

@@ -1,56 +1,16 @@
 /* region.c - building and retiring region descriptors: argument checks of
  * the register/add contract, the IOVA table copy, the run map that keeps
- * allocations IOVA-contiguous (invariant 2), and the NUMA node. */
+ * allocations IOVA-contiguous (invariant 2), and the per-node byte counts
+ * (numa.c reads them). */
 #include <errno.h>
-#include <numa.h>
-#include <numaif.h>
 #include <string.h>
 
 #include "bitmap.h"
 #include "meta.h"
+#include "numa.h"
 #include "pagemap.h"
 #include "region.h"
 #include "runs.h"
-
-/* Node holding most of a sample of resident pages.  move_pages with a NULL
- * node list only queries: pages not yet faulted in report -ENOENT and stay
- * untouched, so PROT_NONE and device memory are safe here. */
-static int xm_region_numa_node(uintptr_t va, size_t len)
-{
-	enum { SAMPLES = 16 };
-	/* Relaxed: every thread computes the same value. */
-	static _Atomic int avail = -2;
-	int a = atomic_load_explicit(&avail, memory_order_relaxed);
-	if (a == -2) {
-		a = numa_available();
-		atomic_store_explicit(&avail, a, memory_order_relaxed);
-	}
-	if (a < 0)
-		return XMEM_NUMA_NODE_UNKNOWN;
-
-	void *pages[SAMPLES];
-	int status[SAMPLES];
-	unsigned n = 0;
-	size_t step = len / SAMPLES;
-	for (unsigned i = 0; i < SAMPLES && (i == 0 || step >= 4096); i++)
-		pages[n++] = (void *)((va + i * step) & ~(uintptr_t)4095);
-	if (numa_move_pages(0, n, pages, NULL, status, 0) != 0)
-		return XMEM_NUMA_NODE_UNKNOWN;
-
-	int best = XMEM_NUMA_NODE_UNKNOWN, best_n = 0;
-	for (unsigned i = 0; i < n; i++) {
-		if (status[i] < 0)
-			continue;
-		int c = 0;
-		for (unsigned j = 0; j < n; j++)
-			c += status[j] == status[i];
-		if (c > best_n) {
-			best = status[i];
-			best_n = c;
-		}
-	}
-	return best;
-}
 
 static int xm_region_check(void *va, size_t len, const uint64_t *iova,
 			   size_t n_pages, size_t page_size)
@@ -127,7 +87,7 @@ struct xm_region *xm_region_new(void *va, size_t len, const uint64_t *iova,
 	r->n_pages = len / page_size;
 	r->n_runs = 1;
 	/* Its share of the page map is metadata too, though the map owns it. */
-	r->meta_bytes = sizeof(*r) + xm_pagemap_bytes(len);
+	r->meta_bytes = sizeof(*r) + xm_pagemap_bytes(len, for_heap);
 
 	if (iova && xm_region_set_iova(r, iova))
 		goto fail;
@@ -142,7 +102,9 @@ struct xm_region *xm_region_new(void *va, size_t len, const uint64_t *iova,
 		 * are fine, the publishing release orders them. */
 		xm_bm_fill((uint64_t *)r->free_units, 0, r->n_units, 1);
 	}
-	r->numa_node = xm_region_numa_node(r->va, len);
+	struct xm_numa_bytes nb;
+	xm_numa_scan(r->va, len, page_size, &nb);
+	xm_numa_counts_set(&r->numa, &nb);
 	return r;
 fail:
 	xm_region_free(r);

@@ -9,6 +9,7 @@
 #ifndef XM_REGION_H
 #define XM_REGION_H
 
+#include "numa.h"
 #include "xm_common.h"
 
 struct xm_span;
@@ -22,7 +23,7 @@ struct xm_region {
 	uint64_t *run_start;     /* bit p: page p starts an IOVA-contiguous run;
 				    NULL when the region is one run */
 	size_t    n_runs;
-	int       numa_node;
+	struct xm_numa_counts numa; /* bytes per node, every page (numa.h) */
 	struct xmem_heap *heap;  /* NULL for translation-only registrations */
 
 	/* Heap chunks only. */
@@ -43,7 +44,7 @@ struct xm_region {
 };
 
 /* Validate (va, len, iova, n_pages, page_size) as xmem_register documents,
- * then build a region: IOVA copy, run map, NUMA node and, when for_heap, the
+ * then build a region: IOVA copy, run map, bytes per node and, when for_heap, the
  * unit maps (all free).  Does not publish it.  NULL with errno on failure. */
 struct xm_region *xm_region_new(void *va, size_t len, const uint64_t *iova,
 				size_t n_pages, size_t page_size,

@@ -214,7 +214,7 @@ static int xm_region_publish_tables(struct xm_region *r)
 	struct xm_iova_table *t = xm_iova_build(r, NULL);
 	if (!t)
 		goto fail;
-	if (xm_pagemap_set(r->va, r->len, r)) {
+	if (xm_pagemap_set(r, true)) {
 		xm_meta_free(t, t->bytes);
 		goto fail;
 	}
@@ -252,7 +252,7 @@ int xm_region_unpublish(struct xm_region *r)
 		return -1;
 	}
 	/* Leaves exist for every unit of r, so clearing cannot fail. */
-	xm_pagemap_set(r->va, r->len, NULL);
+	xm_pagemap_set(r, false);
 	size_t i = xm_regs_lower_bound(r->va);
 	for (; i + 1 < xm_n_regs; i++)
 		xm_regs[i] = xm_regs[i + 1];

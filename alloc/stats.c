@@ -1,5 +1,5 @@
-/* stats.c - per-heap counters (xmem_heap_stats) and the human-readable dump
- * of every heap and region (xmem_heap_dump). */
+/* stats.c - per-heap counters (xmem_heap_stats, with bytes per NUMA node)
+ * and the human-readable dump of every heap and region (xmem_heap_dump). */
 #include <errno.h>
 #include <string.h>
 
@@ -20,21 +20,20 @@ static void xm_stats_read(const struct xmem_heap *h, struct xmem_heap_stats *o)
 	o->alloc_count = o->large_count;
 	o->alloc_bytes = LD(h->large_bytes);
 	o->metadata_bytes = sizeof(*h) + LD(h->span_meta_bytes);
-	o->numa_node = XMEM_NUMA_NODE_UNKNOWN;
+	struct xm_numa_bytes nb;
+	memset(&nb, 0, sizeof(nb));
 	xm_rcu_read_lock();
-	bool first = true;
 	xm_for_each_region(r, h) {
 		size_t lf = xm_region_largest_free(r);
 		if (lf > o->largest_free)
 			o->largest_free = lf;
 		o->metadata_bytes += r->meta_bytes;
-		if (first)
-			o->numa_node = r->numa_node;
-		else if (r->numa_node != o->numa_node)
-			o->numa_node = XMEM_NUMA_NODE_UNKNOWN;
-		first = false;
+		xm_numa_counts_add(&r->numa, &nb);
 	}
 	xm_rcu_read_unlock();
+	o->numa_node = xm_numa_node_of(&nb);
+	memcpy(o->numa_bytes, nb.node, sizeof(o->numa_bytes));
+	o->numa_unknown_bytes = nb.unknown;
 	for (int c = 0; c < XMEM_NUM_CLASSES; c++) {
 		const struct xm_class *k = &h->cls[c];
 		/* Blocks handed out minus blocks given back, cacheless paths
@@ -98,11 +97,14 @@ static void xm_dump_heap(FILE *f, struct xmem_heap *h)
 		for (size_t w = 0; w < (r->n_units + 63) / 64; w++)
 			free_units += (size_t)__builtin_popcountll(atomic_load_explicit(
 					&r->free_units[w], memory_order_relaxed));
+		struct xm_numa_bytes nb;
+		memset(&nb, 0, sizeof(nb));
+		xm_numa_counts_add(&r->numa, &nb);
 		fprintf(f, "  region %#lx-%#lx page %zu KiB, %zu IOVA runs, "
-			"numa %d, %zu free units\n",
+			"numa %d (%zu bytes unknown), %zu free units\n",
 			(unsigned long)r->va, (unsigned long)(r->va + r->len),
 			((size_t)1 << r->page_shift) >> 10, r->n_runs,
-			r->numa_node, free_units);
+			xm_numa_node_of(&nb), nb.unknown, free_units);
 	}
 	xm_rcu_read_unlock();
 	for (int c = 0; c < XMEM_NUM_CLASSES; c++)

@@ -102,6 +102,8 @@ void xb_w_mixed_register(const struct xb_cfg *cfg);
 void xb_w_pipeline_register(const struct xb_cfg *cfg);
 int  xb_w_translate_setup(const struct xb_cfg *cfg, char *err, size_t errlen);
 void xb_w_translate_register(const struct xb_cfg *cfg);
+void xb_w_numa_register(const struct xb_cfg *cfg);    /* workload 8 (w_numa.c) */
+void xb_w_numa_print(FILE *f);                        /* its ratio line */
 const uint32_t *xb_mixed_sizes(void); /* XB_MIXED_LEN sizes, same for every peer */
 
 /* Workload 5 is not timed: it measures and fills this. */

@@ -61,6 +61,8 @@ int xb_bench_main(struct xb_cfg *cfg, struct xb_overhead *ov_out)
 		 "^pipeline/", xb_w_pipeline_register},
 		{"translate", "workload 4: virt -> IOVA at random addresses over 1 GiB",
 		 "^translate/", xb_w_translate_register},
+		{"numa", "workload 8: by node, xmem_alloc_bulk_node(XMEM_NUMA_LOCAL) against "
+		 "xmem_alloc_bulk on the same heap", "^numa/", xb_w_numa_register},
 	};
 	int nw = (int)(sizeof w / sizeof w[0]);
 	int total = 1 + selected(cfg, "latency"); /* overhead, latency */
@@ -79,6 +81,8 @@ int xb_bench_main(struct xb_cfg *cfg, struct xb_overhead *ov_out)
 		fflush(stdout);
 		xb_run(w[k].pattern);
 	}
+	if (selected(cfg, "numa"))
+		xb_w_numa_print(stdout);
 	if (!selected(cfg, "mixed"))
 		xb_w_mixed_register(cfg); /* generates the size sequence; never run */
 	if (selected(cfg, "latency")) {

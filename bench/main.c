@@ -5,7 +5,7 @@
  *   --threads=N        scale workloads 1 and 3 up to N threads (default 2,
  *                      or $XB_THREADS)
  *   --min-time=S       seconds per benchmark (default 0.5, quick 0.01)
- *   --only=LIST        comma list of burst,mixed,pipeline,translate,latency
+ *   --only=LIST        comma list of burst,mixed,pipeline,translate,latency,numa
  *   --out=DIR          where table.md, results.json, results.svg go
  *                      (default $BUILD_WORKSPACE_DIRECTORY/bench-results,
  *                      else ./bench-results; --out= writes nothing)
@@ -20,7 +20,7 @@
 static void usage(void)
 {
 	printf("usage: bench [--quick] [--threads=N] [--min-time=SECONDS]\n"
-	       "             [--only=burst,mixed,pipeline,translate,latency] [--out=DIR]\n"
+	       "             [--only=burst,mixed,pipeline,translate,latency,numa] [--out=DIR]\n"
 	       "             [--benchmark_* options of Google Benchmark]\n");
 }
 

@@ -52,6 +52,9 @@ struct xmem_vfio_container {
     struct xmem_vfio_stats stats;
     struct xm_vfio_map    *maps;        /* sorted by iova, disjoint */
     size_t                 n_maps, cap_maps;
+    /* xmem_vfio_set_numa_strict; read by the subscriber's ADD check
+     * (vfio_numa.c).  Relaxed: a setting on its own. */
+    _Atomic int            numa_strict;
 };
 
 /* ------------------------------------------------------------------------ */
@@ -453,6 +456,30 @@ int xm_vfio_has_mapping(struct xmem_vfio_container *c, uintptr_t va, uint64_t io
                c->maps[i].va == va;
     pthread_mutex_unlock(&c->lock);
     return same;
+}
+
+size_t xm_vfio_group_ids(struct xmem_vfio_container *c, int *ids, size_t cap)
+{
+    pthread_mutex_lock(&c->lock);
+    size_t n = c->n_groups;
+    for (size_t i = 0; i < n && i < cap; i++)
+        ids[i] = c->groups[i].id;
+    pthread_mutex_unlock(&c->lock);
+    return n;
+}
+
+int xmem_vfio_set_numa_strict(struct xmem_vfio_container *c, int on)
+{
+    if (!c) {
+        errno = EINVAL;
+        return -1;
+    }
+    return atomic_exchange_explicit(&c->numa_strict, on ? 1 : 0, memory_order_relaxed);
+}
+
+int xm_vfio_numa_strict(const struct xmem_vfio_container *c)
+{
+    return atomic_load_explicit(&c->numa_strict, memory_order_relaxed);
 }
 
 struct xmem_dma_subscriber *xm_vfio_get_sub(struct xmem_vfio_container *c)

@@ -4,6 +4,7 @@
 #ifndef XMEM_IOMMU_VFIO_H
 #define XMEM_IOMMU_VFIO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,26 @@ int xm_vfio_has_mapping(struct xmem_vfio_container *c, uintptr_t va, uint64_t io
 /* The container's subscriber while attached (NULL otherwise). */
 struct xmem_dma_subscriber *xm_vfio_get_sub(struct xmem_vfio_container *c);
 void xm_vfio_set_sub(struct xmem_vfio_container *c, struct xmem_dma_subscriber *s);
+/* Device locality (vfio_numa.c): the container's group ids (up to cap;
+ * returns how many it has), and its xmem_vfio_set_numa_strict setting. */
+size_t xm_vfio_group_ids(struct xmem_vfio_container *c, int *ids, size_t cap);
+int xm_vfio_numa_strict(const struct xmem_vfio_container *c);
+/* The node of the devices of the container's groups (a node,
+ * XMEM_NUMA_NODE_UNKNOWN or XMEM_NUMA_NODE_MIXED), one device's BDF in
+ * bdf (32 bytes), from sysfs (alloc/numa.h: xm_sysfs_root). */
+int xm_vfio_devices_node(struct xmem_vfio_container *c, char *bdf);
+/* One group's part of it: folds the group's devices into *node. */
+void xm_vfio_group_node(int group, int *node, char *bdf);
+/* The check itself, for a device on node dev (negative: no check): 0, or
+ * -1 with EXDEV when strict.  Logs one line when some resident page of
+ * the region is off node dev. */
+int xm_numa_locality_check(const struct xmem_dma_region_info *info, int dev,
+                           const char *bdf, bool strict);
+/* The subscriber's mem_event: on ADD, warn when the region's resident
+ * pages lie on another node than the devices; fail with EXDEV in strict
+ * mode.  Control mutex held. */
+int xm_vfio_numa_event(void *ctx, enum xmem_mem_event ev,
+                       const struct xmem_dma_region_info *region);
 /* Called by xmem_vfio_container_close: c is no longer the default. */
 void xm_vfio_forget_default(struct xmem_vfio_container *c);
 

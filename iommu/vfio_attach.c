@@ -3,7 +3,8 @@
  * container.  The subscriber's ops are thin: map and unmap go through the
  * backend (iommu/vfio.c) one ioctl each, dma_avail reads DMA_AVAIL from the
  * capability chain, dma_lookup asks the backend whether an identical mapping
- * was made through the container. */
+ * was made through the container, mem_event checks device locality
+ * (vfio_numa.c). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -74,6 +75,7 @@ struct xmem_dma_subscriber *xmem_vfio_attach(struct xmem_vfio_container *c)
 		.dma_unmap = xm_vfio_op_unmap,
 		.dma_avail = xm_vfio_op_avail,
 		.dma_lookup = xm_vfio_op_lookup,
+		.mem_event = xm_vfio_numa_event,   /* device locality */
 	};
 	xm_ctl_lock();
 	struct xmem_dma_subscriber *s = NULL;

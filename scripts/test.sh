@@ -31,6 +31,10 @@
 #   guest   tests/vfio_guest/run.sh: real VFIO DMA in a QEMU guest (apt installs
 #           QEMU, busybox-static and a Debian kernel; about 30 s once cached), and
 #           the VFIO rows of docs/errors.md run there (each row counted)
+#   numa_guest  tests/numa_guest/run.sh: NUMA placement in a two-node QEMU guest
+#           (per-node heaps, every page verified, xmem_alloc_node, XMEM_NUMA_LOCAL
+#           following a moved thread, the edu device on node 1 and the locality
+#           warning, the experiment tool); each check counted (about 50 s)
 #
 # Every test target is counted once per stage that ran it ("//tests:foo (asan)").
 # A target that passes but whose test.log has a line starting with "SKIPPED:"
@@ -44,7 +48,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 2
 ROOT="$(pwd)"
 
 BAZEL="${BAZEL:-bazel}"
-STAGES="${XMEM_STAGES:-normal dpdk asan tsan stress fuzz stall valgrind guest}"
+STAGES="${XMEM_STAGES:-normal dpdk asan tsan stress fuzz stall valgrind guest numa_guest}"
 # shellcheck disable=SC2206
 EXTRA_ARGS=(${XMEM_BAZEL_ARGS:-})
 COMMON_ARGS=(--keep_going)
@@ -269,6 +273,29 @@ stage_guest() {
             *) record FAIL "//tests:errors_vfio_test $id (guest)" "$st in the guest" ;;
         esac
     done < <(sed -n 's/^vfio_guest: errors row \([A-Z]*\) \(.*\)$/\1 \2/p' "$log")
+}
+
+stage_numa_guest() {
+    local log="$WORK/numa_guest.log" rc st rest
+    say "stage numa_guest: tests/numa_guest/run.sh"
+    bash ./tests/numa_guest/run.sh </dev/null 2>&1 | tee "$log"
+    rc="${PIPESTATUS[0]}"
+    if grep -q '^SKIPPED:' "$log"; then
+        record SKIP "//tests/numa_guest (numa_guest)" "$(grep -m1 '^SKIPPED:' "$log" | sed 's/^SKIPPED:[[:space:]]*//')"
+        return
+    fi
+    # One result per check the guest printed (or should have).
+    while read -r st rest; do
+        case "$st" in
+            PASS) record PASS "//tests/numa_guest ${rest%%:*} (numa_guest)" ;;
+            *) record FAIL "//tests/numa_guest ${rest%%:*} (numa_guest)" "$st: ${rest#*: }" ;;
+        esac
+    done < <(sed -n 's/^numa_guest: check \([A-Z]*\) \(.*\)$/\1 \2/p' "$log")
+    if [ "$rc" -ne 0 ]; then
+        record FAIL "//tests/numa_guest (numa_guest)" "run.sh exited $rc: see the check lines above"
+    else
+        record PASS "//tests/numa_guest (numa_guest)"
+    fi
 }
 
 # ---- main ----------------------------------------------------------------

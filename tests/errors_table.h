@@ -75,6 +75,7 @@ static const struct {
 	{"EIO", EIO},       {"ENODEV", ENODEV}, {"EACCES", EACCES},
 	{"EPROTO", EPROTO}, {"ENOTSUP", ENOTSUP}, {"EPERM", EPERM},
 	{"EFAULT", EFAULT}, {"ENOTTY", ENOTTY}, {"EBADF", EBADF},
+	{"EXDEV", EXDEV},   {"ENOSYS", ENOSYS},
 };
 
 static inline void et_problem(struct et_table *t, const char *fmt, ...)

@@ -5,7 +5,7 @@
  * and "errno" cells, so a case never restates an errno.  Before anything
  * runs, the test checks that doc, headers and cases agree (errors_table.h):
  * every row has a case, every case a row, every function declared in
- * xmem.h / xmem_dma.h / xmem_vfio.h a row, and every errno a row names is
+ * xmem.h / xmem_dma.h / xmem_vfio.h / xmem_numa.h a row, and every errno a row names is
  * in its function's header comment.
  *
  * Around every call the harness checks that nothing changed: the stats of
@@ -423,6 +423,7 @@ static void cases_collect(void)
 		{cases_alloc, n_cases_alloc},
 		{cases_dma, n_cases_dma},
 		{cases_vfio, n_cases_vfio},
+		{cases_numa, n_cases_numa},
 	};
 	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
 		n_cases += parts[i].n;
@@ -519,7 +520,7 @@ static void run_row(void)
 }
 
 /* The headers whose every function needs a row. */
-#define N_HEADERS 4
+#define N_HEADERS 5
 
 static void usage_paths(int argc, char **argv, const char **doc,
 			const char *hdrs[N_HEADERS], int *nh)
@@ -529,7 +530,7 @@ static void usage_paths(int argc, char **argv, const char **doc,
 	const char *inc = getenv("XMEM_INCLUDE_DIR");
 	static char buf[N_HEADERS][512];
 	static const char *names[N_HEADERS] = {"xmem.h", "xmem_pool.h", "xmem_dma.h",
-					       "xmem_vfio.h"};
+					       "xmem_vfio.h", "xmem_numa.h"};
 	if (inc)
 		for (int i = 0; i < N_HEADERS; i++) {
 			snprintf(buf[i], sizeof buf[i], "%s/xmem/%s", inc, names[i]);
@@ -550,7 +551,7 @@ static void usage_paths(int argc, char **argv, const char **doc,
 	if (!*doc || *nh != N_HEADERS)
 		XT_FATAL("usage: errors_test --doc=docs/errors.md --header=include/xmem/xmem.h "
 			 "--header=.../xmem_pool.h --header=.../xmem_dma.h "
-			 "--header=.../xmem_vfio.h [--part=host|vfio] "
+			 "--header=.../xmem_vfio.h --header=.../xmem_numa.h [--part=host|vfio] "
 			 "[--only=<id prefix>]");
 }
 

@@ -1,8 +1,9 @@
 /* translate_test.c - xmem_virt2iova against the caller's table, for the
- * cases the page map stores differently: IOVAs near the leaf's base (one
- * 32-bit word), IOVAs 16 TiB or more away or not 4 KiB aligned (looked up
- * in the region), pages without an IOVA, IOVA 0, regions on both sides of a
- * 1 GiB leaf boundary, and removal (every word cleared). */
+ * cases the page map stores differently (alloc/pagemap.h): one linear word
+ * per 2 MiB block (2 MiB pages, 4 KiB pages whose IOVAs follow each other),
+ * fine tables (IOVAs in any order, blocks shared by several regions or
+ * partly registered), pages without an IOVA, IOVA 0, far IOVAs, regions on
+ * both sides of a 1 GiB leaf boundary, and removal (every word cleared). */
 #include <sys/mman.h>
 
 #include "xt.h"
@@ -158,6 +159,104 @@ static void bad_iova_entries(void)
 	xt_unmap(va, NP * ps);
 }
 
+#define MIB2 ((size_t)2 << 20)
+
+/* 2 MiB pages, IOVAs shuffled: one linear word per block. */
+static void huge_pages(void)
+{
+	enum { N = 32 };
+	char *va = xt_map(N * MIB2, MIB2, PROT_NONE);
+	if (!CHECK(va))
+		return;
+	uint64_t tab[N];
+	for (size_t i = 0; i < N; i++)
+		tab[i] = ((uint64_t)9 << 40) + ((i * 7) % N) * MIB2;
+	CHECK_EQ(xmem_register(va, N * MIB2, tab, N, MIB2), 0);
+	for (size_t i = 0; i < N; i++)
+		for (size_t off = 0; off < MIB2; off += 4099 * 17)
+			if (!CHECK_EQ(xmem_virt2iova(va + i * MIB2 + off), tab[i] + off))
+				break;
+	CHECK_EQ(xmem_unregister(va, N * MIB2), 0);
+	check_cleared(va, N * MIB2);
+	xt_unmap(va, N * MIB2);
+}
+
+/* 4 KiB pages over whole blocks: linear IOVAs (one word per block), then
+ * the same with one page out of order (a fine table), then neighbours that
+ * share a block, one removed while the other stays. */
+static void whole_and_shared_blocks(void)
+{
+	enum { NPG = 1024 };   /* 4 MiB: two blocks */
+	char *va = xt_map(NPG * PAGE4K, MIB2, PROT_NONE);
+	if (!CHECK(va))
+		return;
+	static uint64_t tab[NPG];
+	for (size_t i = 0; i < NPG; i++)
+		tab[i] = ((uint64_t)1 << 36) + i * PAGE4K;
+	for (int round = 0; round < 2; round++) {
+		if (round)
+			tab[700] = ((uint64_t)1 << 50);
+		CHECK_EQ(xmem_register(va, NPG * PAGE4K, tab, NPG, PAGE4K), 0);
+		for (size_t i = 0; i < NPG; i++)
+			if (!CHECK_EQ(xmem_virt2iova(va + i * PAGE4K + 5), tab[i] + 5))
+				break;
+		CHECK_EQ(xmem_unregister(va, NPG * PAGE4K), 0);
+		check_cleared(va, NPG * PAGE4K);
+	}
+	/* Three regions in two blocks: [0, 1 MiB), [1 MiB, 3 MiB), [3, 4). */
+	size_t cut[4] = {0, 256, 768, NPG};
+	for (int r = 0; r < 3; r++)
+		CHECK_EQ(xmem_register(va + cut[r] * PAGE4K, (cut[r + 1] - cut[r]) * PAGE4K,
+				       tab + cut[r], cut[r + 1] - cut[r], PAGE4K), 0);
+	CHECK_EQ(xmem_unregister(va + cut[1] * PAGE4K, (cut[2] - cut[1]) * PAGE4K), 0);
+	for (size_t i = 0; i < NPG; i++) {
+		bool gone = i >= cut[1] && i < cut[2];
+		if (!CHECK_EQ(xmem_virt2iova(va + i * PAGE4K), gone ? XMEM_BAD_IOVA : tab[i]))
+			break;
+	}
+	/* A free of translation-only memory says so. */
+	errno = 0;
+	xmem_free(va + 64);
+	CHECK_EQ(errno, EINVAL);
+	CHECK_EQ(xmem_unregister(va, cut[1] * PAGE4K), 0);
+	CHECK_EQ(xmem_unregister(va + cut[2] * PAGE4K, (cut[3] - cut[2]) * PAGE4K), 0);
+	check_cleared(va, NPG * PAGE4K);
+	xt_unmap(va, NPG * PAGE4K);
+}
+
+/* The page map of a heap of 2 MiB pages: its metadata stays well under
+ * 0.5 % of the memory with 2 KiB objects carved from all of it. */
+static void huge_heap_metadata(void)
+{
+	enum { N = 64 };
+	char *va = xt_map(N * MIB2, MIB2, PROT_READ | PROT_WRITE);
+	struct xmem_heap *h = xmem_heap_create(xt_name("md"));
+	if (!CHECK(va && h))
+		return;
+	uint64_t tab[N];
+	for (size_t i = 0; i < N; i++)
+		tab[i] = ((uint64_t)3 << 40) + (N - 1 - i) * MIB2;
+	CHECK_EQ(xmem_heap_add_memory(h, va, N * MIB2, tab, N, MIB2), 0);
+	static void *objs[N * 1024];
+	size_t n = 0;
+	while (n < N * 1024 && (objs[n] = xmem_alloc(h, 2048, 0)) != NULL)
+		n++;
+	struct xmem_heap_stats st;
+	if (CHECK_OK(xmem_heap_stats(h, &st))) {
+		double pct = 100.0 * (double)st.metadata_bytes / (double)(N * MIB2);
+		printf("  %zu objects of 2 KiB in %zu MiB of 2 MiB pages: metadata %.3f %%\n",
+		       n, (size_t)N * 2, pct);
+		CHECK_LT(pct, 0.5);
+	}
+	for (size_t i = 0; i < n; i++)
+		CHECK_EQ(xmem_virt2iova(objs[i]),
+			 tab[((char *)objs[i] - va) / MIB2] + ((char *)objs[i] - va) % MIB2);
+	xmem_free_bulk(objs, (unsigned)n);
+	CHECK_EQ(xmem_heap_remove_memory(h, va, N * MIB2), 0);
+	CHECK_EQ(xmem_heap_destroy(h), 0);
+	xt_unmap(va, N * MIB2);
+}
+
 int main(void)
 {
 	xt_seed();
@@ -166,5 +265,8 @@ int main(void)
 	xt_run("two_regions_far_apart", two_regions_far_apart);
 	xt_run("across_leaves", across_leaves);
 	xt_run("heap_memory", heap_memory);
+	xt_run("huge_pages", huge_pages);
+	xt_run("whole_and_shared_blocks", whole_and_shared_blocks);
+	xt_run("huge_heap_metadata", huge_heap_metadata);
 	return xt_done();
 }

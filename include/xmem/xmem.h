@@ -22,6 +22,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* NUMA: XMEM_NUMA_NODE_UNKNOWN, node-aware allocation (xmem_numa.h). */
+#include <xmem/xmem_numa.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -52,9 +55,6 @@ extern "C" {
 #define XMEM_ALIGN_MIN     16
 #define XMEM_ALIGN_DEFAULT 64
 
-/* NUMA node of a region or heap whose pages are not resident yet, or whose
- * regions span several nodes. */
-#define XMEM_NUMA_NODE_UNKNOWN (-1)
 
 /* Size classes: sizes up to XMEM_MAX_CLASS_SIZE are served from spans of
  * equal-sized objects; larger sizes are carved page-granular (4 KiB units). */
@@ -111,8 +111,8 @@ const char *xmem_heap_name(const struct xmem_heap *heap);
  *
  * No allocation ever straddles a page boundary at which the IOVA is not
  * contiguous (iova[i + 1] != iova[i] + page_size), so each allocation is one
- * DMA segment.  The region's NUMA node is read from where its resident pages
- * are (pages not yet touched are not faulted in).
+ * DMA segment.  The node of every page is read with move_pages (xmem_numa.h;
+ * pages not yet touched are not faulted in).
  *
  * EINVAL: heap NULL or dead; va NULL; len 0; page_size not a power of two in
  *         range; va or len not a multiple of page_size; with a table, n_pages
@@ -132,7 +132,9 @@ const char *xmem_heap_name(const struct xmem_heap *heap);
  * EFAULT: IOVA mode PA and a page is not resident (EPERM: the physical
  *         addresses are not readable, as without CAP_SYS_ADMIN).
  * Other:  the errno of a subscriber's mem_event veto (EPERM if it set
- *         none) or of its failing dma_map, passed through. */
+ *         none) or of its failing dma_map, passed through; EXDEV from an
+ *         attached VFIO container in NUMA strict mode when resident pages
+ *         lie on another node than its devices (xmem_vfio_set_numa_strict). */
 int xmem_heap_add_memory(struct xmem_heap *heap, void *va, size_t len,
                          const uint64_t *iova, size_t n_pages,
                          size_t page_size);
@@ -313,8 +315,9 @@ struct xmem_class_stats {
 struct xmem_heap_stats {
 	char     name[XMEM_HEAP_NAME_MAX];
 	int      id;
-	int      numa_node;         /* node of all regions, or
-	                               XMEM_NUMA_NODE_UNKNOWN */
+	int      numa_node;         /* xmem_heap_numa_node: the node of all
+	                               resident pages, XMEM_NUMA_NODE_UNKNOWN
+	                               or XMEM_NUMA_NODE_MIXED */
 	size_t   n_regions;         /* chunks added */
 	size_t   total_bytes;       /* sum of chunk lengths */
 	size_t   alloc_bytes;       /* usable bytes of live blocks */
@@ -331,6 +334,12 @@ struct xmem_heap_stats {
 	size_t   cached_bytes;      /* their usable bytes */
 	size_t   metadata_bytes;    /* metadata the heap and its regions hold */
 	struct xmem_class_stats classes[XMEM_NUM_CLASSES];
+	/* Bytes of the chunks resident on each node, and those whose node is
+	 * unknown (not resident, or a node >= XMEM_NUMA_MAX_NODES), as read
+	 * with move_pages over every page when each chunk was added or at the
+	 * last xmem_heap_numa_refresh.  They add up to total_bytes. */
+	size_t   numa_bytes[XMEM_NUMA_MAX_NODES];
+	size_t   numa_unknown_bytes;
 };
 
 /* Fill *out with the heap's figures.  It drains nothing and takes no lock

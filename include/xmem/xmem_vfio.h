@@ -265,6 +265,20 @@ struct xmem_dma_subscriber *xmem_vfio_attach(struct xmem_vfio_container *c);
  *         counted and logged.  A retry finishes. */
 int xmem_vfio_detach(struct xmem_vfio_container *c);
 
+/* Device locality.  When a region is mapped for an attached container
+ * (added, or replayed on attach), the node of its resident pages is read
+ * with move_pages (xmem_numa.h) and compared with the node of the devices
+ * in the container's groups (/sys/bus/pci/devices/<bdf>/numa_node, through
+ * /sys/kernel/iommu_groups/<group>/devices).  When the devices' node is
+ * known and some resident page lies on another node, one line goes to the
+ * log hook (xmem_set_log) naming both nodes and the device; pages not
+ * resident, devices whose node sysfs does not give (-1), and regions
+ * without IOVAs are not judged.  With strict on, such a region is refused
+ * instead: the add, register or attach fails with EXDEV and changes
+ * nothing.  Off by default.  Returns the previous setting (0 or 1).
+ * EINVAL: c is NULL. */
+int xmem_vfio_set_numa_strict(struct xmem_vfio_container *c, int on);
+
 #ifdef __cplusplus
 }
 #endif

@@ -13,7 +13,8 @@
 # Exit codes: 0 built; 2 a dependency could not be installed (the caller reports SKIPPED;
 #   the reason is on the last line of stderr, prefixed "REASON: "); 1 any other error.
 # Environment: XMEM_GUEST_CACHE (default /var/cache/xmem-guest, or ~/.cache/xmem-guest when
-#   that is not writable) holds downloads.
+#   that is not writable) holds downloads; XMEM_GUEST_EXTRA_BINS (space-separated paths) adds
+#   binaries to the image's /bin.
 set -euo pipefail
 
 BIN=${1:?usage: build_image.sh GUEST_BINARY OUT_DIR}
@@ -176,12 +177,16 @@ mkdir -p "$R"/{bin,sbin,dev,proc,sys,tmp,mnt,lib/modules,etc}
 cp "$BUSYBOX" "$R/bin/busybox"
 for a in sh mount mkdir echo cat ls insmod poweroff sleep grep dmesg ln sed; do ln -sf busybox "$R/bin/$a"; done
 install -m 0755 "$BIN" "$R/bin/guest_test"
+# XMEM_GUEST_EXTRA_BINS: more static binaries for /bin (e.g. the NUMA experiment tool).
+for extra in ${XMEM_GUEST_EXTRA_BINS:-}; do
+    install -m 0755 "$extra" "$R/bin/${extra##*/}"
+done
 if [ -n "$ERRBIN" ]; then
     install -m 0755 "$ERRBIN" "$R/bin/errors_test"
     mkdir -p "$R/xmem"
     cp "$ROOT/docs/errors.md" "$ROOT"/include/xmem/xmem.h "$ROOT"/include/xmem/xmem_pool.h \
-        "$ROOT"/include/xmem/xmem_dma.h \
-        "$ROOT"/include/xmem/xmem_vfio.h "$R/xmem/"
+        "$ROOT"/include/xmem/xmem_dma.h "$ROOT"/include/xmem/xmem_vfio.h \
+        "$ROOT"/include/xmem/xmem_numa.h "$R/xmem/"
 fi
 
 : > "$R/lib/modules/load_order"

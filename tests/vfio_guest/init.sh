@@ -18,14 +18,24 @@ for m in $(cat /lib/modules/load_order); do
         echo "INIT: insmod $m failed: $(cat /tmp/insmod.err)"
     fi
 done
-echo 16 > /proc/sys/vm/nr_hugepages
+# xmem_hp_node=N on the kernel command line: N hugepages of 2 MiB on every node (per-node
+# sysfs, the NUMA guest); else 16 in all.
+HP_NODE=$(sed -n 's/.*xmem_hp_node=\([0-9]*\).*/\1/p' /proc/cmdline)
+if [ -n "$HP_NODE" ]; then
+    for f in /sys/devices/system/node/node*/hugepages/hugepages-2048kB/nr_hugepages; do
+        echo "$HP_NODE" > "$f"
+        echo "INIT: hugepages $(cat "$f") on $(echo "$f" | sed 's|.*/\(node[0-9]*\)/.*|\1|')"
+    done
+else
+    echo 16 > /proc/sys/vm/nr_hugepages
+fi
 echo "INIT: hugepages $(cat /proc/sys/vm/nr_hugepages)"
 /bin/guest_test
 echo "INIT: guest_test exit $?"
 if [ -x /bin/errors_test ]; then
     /bin/errors_test --doc=/xmem/errors.md --header=/xmem/xmem.h --header=/xmem/xmem_pool.h \
-        --header=/xmem/xmem_dma.h \
-        --header=/xmem/xmem_vfio.h --part=vfio > /tmp/errors.out 2>&1
+        --header=/xmem/xmem_dma.h --header=/xmem/xmem_vfio.h --header=/xmem/xmem_numa.h \
+        --part=vfio > /tmp/errors.out 2>&1
     rc=$?
     sed 's/^/ERRORS: /' /tmp/errors.out
     echo "ERRORS EXIT: $rc"
