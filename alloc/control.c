@@ -1,6 +1,6 @@
 /* control.c - process-wide plumbing: the control mutex, liburcu thread
- * registration for the RCU read side, the log hook and invalid-pointer
- * reports. */
+ * registration for the RCU read side, the log hook, invalid-pointer reports
+ * and the one-line reports of failed control-plane calls. */
 /* No _LGPL_SOURCE: read sections call into liburcu-memb rather than inline
  * it.  They are on control-plane lookups only, and ThreadSanitizer builds
  * then see none of liburcu's internal accesses (see below). */
@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <urcu/urcu-memb.h>
 
 #include "xm_common.h"
@@ -99,6 +100,65 @@ void xm_log(const char *fmt, ...)
 		fn(line);
 	else
 		fprintf(stderr, "%s\n", line);
+}
+
+/* This thread's control-plane call: nesting depth and the first cause
+ * recorded (empty: none).  Thread-local, so no ordering to speak of. */
+static __thread unsigned xm_ctl_depth;
+static __thread char xm_ctl_cause[192];
+
+void xm_ctl_enter(void)
+{
+	if (xm_ctl_depth++ == 0)
+		xm_ctl_cause[0] = '\0';
+}
+
+void xm_cause(const char *fmt, ...)
+{
+	if (xm_ctl_cause[0])
+		return;   /* the first cause found is the one reported */
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(xm_ctl_cause, sizeof(xm_ctl_cause), fmt, ap);
+	va_end(ap);
+}
+
+static const char *xm_errno_name(int e)
+{
+	switch (e) {
+	case EINVAL:  return "EINVAL";
+	case EEXIST:  return "EEXIST";
+	case ENOENT:  return "ENOENT";
+	case ENOMEM:  return "ENOMEM";
+	case ENOSPC:  return "ENOSPC";
+	case EBUSY:   return "EBUSY";
+	case EIO:     return "EIO";
+	case EPERM:   return "EPERM";
+	case EFAULT:  return "EFAULT";
+	case EACCES:  return "EACCES";
+	case ENODEV:  return "ENODEV";
+	case EPROTO:  return "EPROTO";
+	case ENOTSUP: return "ENOTSUP";
+	case EXDEV:   return "EXDEV";
+	default:      return "errno";
+	}
+}
+
+void xm_ctl_exit(bool failed, const char *call)
+{
+	if (--xm_ctl_depth != 0)
+		return;
+	if (failed) {
+		int e = errno;
+		if (xm_ctl_cause[0])
+			xm_log("xmem: %s: %s (%s)", call, xm_ctl_cause,
+			       xm_errno_name(e));
+		else
+			xm_log("xmem: %s: %s (%s)", call, strerror(e),
+			       xm_errno_name(e));
+		errno = e;
+	}
+	xm_ctl_cause[0] = '\0';
 }
 
 void xm_report_invalid(const char *fn, const void *p, const char *why)

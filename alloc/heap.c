@@ -19,6 +19,9 @@ static void xm_heap_link(struct xmem_heap *h, struct xm_region *r);
 static bool xm_name_ok(const char *name)
 {
 	if (!name || !name[0] || strnlen(name, XMEM_HEAP_NAME_MAX) >= XMEM_HEAP_NAME_MAX) {
+		xm_cause(!name ? "name is NULL" : !name[0] ? "name is empty" :
+			 "name has %d characters or more (at most %d)",
+			 XMEM_HEAP_NAME_MAX, XMEM_HEAP_NAME_MAX - 1);
 		errno = EINVAL;
 		return false;
 	}
@@ -73,7 +76,7 @@ void xm_heap_descs_release(void)
 	xm_ctl_unlock();
 }
 
-struct xmem_heap *xmem_heap_create(const char *name)
+static struct xmem_heap *xm_heap_create(const char *name)
 {
 	if (!xm_name_ok(name))
 		return NULL;
@@ -81,6 +84,7 @@ struct xmem_heap *xmem_heap_create(const char *name)
 	xm_ctl_lock();
 	int slot = -1;
 	if (xm_heap_find(name) >= 0) {
+		xm_cause("a heap named \"%s\" exists", name);
 		errno = EEXIST;
 		goto out;
 	}
@@ -88,6 +92,7 @@ struct xmem_heap *xmem_heap_create(const char *name)
 		if (!xm_heaps[i])
 			slot = i;
 	if (slot < 0) {
+		xm_cause("%d heaps exist (XMEM_MAX_HEAPS)", XMEM_MAX_HEAPS);
 		errno = ENOSPC;
 		goto out;
 	}
@@ -113,13 +118,34 @@ out:
 	return h;
 }
 
-int xmem_heap_destroy(struct xmem_heap *h)
+struct xmem_heap *xmem_heap_create(const char *name)
+{
+	xm_ctl_enter();
+	struct xmem_heap *h = xm_heap_create(name);
+	xm_ctl_exit(!h, "xmem_heap_create");
+	return h;
+}
+
+/* The cause of EINVAL for a heap argument that is not a live heap. */
+static void xm_heap_dead_cause(const struct xmem_heap *h)
+{
+	if (h)
+		xm_cause("heap %p is not a live heap", (const void *)h);
+	else
+		xm_cause("heap is NULL");
+}
+
+static int xm_heap_destroy(struct xmem_heap *h)
 {
 	int rc = -1;
 	xm_ctl_lock();
 	if (!xm_heap_live(h)) {
+		xm_heap_dead_cause(h);
 		errno = EINVAL;
 	} else if (atomic_load_explicit(&h->regions, memory_order_relaxed)) {
+		xm_cause("heap \"%s\" still has %llu chunks added (remove them first)",
+			 h->name, (unsigned long long)atomic_load_explicit(
+				 &h->n_regions, memory_order_relaxed));
 		errno = EBUSY;
 	} else {
 		xm_rcu_publish(xm_heaps[h->id], NULL);
@@ -134,6 +160,14 @@ int xmem_heap_destroy(struct xmem_heap *h)
 		rc = 0;
 	}
 	xm_ctl_unlock();
+	return rc;
+}
+
+int xmem_heap_destroy(struct xmem_heap *h)
+{
+	xm_ctl_enter();
+	int rc = xm_heap_destroy(h);
+	xm_ctl_exit(rc != 0, "xmem_heap_destroy");
 	return rc;
 }
 
@@ -181,10 +215,11 @@ const char *xmem_heap_name(const struct xmem_heap *h)
 	return h->name;
 }
 
-int xmem_heap_add_memory(struct xmem_heap *h, void *va, size_t len,
-			 const uint64_t *iova, size_t n_pages, size_t page_size)
+static int xm_heap_add(struct xmem_heap *h, void *va, size_t len,
+		       const uint64_t *iova, size_t n_pages, size_t page_size)
 {
 	if (!xm_heap_live(h)) {
+		xm_heap_dead_cause(h);
 		errno = EINVAL;
 		return -1;
 	}
@@ -195,6 +230,7 @@ int xmem_heap_add_memory(struct xmem_heap *h, void *va, size_t len,
 	xm_ctl_lock();
 	int rc = -1;
 	if (!xm_heap_live(h)) {
+		xm_heap_dead_cause(h);
 		errno = EINVAL;
 		goto out;
 	}
@@ -213,6 +249,15 @@ out:
 	if (rc)
 		xm_region_free(r);
 	xm_limbo_flush();
+	return rc;
+}
+
+int xmem_heap_add_memory(struct xmem_heap *h, void *va, size_t len,
+			 const uint64_t *iova, size_t n_pages, size_t page_size)
+{
+	xm_ctl_enter();
+	int rc = xm_heap_add(h, va, len, iova, n_pages, page_size);
+	xm_ctl_exit(rc != 0, "xmem_heap_add_memory");
 	return rc;
 }
 
@@ -298,21 +343,25 @@ static void xm_heap_drop_spans(struct xmem_heap *h, struct xm_span **v,
  *     with EIO and changes nothing), then the page map, then a grace
  *     period; then the span descriptors and r itself are recycled.
  * Allocations and frees of other memory go on throughout, lock-free. */
-int xmem_heap_remove_memory(struct xmem_heap *h, void *va, size_t len)
+static int xm_heap_remove(struct xmem_heap *h, void *va, size_t len)
 {
 	if (!va || len == 0) {
+		xm_cause(!va ? "va is NULL" : "len is 0");
 		errno = EINVAL;
 		return -1;
 	}
 	int rc = -1;
 	xm_ctl_lock();
 	if (!xm_heap_live(h)) {
+		xm_heap_dead_cause(h);
 		errno = EINVAL;
 		xm_ctl_unlock();
 		return -1;
 	}
 	struct xm_region *r = xm_region_find_exact((uintptr_t)va, len);
 	if (!r || r->heap != h) {
+		xm_cause("[%p, +%#zx) is not exactly a chunk of heap \"%s\"", va,
+			 len, h->name);
 		errno = ENOENT;
 		xm_ctl_unlock();
 		return -1;
@@ -324,6 +373,8 @@ int xmem_heap_remove_memory(struct xmem_heap *h, void *va, size_t len)
 	struct xm_span *held = NULL, **spans = NULL;
 	size_t n_spans = 0, cap = 0;
 	if (!xm_region_idle(r)) {
+		xm_cause("an allocation in [%p, +%#zx) of heap \"%s\" is live",
+			 va, len, h->name);
 		errno = EBUSY;
 		goto fail;
 	}
@@ -356,5 +407,13 @@ fail:;
 	pthread_mutex_unlock(&h->ctl_lock);
 	xm_ctl_unlock();
 	errno = e;
+	return rc;
+}
+
+int xmem_heap_remove_memory(struct xmem_heap *h, void *va, size_t len)
+{
+	xm_ctl_enter();
+	int rc = xm_heap_remove(h, va, len);
+	xm_ctl_exit(rc != 0, "xmem_heap_remove_memory");
 	return rc;
 }

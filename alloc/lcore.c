@@ -8,7 +8,7 @@
 #include "lcore.h"
 
 struct xm_lcore xm_lcores[XMEM_MAX_LCORES];
-__thread uintptr_t xm_self __attribute__((tls_model("initial-exec")));
+__thread uintptr_t xm_self XM_TLS;
 
 static pthread_mutex_t xm_lcore_mu = PTHREAD_MUTEX_INITIALIZER;
 static bool xm_lcore_used[XMEM_MAX_LCORES];   /* under xm_lcore_mu */

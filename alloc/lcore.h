@@ -29,7 +29,10 @@ extern struct xm_lcore xm_lcores[XMEM_MAX_LCORES];
  * (glibc.rtld.optional_static_tls), and 8 bytes fit it. */
 #define XM_SELF_UNSET ((uintptr_t)0)
 #define XM_SELF_NONE  ((uintptr_t)1)
-extern __thread uintptr_t xm_self __attribute__((tls_model("initial-exec")));
+/* Hidden too (declarations are not covered by -fvisibility=hidden): no
+ * dynamic symbol in libxmem.so. */
+#define XM_TLS __attribute__((visibility("hidden"), tls_model("initial-exec")))
+extern __thread uintptr_t xm_self XM_TLS;
 
 /* This thread's lcore, assigning one on first use; NULL when all ids are
  * taken. */

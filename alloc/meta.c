@@ -41,14 +41,7 @@ static struct xm_slab *_Atomic xm_meta_cur;
 /* Statistics, relaxed: a figure on its own. */
 static _Atomic size_t xm_meta_used;
 
-/* Fault injection (tests): the countdown to the allocation that fails,
- * whether every later one fails too, and how many have failed since the
- * fault was armed.  Arming is not meant to race with allocation; the
- * countdown itself is a CAS loop so that concurrent allocations consume it
- * exactly once each.  Relaxed: no other memory is published through it. */
-static _Atomic long xm_meta_fail_at;
-static _Atomic bool xm_meta_fail_sticky;
-static _Atomic long xm_meta_fail_count;
+_Atomic(xm_meta_fault_fn) xm_meta_fault_hook;
 
 __attribute__((constructor)) static void xm_meta_init(void)
 {
@@ -72,33 +65,6 @@ static void *xm_map(size_t len)
 		return NULL;
 	xm_vg_on_meta_map(p, len);  /* hidden from the leak checker */
 	return p;
-}
-
-/* One counted allocation: true when it must fail. */
-static bool xm_meta_fault_check(void)
-{
-	long at = atomic_load_explicit(&xm_meta_fail_at, memory_order_relaxed);
-	while (at > 0) {
-		long next = at > 1 ? at - 1 :
-			atomic_load_explicit(&xm_meta_fail_sticky,
-					     memory_order_relaxed) ? 1 : 0;
-		if (at > 1 && next == at - 1) {
-			if (atomic_compare_exchange_weak_explicit(
-				    &xm_meta_fail_at, &at, next,
-				    memory_order_relaxed, memory_order_relaxed))
-				return false;
-			continue;
-		}
-		/* at == 1: this one fails; a one-shot fault disarms. */
-		if (next == 1 || atomic_compare_exchange_weak_explicit(
-					 &xm_meta_fail_at, &at, 0,
-					 memory_order_relaxed, memory_order_relaxed)) {
-			atomic_fetch_add_explicit(&xm_meta_fail_count, 1,
-						  memory_order_relaxed);
-			return true;
-		}
-	}
-	return false;
 }
 
 /* bsz bytes from the current slab, installing a new slab when it is full. */
@@ -137,9 +103,7 @@ void *xm_meta_zalloc(size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (unlikely(atomic_load_explicit(&xm_meta_fail_at,
-					  memory_order_relaxed) > 0) &&
-	    xm_meta_fault_check()) {
+	if (unlikely(xm_meta_fault())) {
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -185,34 +149,4 @@ void *xm_meta_pages(size_t size)
 size_t xm_meta_in_use(void)
 {
 	return atomic_load_explicit(&xm_meta_used, memory_order_relaxed);
-}
-
-static void xm_meta_arm(long n, bool sticky)
-{
-	atomic_store_explicit(&xm_meta_fail_count, 0, memory_order_relaxed);
-	atomic_store_explicit(&xm_meta_fail_sticky, sticky && n > 0,
-			      memory_order_relaxed);
-	atomic_store_explicit(&xm_meta_fail_at, n > 0 ? n : 0,
-			      memory_order_relaxed);
-}
-
-void xm_meta_fail_nth(long n)  { xm_meta_arm(n, false); }
-void xm_meta_fail_from(long n) { xm_meta_arm(n, true); }
-
-long xm_meta_fail_fired(void)
-{
-	return atomic_load_explicit(&xm_meta_fail_count, memory_order_relaxed);
-}
-
-bool xm_meta_fail_pending(void)
-{
-	return atomic_load_explicit(&xm_meta_fail_at, memory_order_relaxed) > 0 &&
-	       atomic_load_explicit(&xm_meta_fail_count, memory_order_relaxed) == 0;
-}
-
-bool xm_meta_fault(void)
-{
-	return unlikely(atomic_load_explicit(&xm_meta_fail_at,
-					     memory_order_relaxed) > 0) &&
-	       xm_meta_fault_check();
 }

@@ -2,6 +2,7 @@
 #ifndef XM_META_H
 #define XM_META_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -22,20 +23,23 @@ size_t xm_meta_in_use(void);
 /* Fault injection for tests.  A "counted allocation" is every
  * xm_meta_zalloc call and every xm_meta_fault() check (the IOMMU layer makes
  * one before each malloc of its own, and the pools of span descriptors and
- * magazines one before each take, so those fail the same way).
- *  xm_meta_fail_nth(n)   the n-th following counted allocation (1 = the next
- *                        one) fails with ENOMEM, once; 0 disarms.
- *  xm_meta_fail_from(n)  the n-th and every later one fail, until disarmed
- *                        (xm_meta_fail_nth(0)).
- *  xm_meta_fail_fired()  allocations failed since the fault was armed.
- *  xm_meta_fail_pending() armed and nothing has failed yet: the operation
- *                        under test never reached the fault.
- *  xm_meta_fault()       one counted allocation for a malloc user: true
- *                        when it must fail (the caller sets ENOMEM). */
-void xm_meta_fail_nth(long n);
-void xm_meta_fail_from(long n);
-long xm_meta_fail_fired(void);
-bool xm_meta_fail_pending(void);
-bool xm_meta_fault(void);
+ * magazines one before each take, so those fail the same way).  The core
+ * only calls a hook: the test library (testing/meta_fault.c) installs it and
+ * decides which allocation fails; the library itself never names it.
+ * NULL (always, outside tests): nothing fails.  The hook is hidden in
+ * libxmem.so, so only programs linking the library statically can set it.
+ * Relaxed: the hook publishes no memory; a test arms it before the operation
+ * under test, from the same thread or before starting the others. */
+typedef bool (*xm_meta_fault_fn)(void);
+extern _Atomic(xm_meta_fault_fn) xm_meta_fault_hook;
+
+/* One counted allocation for a malloc user: true when it must fail (the
+ * caller sets ENOMEM). */
+static inline bool xm_meta_fault(void)
+{
+	xm_meta_fault_fn h = atomic_load_explicit(&xm_meta_fault_hook,
+						  memory_order_relaxed);
+	return __builtin_expect(h != NULL, 0) && h();
+}
 
 #endif

@@ -12,24 +12,62 @@
 #include "region.h"
 #include "runs.h"
 
+/* The contract of xmem_register / xmem_heap_add_memory; a violation is
+ * recorded as the call's cause (xm_cause), naming the argument. */
 static int xm_region_check(void *va, size_t len, const uint64_t *iova,
 			   size_t n_pages, size_t page_size)
 {
 	uintptr_t a = (uintptr_t)va;
-	if (!va || len == 0 || !xm_is_pow2(page_size) ||
-	    page_size < XMEM_PAGE_SIZE_MIN || page_size > XMEM_PAGE_SIZE_MAX ||
-	    (a & (page_size - 1)) || (len & (page_size - 1)))
+	if (!va) {
+		xm_cause("va is NULL");
 		return -1;
+	}
+	if (len == 0) {
+		xm_cause("len is 0");
+		return -1;
+	}
+	if (!xm_is_pow2(page_size)) {
+		xm_cause("page_size %#zx is not a power of two", page_size);
+		return -1;
+	}
+	if (page_size < XMEM_PAGE_SIZE_MIN || page_size > XMEM_PAGE_SIZE_MAX) {
+		xm_cause("page_size %#zx is outside [%#zx, %#zx]", page_size,
+			 XMEM_PAGE_SIZE_MIN, XMEM_PAGE_SIZE_MAX);
+		return -1;
+	}
+	if (a & (page_size - 1)) {
+		xm_cause("va %p is not a multiple of page_size %#zx", va, page_size);
+		return -1;
+	}
+	if (len & (page_size - 1)) {
+		xm_cause("len %#zx is not a multiple of page_size %#zx", len,
+			 page_size);
+		return -1;
+	}
 	if (len > ((uintptr_t)1 << XMEM_VA_BITS) ||
-	    a > ((uintptr_t)1 << XMEM_VA_BITS) - len)
+	    a > ((uintptr_t)1 << XMEM_VA_BITS) - len) {
+		xm_cause("[%p, +%#zx) leaves the %d-bit address space", va, len,
+			 XMEM_VA_BITS);
 		return -1;
+	}
 	size_t pages = len / page_size;
-	if (iova ? n_pages != pages : (n_pages != 0 && n_pages != pages))
+	if (iova ? n_pages != pages : (n_pages != 0 && n_pages != pages)) {
+		xm_cause("n_pages %zu is not len / page_size = %zu%s", n_pages,
+			 pages, iova ? "" : " (nor 0, without a table)");
 		return -1;
+	}
 	/* The IOMMU layer's rule too (runs.h): each entry XMEM_BAD_IOVA, or
 	 * page-aligned with a page end that does not wrap. */
-	if (iova && !xm_iova_table_ok(iova, pages, page_size))
+	if (iova && !xm_iova_table_ok(iova, pages, page_size)) {
+		size_t i = 0;
+		while (xm_iova_entry_ok(iova[i], page_size))
+			i++;
+		xm_cause("iova[%zu] = %#llx %s", i, (unsigned long long)iova[i],
+			 iova[i] & (page_size - 1) ?
+			 "is not a multiple of page_size (nor XMEM_BAD_IOVA)" :
+			 "has a page that ends past 2^64");
 		return -1;
+	}
 	return 0;
 }
 

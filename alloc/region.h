@@ -55,9 +55,9 @@ void xm_region_free(struct xm_region *r);   /* keeps errno */
  * the run map.  Only before r is published.  -1 with ENOMEM, r unchanged. */
 int  xm_region_set_iova(struct xm_region *r, const uint64_t *iova);
 
-/* True when [va, va + len) overlaps a published region.  Control mutex
- * held. */
-bool xm_region_overlaps(uintptr_t va, size_t len);
+/* A published region that [va, va + len) overlaps, or NULL.  Control
+ * mutex held. */
+struct xm_region *xm_region_overlaps(uintptr_t va, size_t len);
 
 /* Publish r: check overlap (EEXIST), tell the region listeners
  * (region_events.h: the IOMMU layer maps it), enter it in the page map and

@@ -47,12 +47,12 @@ static size_t xm_regs_lower_bound(uintptr_t va)
 	return lo;
 }
 
-bool xm_region_overlaps(uintptr_t va, size_t len)
+struct xm_region *xm_region_overlaps(uintptr_t va, size_t len)
 {
 	size_t i = xm_regs_lower_bound(va);
 	if (i > 0 && xm_regs[i - 1]->va + xm_regs[i - 1]->len > va)
-		return true;
-	return i < xm_n_regs && xm_regs[i]->va < va + len;
+		return xm_regs[i - 1];
+	return i < xm_n_regs && xm_regs[i]->va < va + len ? xm_regs[i] : NULL;
 }
 
 static int xm_iova_ent_cmp(const void *a, const void *b)
@@ -181,7 +181,18 @@ static int xm_region_publish_tables(struct xm_region *r);
 
 int xm_region_publish(struct xm_region *r)
 {
-	if (xm_region_overlaps(r->va, r->len)) {
+	struct xm_region *o = xm_region_overlaps(r->va, r->len);
+	if (o) {
+		if (o->heap)
+			xm_cause("[%#lx, %#lx) overlaps chunk [%#lx, %#lx) of heap \"%s\"",
+				 (unsigned long)r->va, (unsigned long)(r->va + r->len),
+				 (unsigned long)o->va, (unsigned long)(o->va + o->len),
+				 xmem_heap_name(o->heap));
+		else
+			xm_cause("[%#lx, %#lx) overlaps the registration [%#lx, %#lx) "
+				 "(xmem_register)",
+				 (unsigned long)r->va, (unsigned long)(r->va + r->len),
+				 (unsigned long)o->va, (unsigned long)(o->va + o->len));
 		errno = EEXIST;
 		return -1;
 	}

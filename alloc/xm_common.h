@@ -58,4 +58,16 @@ void xm_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * counts it, logs it and sets errno to EINVAL. */
 void xm_report_invalid(const char *fn, const void *p, const char *why);
 
+/* Control-plane failure reports: every failed control-plane call logs one
+ * line, "xmem: <call>: <cause> (<ERRNO>)".  A public control-plane function
+ * brackets its work with xm_ctl_enter() and xm_ctl_exit(failed, call); the
+ * code that finds the cause (a bad argument, the heap a range overlaps)
+ * records it with xm_cause() and sets errno as before.  Only the outermost
+ * call of a thread logs (a public function calling another logs once,
+ * under its own name), with the first cause recorded, or strerror(errno)
+ * when none was.  The state is per thread.  Never on the data path. */
+void xm_ctl_enter(void);
+void xm_ctl_exit(bool failed, const char *call);
+void xm_cause(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #endif

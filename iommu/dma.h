@@ -7,7 +7,6 @@
  *   dma_subs.c     subscribers: subscribe (with replay), unsubscribe,
  *                  lookup, stats, the RCU-readable mapping registry
  *   dma_iova.c     IOVA modes and the assigner's IOVA space
- *   dma_testdev.c  the test backend with fault injection
  *   vfio_attach.c  VFIO containers as subscribers, the default container
  * Public API: include/xmem/xmem_dma.h.
  *
@@ -40,7 +39,7 @@ struct xm_region;
 
 /* The layer's own malloc'd memory (run lists, scratch arrays, the IOVA
  * assigner's state) goes through these, so that the metadata allocator's
- * fault injection (xm_meta_fail_nth, tests) reaches every allocation of an
+ * fault injection (testing/xmem_test.h) reaches every allocation of an
  * add, remove or subscribe, and every rollback path behind it. */
 static inline void *xm_dma_malloc(size_t n)
 {

@@ -92,6 +92,8 @@ int xm_dma_sub_add(struct xmem_dma_subscriber *s, const struct xm_dma_reg *reg,
 		return -1;
 	if (xm_dma_event(s, XMEM_MEM_EVENT_ADD, info)) {
 		int e = errno;
+		xm_cause("subscriber \"%s\" vetoed the region [%p, +%#zx) (mem_event ADD)",
+			 s->name, info->pub.va, info->pub.len);
 		xm_dma_block_free(b);
 		errno = e;
 		return -1;
@@ -101,6 +103,8 @@ int xm_dma_sub_add(struct xmem_dma_subscriber *s, const struct xm_dma_reg *reg,
 		uint64_t avail;
 		if (s->ops.dma_avail && s->ops.dma_avail(s->ctx, &avail) == 0 &&
 		    avail < n) {
+			xm_cause("subscriber \"%s\" has %llu free mapping entries, the "
+				 "region needs %zu", s->name, (unsigned long long)avail, n);
 			e = ENOSPC; /* fail early: nothing mapped */
 		}
 		for (size_t i = 0; !e && i < n; i++) {
@@ -116,6 +120,10 @@ int xm_dma_sub_add(struct xmem_dma_subscriber *s, const struct xm_dma_reg *reg,
 					e = 0; /* identical: there already */
 					owned = 0;
 				} else {
+					xm_cause("subscriber \"%s\": dma_map of iova %#llx "
+						 "len %#llx failed (%s)", s->name,
+						 (unsigned long long)run->iova,
+						 (unsigned long long)run->len, strerror(e));
 					xm_dma_count(&s->map_errors, 1);
 					break;
 				}

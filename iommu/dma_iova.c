@@ -31,10 +31,11 @@ static int xm_space_ensure(void)
 	return 0;
 }
 
-int xmem_dma_set_iova_mode(enum xmem_iova_mode mode)
+static int xm_dma_set_mode(enum xmem_iova_mode mode)
 {
 	if (mode != XMEM_IOVA_MODE_TABLE && mode != XMEM_IOVA_MODE_VA &&
 	    mode != XMEM_IOVA_MODE_PA && mode != XMEM_IOVA_MODE_ASSIGN) {
+		xm_cause("mode %d is not an enum xmem_iova_mode", (int)mode);
 		errno = EINVAL;
 		return -1;
 	}
@@ -46,15 +47,27 @@ int xmem_dma_set_iova_mode(enum xmem_iova_mode mode)
 	return 0;
 }
 
+int xmem_dma_set_iova_mode(enum xmem_iova_mode mode)
+{
+	xm_ctl_enter();
+	int rc = xm_dma_set_mode(mode);
+	xm_ctl_exit(rc != 0, "xmem_dma_set_iova_mode");
+	return rc;
+}
+
 enum xmem_iova_mode xmem_dma_get_iova_mode(void)
 {
 	return (enum xmem_iova_mode)atomic_load_explicit(&xm_iova_mode,
 							 memory_order_relaxed);
 }
 
-int xmem_dma_set_iova_ranges(const struct xmem_iova_range *ranges, size_t n)
+static int xm_dma_set_ranges(const struct xmem_iova_range *ranges, size_t n)
 {
 	if (!ranges || n == 0 || n > XM_MAX_RANGES) {
+		if (!ranges)
+			xm_cause("ranges is NULL");
+		else
+			xm_cause("n %zu is not in [1, %d]", n, XM_MAX_RANGES);
 		errno = EINVAL;
 		return -1;
 	}
@@ -65,6 +78,7 @@ int xmem_dma_set_iova_ranges(const struct xmem_iova_range *ranges, size_t n)
 	int rc = -1;
 	struct xm_iova_space ns = {0};
 	if (xm_space_ready && xm_space.n_used > 0) {
+		xm_cause("regions added in XMEM_IOVA_MODE_ASSIGN hold extents");
 		errno = EBUSY;
 	} else if (xm_iova_space_init(&ns, r, n) == 0) { /* EINVAL, ENOMEM */
 		if (xm_space_ready)
@@ -72,10 +86,20 @@ int xmem_dma_set_iova_ranges(const struct xmem_iova_range *ranges, size_t n)
 		xm_space = ns;
 		xm_space_ready = true;
 		rc = 0;
+	} else if (errno == EINVAL) {
+		xm_cause("a range has start > end, or two ranges overlap");
 	}
 	int e = errno;
 	xm_ctl_unlock();
 	errno = e;
+	return rc;
+}
+
+int xmem_dma_set_iova_ranges(const struct xmem_iova_range *ranges, size_t n)
+{
+	xm_ctl_enter();
+	int rc = xm_dma_set_ranges(ranges, n);
+	xm_ctl_exit(rc != 0, "xmem_dma_set_iova_ranges");
 	return rc;
 }
 

@@ -52,12 +52,21 @@ struct xmem_dma_subscriber *xm_dma_subscribe_locked(const char *name,
 						    const struct xmem_dma_ops *ops,
 						    void *ctx)
 {
-	if (!xm_dma_name_ok(name) || !ops || (!ops->mem_event && !ops->dma_map) ||
-	    !ops->dma_map != !ops->dma_unmap) {
+	const char *bad = !name ? "name is NULL" :
+		!name[0] ? "name is empty" :
+		!xm_dma_name_ok(name) ? "name has XMEM_DMA_NAME_MAX characters or more" :
+		!ops ? "ops is NULL" :
+		!ops->mem_event && !ops->dma_map ? "ops has neither mem_event nor dma_map" :
+		ops->dma_map && !ops->dma_unmap ? "ops has dma_map without dma_unmap" :
+		!ops->dma_map && ops->dma_unmap ? "ops has dma_unmap without dma_map" :
+		NULL;
+	if (bad) {
+		xm_cause("%s", bad);
 		errno = EINVAL;
 		return NULL;
 	}
 	if (xm_dma_find_name(name)) {
+		xm_cause("a subscriber named \"%s\" exists", name);
 		errno = EEXIST;
 		return NULL;
 	}
@@ -117,11 +126,13 @@ struct xmem_dma_subscriber *xmem_dma_subscribe(const char *name,
 					       const struct xmem_dma_ops *ops,
 					       void *ctx)
 {
+	xm_ctl_enter();
 	xm_ctl_lock();
 	struct xmem_dma_subscriber *s = xm_dma_subscribe_locked(name, ops, ctx);
 	int e = errno;
 	xm_ctl_unlock();
 	errno = e;
+	xm_ctl_exit(!s, "xmem_dma_subscribe");
 	return s;
 }
 
@@ -129,12 +140,17 @@ struct xmem_dma_subscriber *xmem_mem_event_register(const char *name,
 						    xmem_mem_event_fn fn,
 						    void *ctx)
 {
+	xm_ctl_enter();
+	struct xmem_dma_subscriber *s = NULL;
 	if (!fn) {
+		xm_cause("fn is NULL");
 		errno = EINVAL;
-		return NULL;
+	} else {
+		struct xmem_dma_ops ops = {.mem_event = fn};
+		s = xmem_dma_subscribe(name, &ops, ctx);
 	}
-	struct xmem_dma_ops ops = {.mem_event = fn};
-	return xmem_dma_subscribe(name, &ops, ctx);
+	xm_ctl_exit(!s, "xmem_mem_event_register");
+	return s;
 }
 
 /* After block b's unmap failed at entry `bad` (xm_dma_unmap_strict put
@@ -155,6 +171,10 @@ static void xm_dma_unsub_restore(struct xmem_dma_subscriber *s,
 int xm_dma_unsubscribe_locked(struct xmem_dma_subscriber *s)
 {
 	if (!xm_dma_sub_live(s)) {
+		if (s)
+			xm_cause("s %p is not a live subscriber", (void *)s);
+		else
+			xm_cause("s is NULL");
 		errno = EINVAL;
 		return -1;
 	}
@@ -204,11 +224,13 @@ int xm_dma_unsubscribe_locked(struct xmem_dma_subscriber *s)
 
 int xmem_dma_unsubscribe(struct xmem_dma_subscriber *s)
 {
+	xm_ctl_enter();
 	xm_ctl_lock();
 	int rc = xm_dma_unsubscribe_locked(s);
 	int e = errno;
 	xm_ctl_unlock();
 	errno = e;
+	xm_ctl_exit(rc != 0, "xmem_dma_unsubscribe");
 	return rc;
 }
 

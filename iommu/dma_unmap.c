@@ -33,6 +33,10 @@ static void xm_dma_unmap_log(const struct xmem_dma_subscriber *s,
 	       "reported %#llx bytes (%s)",
 	       s->name, (unsigned long long)m->iova, (unsigned long long)m->len,
 	       (unsigned long long)done, rc ? strerror(e) : "size mismatch");
+	xm_cause("subscriber \"%s\" did not unmap iova %#llx len %#llx "
+		 "(%s); everything is mapped as before", s->name,
+		 (unsigned long long)m->iova, (unsigned long long)m->len,
+		 rc ? strerror(e) : "size mismatch");
 }
 
 /* One unmap of m; 0 when it unmapped exactly m->len bytes.  Otherwise

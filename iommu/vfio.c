@@ -8,6 +8,7 @@
 #endif
 #include "iommu/vfio.h"
 
+#include "alloc/xm_common.h" /* failed calls report one line (xm_ctl_exit) */
 #include "iommu/iova.h"
 
 #include <stdatomic.h>
@@ -133,7 +134,7 @@ int xm_vfio_parse_info(const void *buf, size_t size, struct xmem_vfio_info *out)
 /* Containers and groups                                                    */
 /* ------------------------------------------------------------------------ */
 
-struct xmem_vfio_container *xmem_vfio_container_open(void)
+static struct xmem_vfio_container *xm_vfio_container_open(void)
 {
     int fd = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
     if (fd < 0) {
@@ -162,6 +163,14 @@ struct xmem_vfio_container *xmem_vfio_container_open(void)
     c->fd = fd;
     c->min_pgsize = 4096;
     return c;
+}
+
+struct xmem_vfio_container *xmem_vfio_container_open(void)
+{
+    xm_ctl_enter();
+    struct xmem_vfio_container * r = xm_vfio_container_open();
+    xm_ctl_exit(!r, "xmem_vfio_container_open");
+    return r;
 }
 
 static void close_group(struct xm_vfio_group *g)
@@ -237,9 +246,13 @@ static struct xm_vfio_group *find_group(struct xmem_vfio_container *c, int id)
 
 static int get_info_locked(struct xmem_vfio_container *c, struct xmem_vfio_info *out);
 
-int xmem_vfio_group_add(struct xmem_vfio_container *c, int group_id)
+static int xm_vfio_group_add(struct xmem_vfio_container *c, int group_id)
 {
     if (!c || group_id < 0) {
+        if (!c)
+            xm_cause("c is NULL");
+        else
+            xm_cause("group_id %d is negative", group_id);
         errno = EINVAL;
         return -1;
     }
@@ -305,9 +318,18 @@ out:
     return 0;
 }
 
-int xmem_vfio_group_remove(struct xmem_vfio_container *c, int group_id)
+int xmem_vfio_group_add(struct xmem_vfio_container *c, int group_id)
+{
+    xm_ctl_enter();
+    int r = xm_vfio_group_add(c, group_id);
+    xm_ctl_exit(r != 0, "xmem_vfio_group_add");
+    return r;
+}
+
+static int xm_vfio_group_remove(struct xmem_vfio_container *c, int group_id)
 {
     if (!c) {
+        xm_cause("c is NULL");
         errno = EINVAL;
         return -1;
     }
@@ -336,6 +358,14 @@ int xmem_vfio_group_remove(struct xmem_vfio_container *c, int group_id)
         return -1;
     }
     return 0;
+}
+
+int xmem_vfio_group_remove(struct xmem_vfio_container *c, int group_id)
+{
+    xm_ctl_enter();
+    int r = xm_vfio_group_remove(c, group_id);
+    xm_ctl_exit(r != 0, "xmem_vfio_group_remove");
+    return r;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -61,7 +61,7 @@ static int xm_vfio_op_lookup(void *ctx, void *va, uint64_t iova, uint64_t len)
 	return xm_vfio_has_mapping(ctx, (uintptr_t)va, iova, len);
 }
 
-struct xmem_dma_subscriber *xmem_vfio_attach(struct xmem_vfio_container *c)
+static struct xmem_dma_subscriber *xm_vfio_attach(struct xmem_vfio_container *c)
 {
 	if (!c && !(c = xmem_vfio_default_container()))
 		return NULL;
@@ -80,6 +80,7 @@ struct xmem_dma_subscriber *xmem_vfio_attach(struct xmem_vfio_container *c)
 	xm_ctl_lock();
 	struct xmem_dma_subscriber *s = NULL;
 	if (xm_vfio_get_sub(c)) {
+		xm_cause("the container is attached already");
 		errno = EEXIST;
 	} else {
 		struct xm_iova_range r[XMEM_VFIO_MAX_RANGES];
@@ -96,13 +97,22 @@ struct xmem_dma_subscriber *xmem_vfio_attach(struct xmem_vfio_container *c)
 	return s;
 }
 
-int xmem_vfio_detach(struct xmem_vfio_container *c)
+struct xmem_dma_subscriber *xmem_vfio_attach(struct xmem_vfio_container *c)
+{
+	xm_ctl_enter();
+	struct xmem_dma_subscriber *s = xm_vfio_attach(c);
+	xm_ctl_exit(!s, "xmem_vfio_attach");
+	return s;
+}
+
+static int xm_vfio_detach(struct xmem_vfio_container *c)
 {
 	if (!c) {
 		pthread_mutex_lock(&xm_vfio_default_lock);
 		c = xm_vfio_default;
 		pthread_mutex_unlock(&xm_vfio_default_lock);
 		if (!c) {
+			xm_cause("c is NULL and there is no default container");
 			errno = ENOENT;
 			return -1;
 		}
@@ -111,6 +121,7 @@ int xmem_vfio_detach(struct xmem_vfio_container *c)
 	struct xmem_dma_subscriber *s = xm_vfio_get_sub(c);
 	int rc = -1;
 	if (!s) {
+		xm_cause("the container is not attached");
 		errno = ENOENT;
 	} else {
 		rc = xm_dma_unsubscribe_locked(s);
@@ -120,5 +131,13 @@ int xmem_vfio_detach(struct xmem_vfio_container *c)
 	int e = errno;
 	xm_ctl_unlock();
 	errno = e;
+	return rc;
+}
+
+int xmem_vfio_detach(struct xmem_vfio_container *c)
+{
+	xm_ctl_enter();
+	int rc = xm_vfio_detach(c);
+	xm_ctl_exit(rc != 0, "xmem_vfio_detach");
 	return rc;
 }

@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
-# Install every Debian package xmem needs (build, test, sanitizers, benchmarks).
-# Idempotent: installs only what is missing; silent when nothing is missing.
-# Needs root (or sudo) and Debian 12's apt archive.
+# Install the Debian packages xmem needs. Idempotent: installs only what is
+# missing; silent when nothing is missing. Needs root (or sudo) and Debian
+# 12's apt archive.
+#   scripts/deps.sh          everything (build, test, sanitizers, benchmarks,
+#                            examples, API docs)
+#   scripts/deps.sh lib      only what building and installing the library
+#                            needs (scripts/install.sh)
+#   scripts/deps.sh dpdk     only what the DPDK integration library needs
+#   scripts/deps.sh docs     only doxygen (scripts/apidoc.sh)
 set -euo pipefail
 
-PACKAGES=(
+# What the library itself needs to build (the README's "Install" names them).
+LIB_PACKAGES=(
     bazel-bootstrap       # Bazel 4.2.3 (offline; see WORKSPACE)
     bazel-platforms       # @platforms for Bazel
     build-essential       # gcc 12, make, libc headers
@@ -12,19 +19,40 @@ PACKAGES=(
     liburcu-dev           # RCU for control-plane reads
     libck-dev             # Concurrency Kit
     libnuma-dev
+)
+
+DPDK_PACKAGES=(
+    libdpdk-dev           # the peer: rte_malloc / rte_mempool; dpdk/
+)
+
+# Tests, benchmarks, examples and docs.
+OTHER_PACKAGES=(
     numactl
     libbenchmark-dev      # Google Benchmark
-    libdpdk-dev           # the peer: rte_malloc / rte_mempool
     dpdk-dev              # dpdk-testpmd: the dpdk stage and bench/testpmd.sh
-    meson                 # examples/dpdk_fwd is built with meson
-    ninja-build
     libjemalloc-dev
     libmimalloc-dev
     clang
     libclang-rt-14-dev    # clang's sanitizer runtimes
     valgrind
     python3
+    meson                 # examples/ built from an installed prefix
+    ninja-build
+    doxygen               # scripts/apidoc.sh, and the install stage's check
 )
+
+PACKAGES=()
+if [ "$#" -eq 0 ]; then
+    PACKAGES=("${LIB_PACKAGES[@]}" "${DPDK_PACKAGES[@]}" "${OTHER_PACKAGES[@]}")
+fi
+for group in "$@"; do
+    case "$group" in
+        lib)  PACKAGES+=("${LIB_PACKAGES[@]}") ;;
+        dpdk) PACKAGES+=("${DPDK_PACKAGES[@]}") ;;
+        docs) PACKAGES+=(doxygen) ;;
+        *) echo "deps.sh: unknown group $group (lib, dpdk, docs; none: everything)" >&2; exit 2 ;;
+    esac
+done
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -9,6 +9,12 @@
 #
 # Stages (each is one function, stage_<name>, below):
 #   normal  bazel test //...                              (builds everything, runs all tests)
+#   install tests/install/run.sh: scripts/install.sh into a temporary prefix;
+#           exported symbols, soname, dependencies, pkg-config; a program
+#           built against the shared and the static library; examples/ built
+#           with make and meson from the prefix and run; Doxygen finds every
+#           public function documented; uninstall empties the prefix (each
+#           check counted)
 #   asan    bazel test --config=asan //tests/...          (ASan + UBSan)
 #   tsan    bazel test --config=tsan, tests tagged "concurrency" (skipped if none)
 #   stress  tests/stress against the reference model (tests/model), under ASan
@@ -48,7 +54,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 2
 ROOT="$(pwd)"
 
 BAZEL="${BAZEL:-bazel}"
-STAGES="${XMEM_STAGES:-normal dpdk asan tsan stress fuzz stall valgrind guest numa_guest}"
+STAGES="${XMEM_STAGES:-normal install dpdk asan tsan stress fuzz stall valgrind guest numa_guest}"
 # shellcheck disable=SC2206
 EXTRA_ARGS=(${XMEM_BAZEL_ARGS:-})
 COMMON_ARGS=(--keep_going)
@@ -163,6 +169,21 @@ run_bazel_test() {
 
 stage_normal() {
     run_bazel_test normal "" -- "${XMEM_TARGETS:-//...}"
+}
+
+# One result per check of tests/install/run.sh ("INSTALL: PASS|FAIL <check>").
+stage_install() {
+    local log="$WORK/install.log" rc st name note
+    say "stage install: tests/install/run.sh (install, link, examples, uninstall)"
+    bash ./tests/install/run.sh </dev/null 2>&1 | tee "$log"
+    rc="${PIPESTATUS[0]}"
+    while read -r st name note; do
+        note="${note#(}"
+        record "$st" "//tests/install:$name (install)" "${note%)}"
+    done < <(sed -n 's/^INSTALL: \(PASS\|FAIL\) /\1 /p' "$log")
+    if [ "$rc" -ne 0 ] && ! grep -q '^INSTALL: FAIL' "$log"; then
+        record FAIL "//tests/install (install)" "run.sh exited $rc without a FAIL line"
+    fi
 }
 
 stage_asan() {

@@ -19,7 +19,8 @@
  *
  *   errors_test --doc=docs/errors.md --header=include/xmem/xmem.h ...
  *               [--part=vfio] [--only=<id prefix>]
- * (XMEM_ERRORS_MD and XMEM_INCLUDE_DIR work as well as the flags.)
+ * (XMEM_ERRORS_MD and XMEM_INCLUDE_DIR, the repository's include/, work as
+ * well as the flags.)
  * --part=vfio runs the rows that need a VFIO container (/dev/vfio/vfio) and
  * prints SKIPPED without one.
  *
@@ -36,11 +37,29 @@ XT_STATE_DEFINITIONS;
 /* ------------------------------------------------------------ log hook */
 
 _Atomic unsigned log_lines;
+_Atomic unsigned fail_lines;
+static char last_fail[512];
+
+/* The one line of a failed control-plane call, "xmem: <call>: <cause>
+ * (<ERRNO>)", as against a bad-pointer report "xmem: <call>(<ptr>): ...". */
+static bool fail_line(const char *line)
+{
+	if (strncmp(line, "xmem: xmem_", 11) != 0)
+		return false;
+	const char *p = line + 11;
+	while (isalnum((unsigned char)*p) || *p == '_')
+		p++;
+	if (*p != ':')
+		return false;
+	snprintf(last_fail, sizeof last_fail, "%s", line);
+	atomic_fetch_add(&fail_lines, 1);
+	return true;
+}
 
 void capture(const char *line)
 {
-	(void)line;
-	atomic_fetch_add(&log_lines, 1);
+	if (!fail_line(line))
+		atomic_fetch_add(&log_lines, 1);
 }
 
 /* The log lines of a failing unmap, counted apart: a failed unmap is
@@ -48,8 +67,52 @@ void capture(const char *line)
 unsigned unmap_log_lines;
 void capture_unmap(const char *line)
 {
-	(void)line;
-	unmap_log_lines++;
+	if (!fail_line(line))
+		unmap_log_lines++;
+}
+
+/* Functions whose every failure logs exactly one line naming the function
+ * and the errno, and those that never log a failure (the data path). */
+static const char *const control_fns[] = {
+	"xmem_heap_create", "xmem_heap_destroy", "xmem_heap_add_memory",
+	"xmem_heap_remove_memory", "xmem_register", "xmem_unregister",
+	"xmem_dma_set_iova_mode", "xmem_dma_set_iova_ranges", "xmem_dma_subscribe",
+	"xmem_mem_event_register", "xmem_dma_unsubscribe", "xmem_vfio_attach",
+	"xmem_vfio_detach", "xmem_vfio_container_open", "xmem_vfio_group_add",
+	"xmem_vfio_group_remove",
+};
+static const char *const data_fns[] = {
+	"xmem_alloc", "xmem_zalloc", "xmem_alloc_bulk", "xmem_free",
+	"xmem_free_bulk", "xmem_usable_size",
+};
+
+static bool listed(const char *fn, const char *const *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(fn, v[i]) == 0)
+			return true;
+	return false;
+}
+
+/* The failure lines the call logged since sn against the row's function. */
+static void fail_lines_check(struct env *e, const struct snap *sn, const char *file,
+			     int line, const char *what)
+{
+	unsigned n = atomic_load(&fail_lines) - sn->fails;
+	const char *fn = e->row->fn;
+	if (listed(fn, control_fns, sizeof control_fns / sizeof *control_fns)) {
+		char head[96], tail[32];
+		snprintf(head, sizeof head, "xmem: %s: ", fn);
+		snprintf(tail, sizeof tail, "(%s)", e->row->err_name);
+		if (n != 1)
+			xt_fail_at(file, line, "%s: %u failure log lines, expected 1", what, n);
+		else if (strncmp(last_fail, head, strlen(head)) != 0 ||
+			 (e->row->err && !strstr(last_fail, tail)))
+			xt_fail_at(file, line, "%s: the log line \"%s\" does not name %s and %s",
+				   what, last_fail, fn, e->row->err_name);
+	} else if (listed(fn, data_fns, sizeof data_fns / sizeof *data_fns) && n != 0) {
+		xt_fail_at(file, line, "%s: the data path logged \"%s\"", what, last_fail);
+	}
 }
 
 /* ------------------------------------------------------------- the env */
@@ -77,6 +140,7 @@ void snap_take(struct env *e, struct snap *sn)
 		stats_of(e->x, &sn->x);
 	sn->inv = xmem_invalid_free_count();
 	sn->logs = atomic_load(&log_lines);
+	sn->fails = atomic_load(&fail_lines);
 }
 
 /* The accounting of a heap must be identical. */
@@ -174,6 +238,7 @@ void expect_value(struct env *e, const struct snap *sn, const char *file, int li
 	if (e->row->err && err != e->row->err)
 		xt_fail_at(file, line, "%s: errno %d (%s), row %s says %s", what, err,
 			   strerror(err), e->row->id, e->row->err_name);
+	fail_lines_check(e, sn, file, line, what);
 	snap_check(e, sn, file, line, what, 0, true);
 }
 
@@ -188,6 +253,7 @@ void expect_void(struct env *e, const struct snap *sn, const char *file, int lin
 	if (e->row->err && err != e->row->err)
 		xt_fail_at(file, line, "%s: errno %d (%s), row %s says %s", what, err,
 			   strerror(err), e->row->id, e->row->err_name);
+	fail_lines_check(e, sn, file, line, what);
 	snap_check(e, sn, file, line, what, reports, heaps_same);
 	e->reports += reports;
 	e->logged += reports;
@@ -519,8 +585,9 @@ static void run_row(void)
 	env_fini(&e, live, inv0, logs0);
 }
 
-/* The headers whose every function needs a row. */
-#define N_HEADERS 5
+/* The five public headers and the test library's testing/xmem_testdev.h
+ * (the test backend has rows too). */
+#define N_HEADERS 6
 
 static void usage_paths(int argc, char **argv, const char **doc,
 			const char *hdrs[N_HEADERS], int *nh)
@@ -529,11 +596,12 @@ static void usage_paths(int argc, char **argv, const char **doc,
 	*nh = 0;
 	const char *inc = getenv("XMEM_INCLUDE_DIR");
 	static char buf[N_HEADERS][512];
-	static const char *names[N_HEADERS] = {"xmem.h", "xmem_pool.h", "xmem_dma.h",
-					       "xmem_vfio.h", "xmem_numa.h"};
+	static const char *names[N_HEADERS] = {"xmem/xmem.h", "xmem/xmem_pool.h",
+					       "xmem/xmem_dma.h", "xmem/xmem_vfio.h",
+					       "xmem/xmem_numa.h", "../testing/xmem_testdev.h"};
 	if (inc)
 		for (int i = 0; i < N_HEADERS; i++) {
-			snprintf(buf[i], sizeof buf[i], "%s/xmem/%s", inc, names[i]);
+			snprintf(buf[i], sizeof buf[i], "%s/%s", inc, names[i]);
 			hdrs[(*nh)++] = buf[i];
 		}
 	for (int i = 1; i < argc; i++) {
@@ -551,7 +619,8 @@ static void usage_paths(int argc, char **argv, const char **doc,
 	if (!*doc || *nh != N_HEADERS)
 		XT_FATAL("usage: errors_test --doc=docs/errors.md --header=include/xmem/xmem.h "
 			 "--header=.../xmem_pool.h --header=.../xmem_dma.h "
-			 "--header=.../xmem_vfio.h --header=.../xmem_numa.h [--part=host|vfio] "
+			 "--header=.../xmem_vfio.h --header=.../xmem_numa.h "
+			 "--header=testing/xmem_testdev.h [--part=host|vfio] "
 			 "[--only=<id prefix>]");
 }
 

@@ -13,6 +13,9 @@
 #include <xmem/xmem_dma.h>
 #include <xmem/xmem_vfio.h>
 
+#include "testing/xmem_test.h"
+#include "testing/xmem_testdev.h"
+
 /* One test in several files: xt.h's counters are shared (errors_test.c
  * defines them), so that a check failing in a case file fails the run. */
 #ifdef XMEM_TESTS_XT_H
@@ -21,9 +24,6 @@
 #define XT_EXTERN_STATE
 #include "errors_table.h"
 #include "xt_util.h"
-
-/* alloc/meta.h: the n-th following metadata allocation fails (ENOMEM). */
-void xm_meta_fail_nth(long n);
 
 /* IOVA bases, outside the assigner's default ranges [2^32, 2^39). */
 #define WITNESS_IOVA ((uint64_t)1 << 45)
@@ -74,12 +74,15 @@ struct snap {
 	bool has_x;
 	uint64_t inv;
 	unsigned logs;
+	unsigned fails;   /* control-plane failure lines (fail_lines) */
 };
 
 /* ------------------------------------------------- checks (errors_test.c) */
 
-/* The log hook: every line the library logs (a bad-pointer report). */
+/* The log hook: bad-pointer reports counted in log_lines, the one line of
+ * each failed control-plane call in fail_lines (and checked per row). */
 extern _Atomic unsigned log_lines;
+extern _Atomic unsigned fail_lines;
 void capture(const char *line);
 /* The hook while an unmap is made to fail: its lines, counted apart. */
 extern unsigned unmap_log_lines;

@@ -1,7 +1,8 @@
 /* fault_util.h - the fault-injection harness of tests/fault_*_test.c
  * (header-only):
- *   - the library's internal fault hooks (alloc/meta.h), declared here
- *     because the tests link the static library and see its xm_ symbols;
+ *   - the metadata fault hooks of the test library (testing/xmem_test.h),
+ *     and xm_meta_in_use, declared here because the tests link the static
+ *     library and see its xm_ symbols;
  *   - ft_state: a snapshot of everything a failed call must leave as it
  *     was (metadata in use, every heap's stats, xmem_heap_dump, the DMA
  *     registry, the test devices' mapped extents, a memory-event ledger);
@@ -26,14 +27,12 @@
 #include <xmem/xmem.h>
 #include <xmem/xmem_dma.h>
 
+#include "testing/xmem_test.h"
+#include "testing/xmem_testdev.h"
 #include "xt.h"
 
-/* ---- internal hooks (alloc/meta.h) -------------------------------------- */
+/* ---- internal (alloc/meta.h) -------------------------------------------- */
 
-extern void   xm_meta_fail_nth(long n);
-extern void   xm_meta_fail_from(long n);
-extern long   xm_meta_fail_fired(void);
-extern bool   xm_meta_fail_pending(void);
 extern size_t xm_meta_in_use(void);
 
 #define FT_PG ((size_t)4096)

@@ -1,4 +1,5 @@
-/* xmem.h - the public API of libxmem: regions, named heaps, allocation and
+/** @file xmem.h
+ * xmem.h - the public API of libxmem: regions, named heaps, allocation and
  * virt<->IOVA translation over memory the application brings itself.
  *
  * Conventions, for every function below:
@@ -29,37 +30,41 @@
 extern "C" {
 #endif
 
-/* IOVA of a page that has none, and the result of a failed translation. */
+/* Everything declared here is libxmem.so's ABI (docs/abi.md); the library
+ * is built with -fvisibility=hidden. */
+#pragma GCC visibility push(default)
+
+/** IOVA of a page that has none, and the result of a failed translation. */
 #define XMEM_BAD_IOVA ((uint64_t)-1)
 
-/* Heap names: 1 to XMEM_HEAP_NAME_MAX - 1 characters plus the NUL. */
+/** Heap names: 1 to XMEM_HEAP_NAME_MAX - 1 characters plus the NUL. */
 #define XMEM_HEAP_NAME_MAX 32
 
-/* How many heaps may exist at once.  Heap ids are 0 .. XMEM_MAX_HEAPS - 1. */
+/** How many heaps may exist at once.  Heap ids are 0 .. XMEM_MAX_HEAPS - 1. */
 #define XMEM_MAX_HEAPS 128
 
-/* Threads that get a per-lcore cache at once; more threads still work,
+/** Threads that get a per-lcore cache at once; more threads still work,
  * without a cache (lock-free, slower per object). */
 #define XMEM_MAX_LCORES 128
 
-/* Page sizes accepted by xmem_register / xmem_heap_add_memory: powers of two
+/** Page sizes accepted by xmem_register / xmem_heap_add_memory: powers of two
  * from XMEM_PAGE_SIZE_MIN to XMEM_PAGE_SIZE_MAX. */
 #define XMEM_PAGE_SIZE_MIN ((size_t)4096)
-#define XMEM_PAGE_SIZE_MAX ((size_t)1 << 30)
+#define XMEM_PAGE_SIZE_MAX ((size_t)1 << 30) /**< 1 GiB */
 
-/* Addresses handled by the page map: the x86-64 / arm64 48-bit user space. */
+/** Addresses handled by the page map: the x86-64 / arm64 48-bit user space. */
 #define XMEM_VA_BITS 48
 
-/* Allocation with align == 0 gets XMEM_ALIGN_MIN for sizes below
+/** Allocation with align == 0 gets XMEM_ALIGN_MIN for sizes below
  * XMEM_ALIGN_DEFAULT bytes, XMEM_ALIGN_DEFAULT (a cache line) otherwise. */
 #define XMEM_ALIGN_MIN     16
-#define XMEM_ALIGN_DEFAULT 64
+#define XMEM_ALIGN_DEFAULT 64 /**< a cache line */
 
 
-/* Size classes: sizes up to XMEM_MAX_CLASS_SIZE are served from spans of
+/** Size classes: sizes up to XMEM_MAX_CLASS_SIZE are served from spans of
  * equal-sized objects; larger sizes are carved page-granular (4 KiB units). */
 #define XMEM_NUM_CLASSES    35
-#define XMEM_MAX_CLASS_SIZE ((size_t)32768)
+#define XMEM_MAX_CLASS_SIZE ((size_t)32768) /**< the largest class */
 
 struct xmem_heap; /* opaque */
 
@@ -67,36 +72,36 @@ struct xmem_heap; /* opaque */
 /* Heaps                                                                    */
 /* ------------------------------------------------------------------------ */
 
-/* Create an empty heap.
+/** Create an empty heap.
  * EINVAL: name is NULL, empty, or XMEM_HEAP_NAME_MAX bytes or longer.
  * EEXIST: a heap of that name exists.
  * ENOSPC: XMEM_MAX_HEAPS heaps exist.
  * ENOMEM: no memory for the heap's metadata. */
 struct xmem_heap *xmem_heap_create(const char *name);
 
-/* Destroy a heap that has no memory added.
+/** Destroy a heap that has no memory added.
  * EINVAL: heap is NULL or not a live heap.
  * EBUSY:  memory is still added to it (remove it first). */
 int xmem_heap_destroy(struct xmem_heap *heap);
 
-/* Find a heap by name.  Never blocks (RCU read side).
+/** Find a heap by name.  Never blocks (RCU read side).
  * EINVAL: name is NULL, empty or too long (as for xmem_heap_create).
  * ENOENT: no heap has that name. */
 struct xmem_heap *xmem_heap_lookup(const char *name);
 
-/* The heap's id: a small integer in [0, XMEM_MAX_HEAPS), stable for the
+/** The heap's id: a small integer in [0, XMEM_MAX_HEAPS), stable for the
  * heap's lifetime.  Ids of destroyed heaps are reused.
  * EINVAL: heap is NULL or not a live heap (returns -1). */
 int xmem_heap_id(const struct xmem_heap *heap);
 
-/* The heap with that id.  Never blocks.
+/** The heap with that id.  Never blocks.
  * ENOENT: no live heap has that id (including ids out of range). */
 struct xmem_heap *xmem_heap_from_id(int id);
 
-/* The heap's name, or NULL with EINVAL for a NULL or dead heap. */
+/** The heap's name, or NULL with EINVAL for a NULL or dead heap. */
 const char *xmem_heap_name(const struct xmem_heap *heap);
 
-/* Add a chunk of memory to a heap.  The chunk becomes one region: it is
+/** Add a chunk of memory to a heap.  The chunk becomes one region: it is
  * registered for translation and its pages are handed out by the heap.
  *
  * va, len     the chunk; both multiples of page_size.
@@ -139,7 +144,7 @@ int xmem_heap_add_memory(struct xmem_heap *heap, void *va, size_t len,
                          const uint64_t *iova, size_t n_pages,
                          size_t page_size);
 
-/* Take back exactly one chunk that xmem_heap_add_memory added to this heap.
+/** Take back exactly one chunk that xmem_heap_add_memory added to this heap.
  * Its device mappings are taken down first (xmem_dma.h), then it is
  * unpublished: afterwards no address in it is returned by an allocation or
  * translated, and no device maps it.
@@ -160,12 +165,12 @@ int xmem_heap_remove_memory(struct xmem_heap *heap, void *va, size_t len);
 /* Translation-only registration (the counterpart of rte_extmem_register)   */
 /* ------------------------------------------------------------------------ */
 
-/* Register memory for translation only; no heap hands it out.  Arguments
+/** Register memory for translation only; no heap hands it out.  Arguments
  * and errors are those of xmem_heap_add_memory (without the heap). */
 int xmem_register(void *va, size_t len, const uint64_t *iova, size_t n_pages,
                   size_t page_size);
 
-/* Unregister memory registered with xmem_register: its device mappings are
+/** Unregister memory registered with xmem_register: its device mappings are
  * taken down first, then it is no longer translated.
  * EINVAL: va NULL or len 0.
  * ENOENT: (va, len) is not exactly one xmem_register registration (memory
@@ -180,7 +185,7 @@ int xmem_unregister(void *va, size_t len);
 /* Allocation                                                               */
 /* ------------------------------------------------------------------------ */
 
-/* Allocate size bytes aligned to align from heap.  align 0 means the default
+/** Allocate size bytes aligned to align from heap.  align 0 means the default
  * (see XMEM_ALIGN_DEFAULT); otherwise a power of two, any size: the address
  * is aligned to it, and so is the IOVA when the region's IOVAs are aligned
  * like its addresses (IOVA = VA; or a page-aligned table and align up to the
@@ -192,11 +197,11 @@ int xmem_unregister(void *va, size_t len);
  *         or no memory for metadata. */
 void *xmem_alloc(struct xmem_heap *heap, size_t size, size_t align);
 
-/* xmem_alloc, then zero the block.  The only function that writes to
+/** xmem_alloc, then zero the block.  The only function that writes to
  * managed memory; never use it on a heap over PROT_NONE or device memory. */
 void *xmem_zalloc(struct xmem_heap *heap, size_t size, size_t align);
 
-/* Free a block from any heap, from any thread.  NULL is a no-op.  A pointer
+/** Free a block from any heap, from any thread.  NULL is a no-op.  A pointer
  * that is not the start of an object is reported, in every mode: the call
  * sets errno to EINVAL, counts it (xmem_invalid_free_count), logs one line
  * through the log function, and leaves every heap untouched.  That covers
@@ -211,7 +216,7 @@ void *xmem_zalloc(struct xmem_heap *heap, size_t size, size_t align);
  * switch, reclaim on ENOMEM) it is reported the same way and dropped. */
 void xmem_free(void *ptr);
 
-/* Allocate n blocks of size bytes (default alignment) from heap, all or
+/** Allocate n blocks of size bytes (default alignment) from heap, all or
  * nothing: on failure no block is allocated and objs is not meaningful.
  * Returns 0 on success.
  * EINVAL: heap NULL or dead; objs NULL; size 0; n 0.
@@ -219,11 +224,11 @@ void xmem_free(void *ptr);
 int xmem_alloc_bulk(struct xmem_heap *heap, size_t size, void **objs,
                     unsigned n);
 
-/* Free n blocks; each is handled as by xmem_free (NULL entries skipped,
+/** Free n blocks; each is handled as by xmem_free (NULL entries skipped,
  * invalid ones reported and skipped).  objs NULL with n > 0 sets EINVAL. */
 void xmem_free_bulk(void *const *objs, unsigned n);
 
-/* Usable size of a live block (at least what was asked for).
+/** Usable size of a live block (at least what was asked for).
  * Returns 0 with errno EINVAL for NULL or a pointer that is not the start of
  * a block: outside every heap, into a part of a heap that holds no block, an
  * interior pointer of any block, a large block already freed.  A small
@@ -232,14 +237,14 @@ void xmem_free_bulk(void *const *objs, unsigned n);
  * reports its size. */
 size_t xmem_usable_size(const void *ptr);
 
-/* Number of invalid frees reported since the library started. */
+/** Number of invalid frees reported since the library started. */
 uint64_t xmem_invalid_free_count(void);
 
 /* ------------------------------------------------------------------------ */
 /* Threads (lcores), caches and checked mode                                */
 /* ------------------------------------------------------------------------ */
 
-/* Give the calling thread an lcore id now (threads also get one on their
+/** Give the calling thread an lcore id now (threads also get one on their
  * first allocator call).  Each lcore has its own cache per heap and size
  * class, used without locks or atomics.  Returns the id, in
  * [0, XMEM_MAX_LCORES); the same id if the thread already has one.
@@ -247,7 +252,7 @@ uint64_t xmem_invalid_free_count(void);
  * (lock-free, slower per object). */
 int xmem_thread_register(void);
 
-/* Give the calling thread the lcore id `id` (for instance DPDK's
+/** Give the calling thread the lcore id `id` (for instance DPDK's
  * rte_lcore_id(), so that both libraries' per-lcore caches line up).  A
  * thread that had another id gives it back first (its caches flushed).
  * Returns id.
@@ -256,14 +261,14 @@ int xmem_thread_register(void);
  *         id it had. */
 int xmem_thread_register_id(unsigned id);
 
-/* Flush the calling thread's caches and give its id back for reuse (this
+/** Flush the calling thread's caches and give its id back for reuse (this
  * also happens when a thread exits).  ENOENT: the thread has no id. */
 int xmem_thread_unregister(void);
 
-/* The calling thread's lcore id, or -1 when it has none. */
+/** The calling thread's lcore id, or -1 when it has none. */
 int xmem_lcore_id(void);
 
-/* Give the objects held in every lcore's cache and in the heap's depot back
+/** Give the objects held in every lcore's cache and in the heap's depot back
  * to their spans, one cache at a time, and the fully free spans back to the
  * heap's regions.  Safe while other threads allocate: an lcore whose cache
  * is being emptied is not made to wait (it bypasses its cache for that
@@ -274,26 +279,27 @@ int xmem_lcore_id(void);
  * EINVAL: heap NULL or dead. */
 int xmem_heap_trim(struct xmem_heap *heap);
 
-/* Checked mode, off by default (or on from the start with the environment
+/** Checked mode, off by default (or on from the start with the environment
  * variable XMEM_CHECKED=1).  While it is on, calls bypass the lcore caches
  * (still lock-free for small blocks): frees go straight back into span
  * bitmaps, so xmem_free / xmem_free_bulk report double frees at once, and
  * xmem_usable_size reports freed small blocks.  Switching it on first drains
  * every cache.  Returns the previous setting. */
 int xmem_set_checked(int on);
+/** Whether checked mode is on: 1 or 0 (never fails). */
 int xmem_checked(void);
 
 /* ------------------------------------------------------------------------ */
 /* Translation                                                              */
 /* ------------------------------------------------------------------------ */
 
-/* IOVA of any byte of registered or added memory: a few loads, no lock, no
+/** IOVA of any byte of registered or added memory: a few loads, no lock, no
  * RCU section.  XMEM_BAD_IOVA when the address is not registered or its
  * page has no IOVA.  Translating an address while its own region is being
  * removed is a caller race (as with any use of memory being freed). */
 uint64_t xmem_virt2iova(const void *va);
 
-/* Virtual address of an IOVA, searched in an RCU-published sorted table of
+/** Virtual address of an IOVA, searched in an RCU-published sorted table of
  * IOVA runs.  Lock-free.  NULL (errno ENOENT) when no region maps it.  When
  * the IOVA ranges of several regions hold it, the address in the one whose
  * run starts nearest below it. */
@@ -303,15 +309,17 @@ void *xmem_iova2virt(uint64_t iova);
 /* Statistics                                                               */
 /* ------------------------------------------------------------------------ */
 
+/** Figures of one size class of a heap (xmem_heap_stats). */
 struct xmem_class_stats {
-	size_t   size;        /* object size of the class */
-	uint64_t live;        /* objects allocated and not freed */
-	uint64_t cached;      /* free objects held in lcore caches and the
+	size_t   size;        /**< object size of the class */
+	uint64_t live;        /**< objects allocated and not freed */
+	uint64_t cached;      /**< free objects held in lcore caches and the
 	                         depot (not in their spans) */
-	uint64_t spans;       /* spans carved for the class */
-	uint64_t span_bytes;  /* bytes held by those spans */
+	uint64_t spans;       /**< spans carved for the class */
+	uint64_t span_bytes;  /**< bytes held by those spans */
 };
 
+/** Figures of one heap, filled by xmem_heap_stats. */
 struct xmem_heap_stats {
 	char     name[XMEM_HEAP_NAME_MAX];
 	int      id;
@@ -327,12 +335,12 @@ struct xmem_heap_stats {
 	                               allocation could get now; fully free
 	                               spans count once xmem_heap_trim gave them
 	                               back */
-	uint64_t alloc_count;       /* live blocks */
-	uint64_t large_count;       /* live blocks above XMEM_MAX_CLASS_SIZE */
-	uint64_t cached_count;      /* free blocks held in lcore caches and the
+	uint64_t alloc_count;       /**< live blocks */
+	uint64_t large_count;       /**< live blocks above XMEM_MAX_CLASS_SIZE */
+	uint64_t cached_count;      /**< free blocks held in lcore caches and the
 	                               depot, ready for the fast path */
-	size_t   cached_bytes;      /* their usable bytes */
-	size_t   metadata_bytes;    /* metadata the heap and its regions hold */
+	size_t   cached_bytes;      /**< their usable bytes */
+	size_t   metadata_bytes;    /**< metadata the heap and its regions hold */
 	struct xmem_class_stats classes[XMEM_NUM_CLASSES];
 	/* Bytes of the chunks resident on each node, and those whose node is
 	 * unknown (not resident, or a node >= XMEM_NUMA_MAX_NODES), as read
@@ -342,7 +350,7 @@ struct xmem_heap_stats {
 	size_t   numa_unknown_bytes;
 };
 
-/* Fill *out with the heap's figures.  It drains nothing and takes no lock
+/** Fill *out with the heap's figures.  It drains nothing and takes no lock
  * that allocation or free takes: free objects held in lcore caches and the
  * depot are reported as cached (cached_count, classes[].cached); spans they
  * keep carved stay in classes[].spans until xmem_heap_trim.  While other
@@ -352,25 +360,34 @@ struct xmem_heap_stats {
  * EINVAL: heap or out NULL, or heap dead. */
 int xmem_heap_stats(const struct xmem_heap *heap, struct xmem_heap_stats *out);
 
-/* Print every heap, its regions and its non-empty classes, readable by a
+/** Print every heap, its regions and its non-empty classes, readable by a
  * person.  f NULL means stdout.
  * EIO: writing to f failed. */
 int xmem_heap_dump(FILE *f);
 
-/* The class index that serves (size, align == 0), or -1 with EINVAL when
+/** The class index that serves (size, align == 0), or -1 with EINVAL when
  * size is 0 or above XMEM_MAX_CLASS_SIZE; and the object size of a class
  * (0 with EINVAL for an index out of range). */
 int    xmem_size_class(size_t size);
+/** The object size of class cls; 0 with EINVAL for an index out of range. */
 size_t xmem_class_size(int cls);
 
 /* ------------------------------------------------------------------------ */
 /* Diagnostics                                                              */
 /* ------------------------------------------------------------------------ */
 
-/* Log hook for reports such as invalid frees.  NULL restores the default,
- * which writes the line to stderr. */
+/** A log hook: gets each report as one line, without a newline. */
 typedef void (*xmem_log_fn)(const char *line);
+
+/** Log hook for reports: invalid frees, and one line for every failed
+ * control-plane call naming the argument or the cause (heap create, add and
+ * remove memory, register, unregister, subscribe, VFIO calls; for EEXIST the
+ * heap or registration the range overlaps).  Allocation and free log
+ * nothing else.  NULL restores the default, which writes the line to
+ * stderr. */
 void xmem_set_log(xmem_log_fn fn);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

@@ -1,4 +1,5 @@
-/* xmem_dma.h - the public API of xmem's DMA-mapping layer (iommu/): how the
+/** @file xmem_dma.h
+ * xmem_dma.h - the public API of xmem's DMA-mapping layer (iommu/): how the
  * regions that xmem_heap_add_memory and xmem_register create get IOVAs and
  * are mapped for devices.
  *
@@ -20,7 +21,6 @@
  *  - A failing map rolls back everything the region mapped on every
  *    subscriber: the add (or register) call fails with that errno and
  *    changes nothing.
- *  - A test backend with fault injection, as a subscriber.
  *
  * Conventions are those of xmem.h: -1 or NULL with errno set to one of the
  * codes listed for the function; a failed call changes nothing.
@@ -39,40 +39,49 @@
 extern "C" {
 #endif
 
+/* Everything declared here is libxmem.so's ABI (docs/abi.md); the library
+ * is built with -fvisibility=hidden. */
+#pragma GCC visibility push(default)
+
 /* ------------------------------------------------------------------------ */
 /* IOVA modes                                                               */
 /* ------------------------------------------------------------------------ */
 
-/* How a region added with iova == NULL gets its IOVAs.  A region added with
+/** How a region added with iova == NULL gets its IOVAs.  A region added with
  * a table always keeps the caller's table, in every mode. */
 enum xmem_iova_mode {
-	XMEM_IOVA_MODE_TABLE  = 0, /* default: no table means no IOVA
+	XMEM_IOVA_MODE_TABLE  = 0, /**< default: no table means no IOVA
 	                              (XMEM_BAD_IOVA), nothing is mapped */
-	XMEM_IOVA_MODE_VA     = 1, /* IOVA = VA: one run per region */
-	XMEM_IOVA_MODE_PA     = 2, /* IOVA = PA from /proc/self/pagemap: needs
+	XMEM_IOVA_MODE_VA     = 1, /**< IOVA = VA: one run per region */
+	XMEM_IOVA_MODE_PA     = 2, /**< IOVA = PA from /proc/self/pagemap: needs
 	                              root and resident (touched, locked) pages */
-	XMEM_IOVA_MODE_ASSIGN = 3, /* one contiguous extent per region, from the
+	XMEM_IOVA_MODE_ASSIGN = 3, /**< one contiguous extent per region, from the
 	                              valid IOVA ranges: one run per region */
 };
 
-/* Select the mode for regions added from now on.
+/** Select the mode for regions added from now on.
  * EINVAL: mode is not one of the values above.
  * ENOMEM: the first call into the DMA layer starts it following the core's
  *         regions, which needs a record of each region added before; no
  *         memory for them (a later call tries again). */
 int xmem_dma_set_iova_mode(enum xmem_iova_mode mode);
 
-/* The current mode (never fails). */
+/** The current mode (never fails). */
 enum xmem_iova_mode xmem_dma_get_iova_mode(void);
 
-/* One valid IOVA range, both ends inclusive (as VFIO reports them). */
+/** One valid IOVA range, both ends inclusive (as VFIO reports them). */
 struct xmem_iova_range {
 	uint64_t start;
 	uint64_t end;
 };
 
-/* The ranges XMEM_IOVA_MODE_ASSIGN takes extents from, before any container
- * narrows them: by default XMEM_DMA_DEFAULT_IOVA_START ..
+/** Start of the default IOVA range of XMEM_IOVA_MODE_ASSIGN. */
+#define XMEM_DMA_DEFAULT_IOVA_START ((uint64_t)1 << 32)
+/** End (inclusive) of the default IOVA range of XMEM_IOVA_MODE_ASSIGN. */
+#define XMEM_DMA_DEFAULT_IOVA_END   (((uint64_t)1 << 39) - 1)
+
+/** The ranges XMEM_IOVA_MODE_ASSIGN takes extents from, before any container
+ * narrows them: by default XMEM_DMA_DEFAULT_IOVA_START to
  * XMEM_DMA_DEFAULT_IOVA_END, which any IOMMU with 39 address bits accepts.
  * Attaching a VFIO container intersects them with the container's valid
  * ranges.  Assigned extents are aligned to the region's page size, and IOVA
@@ -81,36 +90,36 @@ struct xmem_iova_range {
  *         overlap.
  * EBUSY:  extents are assigned (regions added in ASSIGN mode exist).
  * ENOMEM: no memory for the copy. */
-#define XMEM_DMA_DEFAULT_IOVA_START ((uint64_t)1 << 32)
-#define XMEM_DMA_DEFAULT_IOVA_END   (((uint64_t)1 << 39) - 1)
 int xmem_dma_set_iova_ranges(const struct xmem_iova_range *ranges, size_t n);
 
 /* ------------------------------------------------------------------------ */
 /* Regions as subscribers see them                                          */
 /* ------------------------------------------------------------------------ */
 
-/* One maximal run of a region contiguous in both VA and IOVA: one map call. */
+/** One maximal run of a region contiguous in both VA and IOVA: one map call. */
 struct xmem_dma_run {
 	void    *va;
 	uint64_t iova;
 	uint64_t len;
 };
 
+/** A region as subscribers see it (mem_event, replay). */
 struct xmem_dma_region_info {
-	uint64_t region_id;        /* unique for the process's lifetime */
-	int      heap_id;          /* -1: translation only (xmem_register) */
+	uint64_t region_id;        /**< unique for the process's lifetime */
+	int      heap_id;          /**< -1: translation only (xmem_register) */
 	void    *va;
 	size_t   len;
 	size_t   page_size;
 	size_t   n_pages;
-	const uint64_t *iova;      /* n_pages entries, or NULL: no IOVAs */
+	const uint64_t *iova;      /**< n_pages entries, or NULL: no IOVAs */
 	size_t   n_runs;
-	const struct xmem_dma_run *runs; /* valid during the callback only */
+	const struct xmem_dma_run *runs; /**< valid during the callback only */
 };
 
+/** What happens to a region, for mem_event. */
 enum xmem_mem_event {
-	XMEM_MEM_EVENT_ADD    = 1, /* before the region is published */
-	XMEM_MEM_EVENT_REMOVE = 2, /* after it is unpublished (or rolled back);
+	XMEM_MEM_EVENT_ADD    = 1, /**< before the region is published */
+	XMEM_MEM_EVENT_REMOVE = 2, /**< after it is unpublished (or rolled back);
 	                              never for a removal that failed */
 };
 
@@ -118,7 +127,7 @@ enum xmem_mem_event {
 /* Subscribers                                                              */
 /* ------------------------------------------------------------------------ */
 
-/* What a subscriber does; any member may be NULL, but not all of
+/** What a subscriber does; any member may be NULL, but not all of
  * mem_event, dma_map.  dma_map and dma_unmap come together.
  *
  * mem_event  called on ADD and REMOVE with the region.  Returning -1 (errno
@@ -153,9 +162,9 @@ struct xmem_dma_ops {
 
 struct xmem_dma_subscriber; /* opaque */
 
-#define XMEM_DMA_NAME_MAX 32 /* bytes, including the NUL */
+#define XMEM_DMA_NAME_MAX 32 /**< bytes, including the NUL */
 
-/* Subscribe.  Every region that exists is replayed first (mem_event ADD and
+/** Subscribe.  Every region that exists is replayed first (mem_event ADD and
  * its runs mapped), in address order; if that fails, everything the replay
  * did is undone and NULL is returned.  ops is copied.
  * EINVAL: name NULL, empty or XMEM_DMA_NAME_MAX bytes or longer; ops NULL;
@@ -169,9 +178,11 @@ struct xmem_dma_subscriber *xmem_dma_subscribe(const char *name,
                                                const struct xmem_dma_ops *ops,
                                                void *ctx);
 
-/* Memory-event callbacks only: xmem_dma_subscribe with just mem_event. */
+/** A memory-event callback: xmem_dma_ops.mem_event on its own. */
 typedef int (*xmem_mem_event_fn)(void *ctx, enum xmem_mem_event ev,
                                  const struct xmem_dma_region_info *region);
+/** Memory-event callbacks only: xmem_dma_subscribe with just mem_event (its
+ * errors too; fn NULL is EINVAL). */
 struct xmem_dma_subscriber *xmem_mem_event_register(const char *name,
                                                     xmem_mem_event_fn fn,
                                                     void *ctx);
@@ -199,7 +210,7 @@ struct xmem_dma_subscriber *xmem_mem_event_register(const char *name,
  * registry).  The subscriber stays live, gets no REMOVE, and holds what it
  * held before; a retry once the device unmaps again finishes the job. */
 
-/* Unsubscribe: unmap every entry the subscriber's regions created (checking
+/** Unsubscribe: unmap every entry the subscriber's regions created (checking
  * the sizes), send REMOVE for every region, then forget it.  The handle is
  * invalid afterwards.
  * EINVAL: s is NULL or not a live subscriber.
@@ -209,7 +220,7 @@ struct xmem_dma_subscriber *xmem_mem_event_register(const char *name,
  *         finishes. */
 int xmem_dma_unsubscribe(struct xmem_dma_subscriber *s);
 
-/* The live subscriber of that name.  Never blocks (RCU).
+/** The live subscriber of that name.  Never blocks (RCU).
  * EINVAL: name NULL or empty.  ENOENT: none has that name. */
 struct xmem_dma_subscriber *xmem_dma_subscriber_lookup(const char *name);
 
@@ -217,17 +228,17 @@ struct xmem_dma_subscriber *xmem_dma_subscriber_lookup(const char *name);
 /* Registry                                                                 */
 /* ------------------------------------------------------------------------ */
 
-/* One recorded mapping of one region on one subscriber. */
+/** One recorded mapping of one region on one subscriber. */
 struct xmem_dma_mapping {
 	uint64_t region_id;
 	void    *va;
 	uint64_t iova;
 	uint64_t len;
-	int      owned;  /* 1: this region's map call created it; 0: it was
+	int      owned;  /**< 1: this region's map call created it; 0: it was
 	                    there already (identical EEXIST), never unmapped */
 };
 
-/* Call fn for every recorded mapping of s (NULL: of every subscriber), in an
+/** Call fn for every recorded mapping of s (NULL: of every subscriber), in an
  * RCU read section: never blocks writers for long, and sees each region's
  * mappings all or none.  fn must not block nor call control-plane
  * functions; returning non-zero stops the walk.  Returns the number of
@@ -239,108 +250,24 @@ long xmem_dma_mapping_walk(const struct xmem_dma_subscriber *s,
                                      void *arg),
                            void *arg);
 
+/** Counters of one subscriber (xmem_dma_get_stats). */
 struct xmem_dma_stats {
-	uint64_t regions;      /* regions currently mapped on it */
-	uint64_t entries;      /* mappings recorded now (owned or not) */
-	uint64_t owned;        /* of which created by xmem (will be unmapped) */
-	uint64_t map_calls;    /* dma_map calls, ok or failed */
-	uint64_t map_errors;   /* failed dma_map calls (identical EEXIST not) */
-	uint64_t unmap_calls;  /* dma_unmap calls */
-	uint64_t unmap_errors; /* failed, or another size reported */
-	uint64_t events;       /* mem_event calls */
+	uint64_t regions;      /**< regions currently mapped on it */
+	uint64_t entries;      /**< mappings recorded now (owned or not) */
+	uint64_t owned;        /**< of which created by xmem (will be unmapped) */
+	uint64_t map_calls;    /**< dma_map calls, ok or failed */
+	uint64_t map_errors;   /**< failed dma_map calls (identical EEXIST not) */
+	uint64_t unmap_calls;  /**< dma_unmap calls */
+	uint64_t unmap_errors; /**< failed, or another size reported */
+	uint64_t events;       /**< mem_event calls */
 };
 
-/* Counters of one subscriber.  Never blocks.
+/** Counters of one subscriber.  Never blocks.
  * EINVAL: s or out NULL, or s not a live subscriber. */
 int xmem_dma_get_stats(const struct xmem_dma_subscriber *s,
                        struct xmem_dma_stats *out);
 
-/* ------------------------------------------------------------------------ */
-/* Test backend with fault injection                                        */
-/* ------------------------------------------------------------------------ */
-
-/* A software "IOMMU" that subscribes like a device: it keeps the set of
- * mapped IOVA extents (EEXIST on overlap, as VFIO type1 does), a limit of
- * entries (ENOSPC, and dma_avail), a log of every call, and one armed fault
- * at a time. */
-struct xmem_dma_testdev; /* opaque */
-
-/* Faults: map calls fail with ENOSPC, EEXIST or EFAULT; an unmap call
- * unmaps (and reports) one page less than asked. */
-enum xmem_testdev_fault {
-	XMEM_TESTDEV_FAULT_NONE        = 0,
-	XMEM_TESTDEV_FAULT_MAP_ENOSPC  = 1,
-	XMEM_TESTDEV_FAULT_MAP_EEXIST  = 2,
-	XMEM_TESTDEV_FAULT_MAP_EFAULT  = 3,
-	XMEM_TESTDEV_FAULT_SHORT_UNMAP = 4,
-};
-
-/* Create a test device and subscribe it under name (existing regions are
- * replayed).  max_entries 0: no limit (and no dma_avail).
- * Errors: those of xmem_dma_subscribe (EINVAL, EEXIST, ENOMEM, ENOSPC). */
-struct xmem_dma_testdev *xmem_dma_testdev_create(const char *name,
-                                                 uint64_t max_entries);
-
-/* Disarm any fault, unsubscribe (unmapping everything xmem mapped) and free
- * it.  An unsubscribe that fails with EIO (an extent unmapped behind xmem's
- * back: the failed attempt maps it again) is retried.
- * EINVAL: t NULL or not a live test device. */
-int xmem_dma_testdev_destroy(struct xmem_dma_testdev *t);
-
-/* Its subscriber handle (for stats and walks).  NULL with EINVAL if t is
- * NULL or not a live test device. */
-struct xmem_dma_subscriber *xmem_dma_testdev_subscriber(struct xmem_dma_testdev *t);
-
-/* Arm a fault: the (skip + 1)-th following map call (unmap call for
- * SHORT_UNMAP) fails as given; it then disarms.  FAULT_NONE disarms.
- * EINVAL: t NULL or fault unknown. */
-int xmem_dma_testdev_inject(struct xmem_dma_testdev *t,
-                            enum xmem_testdev_fault fault, uint64_t skip);
-
-/* Map an extent on the device behind xmem's back (as another user of the
- * container would): used to provoke identical and conflicting EEXIST.
- * xmem_dma_testdev_unmap_direct removes exactly such an extent.
- * EINVAL: t NULL or not a live test device, len 0, or va (map), iova or
- *         len not 4 KiB aligned.  EEXIST: overlaps a mapping.
- * ENOENT (unmap): no mapping is exactly that. */
-int xmem_dma_testdev_map_direct(struct xmem_dma_testdev *t, void *va,
-                                uint64_t iova, uint64_t len);
-int xmem_dma_testdev_unmap_direct(struct xmem_dma_testdev *t, uint64_t iova,
-                                  uint64_t len);
-
-struct xmem_dma_testdev_stats {
-	uint64_t map_calls;     /* every map call xmem made, ok or failed */
-	uint64_t map_failed;
-	uint64_t unmap_calls;
-	uint64_t unmap_short;   /* unmaps that reported less than asked */
-	uint64_t entries;       /* extents mapped now (direct ones included) */
-	uint64_t mapped_bytes;
-	uint64_t faults_fired;
-};
-
-/* EINVAL: t or out NULL. */
-int xmem_dma_testdev_get_stats(struct xmem_dma_testdev *t,
-                               struct xmem_dma_testdev_stats *out);
-
-/* One logged call.  op is 'M' (map) or 'U' (unmap); result is 0 or the
- * errno; for unmaps, done is the size reported. */
-struct xmem_dma_testdev_call {
-	char     op;
-	void    *va;
-	uint64_t iova;
-	uint64_t len;
-	uint64_t done;
-	int      result;
-};
-
-/* Copy logged call number i (0 = oldest since the last clear).  Returns 0.
- * EINVAL: t or out NULL.  ENOENT: i is not below the number of calls. */
-int xmem_dma_testdev_call(struct xmem_dma_testdev *t, uint64_t i,
-                          struct xmem_dma_testdev_call *out);
-
-/* Empty the call log and zero the call counters (not the mappings).
- * EINVAL: t NULL. */
-int xmem_dma_testdev_clear_log(struct xmem_dma_testdev *t);
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

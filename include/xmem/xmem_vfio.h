@@ -1,4 +1,5 @@
-/* xmem_vfio.h - the public API of xmem's VFIO type1 backend: containers,
+/** @file xmem_vfio.h
+ * xmem_vfio.h - the public API of xmem's VFIO type1 backend: containers,
  * groups, IOMMU info (valid IOVA ranges, DMA_AVAIL), DMA map and unmap,
  * batched mapping of a per-page IOVA table, and device fds for tests and tools.
  *
@@ -23,53 +24,57 @@
 extern "C" {
 #endif
 
-/* IOVA of a page that has none (same value as XMEM_BAD_IOVA in xmem.h). */
+/* Everything declared here is libxmem.so's ABI (docs/abi.md); the library
+ * is built with -fvisibility=hidden. */
+#pragma GCC visibility push(default)
+
+/** IOVA of a page that has none (same value as XMEM_BAD_IOVA in xmem.h). */
 #define XMEM_VFIO_NO_IOVA ((uint64_t)-1)
 
-/* Limits of one container. */
-#define XMEM_VFIO_MAX_GROUPS  64   /* groups in one container */
-#define XMEM_VFIO_MAX_DEVICES 16   /* open device fds per group */
-#define XMEM_VFIO_MAX_RANGES  32   /* valid IOVA ranges kept by xmem_vfio_get_info */
+/** Limits of one container. */
+#define XMEM_VFIO_MAX_GROUPS  64   /**< groups in one container */
+#define XMEM_VFIO_MAX_DEVICES 16   /**< open device fds per group */
+#define XMEM_VFIO_MAX_RANGES  32   /**< valid IOVA ranges kept by xmem_vfio_get_info */
 
 struct xmem_vfio_container; /* opaque */
 
-/* One valid IOVA range, both ends inclusive (as the kernel reports them). */
+/** One valid IOVA range, both ends inclusive (as the kernel reports them). */
 struct xmem_vfio_iova_range {
     uint64_t start;
     uint64_t end;
 };
 
-/* What VFIO_IOMMU_GET_INFO and its capability chain report. */
+/** What VFIO_IOMMU_GET_INFO and its capability chain report. */
 struct xmem_vfio_info {
-    uint64_t iova_pgsizes;      /* bitmap of IOMMU page sizes; 0 if not reported */
-    uint32_t n_ranges;          /* valid IOVA ranges stored below; 0 if not reported */
-    uint32_t ranges_total;      /* ranges the kernel reported (may exceed n_ranges) */
+    uint64_t iova_pgsizes;      /**< bitmap of IOMMU page sizes; 0 if not reported */
+    uint32_t n_ranges;          /**< valid IOVA ranges stored below; 0 if not reported */
+    uint32_t ranges_total;      /**< ranges the kernel reported (may exceed n_ranges) */
     struct xmem_vfio_iova_range ranges[XMEM_VFIO_MAX_RANGES];
-    int      has_dma_avail;     /* 1 if the DMA_AVAIL capability was present */
-    uint32_t dma_avail;         /* mapping entries still available in the container */
+    int      has_dma_avail;     /**< 1 if the DMA_AVAIL capability was present */
+    uint32_t dma_avail;         /**< mapping entries still available in the container */
 };
 
-/* Counters of one container, since it was opened. */
+/** Counters of one container, since it was opened. */
 struct xmem_vfio_stats {
-    uint64_t map_calls;         /* VFIO_IOMMU_MAP_DMA ioctls issued (ok or failed) */
-    uint64_t map_failed;        /* of which failed */
-    uint64_t unmap_calls;       /* VFIO_IOMMU_UNMAP_DMA ioctls issued */
-    uint64_t unmap_failed;      /* of which failed or unmapped another size */
+    uint64_t map_calls;         /**< VFIO_IOMMU_MAP_DMA ioctls issued (ok or failed) */
+    uint64_t map_failed;        /**< of which failed */
+    uint64_t unmap_calls;       /**< VFIO_IOMMU_UNMAP_DMA ioctls issued */
+    uint64_t unmap_failed;      /**< of which failed or unmapped another size */
 };
 
-/* One device region (VFIO_DEVICE_GET_REGION_INFO). */
+/** One device region (VFIO_DEVICE_GET_REGION_INFO). */
 struct xmem_vfio_region {
     uint32_t index;
-    uint32_t flags;             /* VFIO_REGION_INFO_FLAG_READ/WRITE/MMAP/CAPS */
-    uint64_t size;              /* 0: the region does not exist */
-    uint64_t offset;            /* offset in the device fd for pread/pwrite/mmap */
+    uint32_t flags;             /**< VFIO_REGION_INFO_FLAG_READ/WRITE/MMAP/CAPS */
+    uint64_t size;              /**< 0: the region does not exist */
+    uint64_t offset;            /**< offset in the device fd for pread/pwrite/mmap */
 };
 
 /* ------------------------------------------------------------------------ */
 /* Containers and groups                                                    */
 /* ------------------------------------------------------------------------ */
 
-/* Open a new container on /dev/vfio/vfio and check the API version and that
+/** Open a new container on /dev/vfio/vfio and check the API version and that
  * the TYPE1v2 IOMMU is supported.  The IOMMU is selected when the first group
  * is added.
  * ENODEV:  /dev/vfio/vfio does not exist (no VFIO in this kernel).
@@ -79,28 +84,28 @@ struct xmem_vfio_region {
  * ENOMEM:  no memory for the container. */
 struct xmem_vfio_container *xmem_vfio_container_open(void);
 
-/* Close every device fd and group the container holds, then the container.
+/** Close every device fd and group the container holds, then the container.
  * Every mapping of the container goes with it; an attached container is
  * detached first (xmem_vfio_detach), and the default container stops being
  * the default.  NULL is a no-op returning 0.
  * (Never fails otherwise; returns 0.) */
 int xmem_vfio_container_close(struct xmem_vfio_container *c);
 
-/* The container's file descriptor, for ioctls this API does not wrap.
+/** The container's file descriptor, for ioctls this API does not wrap.
  * EINVAL: c is NULL. */
 int xmem_vfio_container_fd(const struct xmem_vfio_container *c);
 
-/* The IOMMU group number of a PCI device, from
- * /sys/bus/pci/devices/<bdf>/iommu_group.
+/** The IOMMU group number of a PCI device, from
+ * `/sys/bus/pci/devices/<bdf>/iommu_group`.
  * EINVAL: bdf is NULL, empty, longer than 31 characters or contains '/'.
  * ENOENT: no such device, or it has no IOMMU group (no IOMMU). */
 int xmem_vfio_group_of(const char *bdf);
 
-/* Open /dev/vfio/<group_id>, check it is viable, and set it into the
+/** Open `/dev/vfio/<group_id>`, check it is viable, and set it into the
  * container.  The first group selects the TYPE1v2 IOMMU.
  * EINVAL: c is NULL or group_id is negative.
  * EEXIST: the group is already in this container.
- * ENOENT: /dev/vfio/<group_id> does not exist.
+ * ENOENT: `/dev/vfio/<group_id>` does not exist.
  * EBUSY:  the group is in use: open elsewhere, or set into another container.
  * EPERM:  the group is not viable (some device in it is not bound to a VFIO
  *         driver).
@@ -109,7 +114,7 @@ int xmem_vfio_group_of(const char *bdf);
  *         passed through.  On failure the container is as it was. */
 int xmem_vfio_group_add(struct xmem_vfio_container *c, int group_id);
 
-/* Take a group out of the container (VFIO_GROUP_UNSET_CONTAINER) and close
+/** Take a group out of the container (VFIO_GROUP_UNSET_CONTAINER) and close
  * it.  The group's device fds must have been closed first.  When the last
  * group leaves, the kernel drops the container's IOMMU and all its mappings;
  * the next group_add selects the IOMMU again.
@@ -125,7 +130,7 @@ int xmem_vfio_group_remove(struct xmem_vfio_container *c, int group_id);
 /* IOMMU info, map and unmap                                                */
 /* ------------------------------------------------------------------------ */
 
-/* Read VFIO_IOMMU_GET_INFO with its capability chain (valid IOVA ranges,
+/** Read VFIO_IOMMU_GET_INFO with its capability chain (valid IOVA ranges,
  * DMA_AVAIL), growing the buffer as often as the kernel asks.
  * EINVAL: c or out is NULL.
  * ENODEV: no group has been added yet (the container has no IOMMU).
@@ -135,7 +140,7 @@ int xmem_vfio_group_remove(struct xmem_vfio_container *c, int group_id);
  * Other:  errno of the ioctl, passed through. */
 int xmem_vfio_get_info(struct xmem_vfio_container *c, struct xmem_vfio_info *out);
 
-/* Map [va, va + len) at [iova, iova + len) for device reads and writes with
+/** Map [va, va + len) at [iova, iova + len) for device reads and writes with
  * one VFIO_IOMMU_MAP_DMA.
  * EINVAL: c or va is NULL; len is 0; va, iova or len is not a multiple of the
  *         IOMMU's smallest page size (4096 if unknown); va + len or
@@ -147,7 +152,7 @@ int xmem_vfio_get_info(struct xmem_vfio_container *c, struct xmem_vfio_info *out
 int xmem_vfio_dma_map(struct xmem_vfio_container *c, void *va, uint64_t iova,
                       uint64_t len);
 
-/* Unmap [iova, iova + len) with one VFIO_IOMMU_UNMAP_DMA, and check that the
+/** Unmap [iova, iova + len) with one VFIO_IOMMU_UNMAP_DMA, and check that the
  * kernel reports exactly len bytes unmapped.  If unmapped is not NULL it gets
  * the size the kernel reported (also on failure; 0 if the ioctl failed).
  * EINVAL: c is NULL; len is 0; iova or len not page-aligned; iova + len
@@ -163,7 +168,7 @@ int xmem_vfio_dma_map(struct xmem_vfio_container *c, void *va, uint64_t iova,
 int xmem_vfio_dma_unmap(struct xmem_vfio_container *c, uint64_t iova, uint64_t len,
                         uint64_t *unmapped);
 
-/* Map a region given as a per-page IOVA table: iova[i] is the IOVA of the
+/** Map a region given as a per-page IOVA table: iova[i] is the IOVA of the
  * page at va + i * page_size (XMEM_VFIO_NO_IOVA: not mapped).  Each maximal
  * run of pages contiguous in both VA and IOVA becomes one VFIO_IOMMU_MAP_DMA,
  * never more.  Runs are not merged with anything mapped before.  If DMA_AVAIL
@@ -183,7 +188,7 @@ int xmem_vfio_map_table(struct xmem_vfio_container *c, void *va,
                         const uint64_t *iova, size_t n_pages, size_t page_size,
                         size_t *n_calls);
 
-/* Undo xmem_vfio_map_table with the same arguments: one unmap per run, each
+/** Undo xmem_vfio_map_table with the same arguments: one unmap per run, each
  * checked for the exact size.  It goes on past a failing run and reports the
  * first error.  n_calls (may be NULL) gets the number of unmap calls.
  * EINVAL, ENODEV, ENOMEM: as for xmem_vfio_map_table.
@@ -192,7 +197,7 @@ int xmem_vfio_unmap_table(struct xmem_vfio_container *c, void *va,
                           const uint64_t *iova, size_t n_pages, size_t page_size,
                           size_t *n_calls);
 
-/* Copy the container's counters.
+/** Copy the container's counters.
  * EINVAL: c or out is NULL. */
 int xmem_vfio_get_stats(const struct xmem_vfio_container *c, struct xmem_vfio_stats *out);
 
@@ -200,7 +205,7 @@ int xmem_vfio_get_stats(const struct xmem_vfio_container *c, struct xmem_vfio_st
 /* Devices (tests and tools)                                                */
 /* ------------------------------------------------------------------------ */
 
-/* Open a device of a group in the container (VFIO_GROUP_GET_DEVICE_FD), by
+/** Open a device of a group in the container (VFIO_GROUP_GET_DEVICE_FD), by
  * its name, e.g. "0000:00:03.0".  Returns the device fd, which the container
  * owns: close it with xmem_vfio_device_close.
  * EINVAL: c or name is NULL, or name is empty.
@@ -210,13 +215,13 @@ int xmem_vfio_get_stats(const struct xmem_vfio_container *c, struct xmem_vfio_st
  *         the group). */
 int xmem_vfio_device_open(struct xmem_vfio_container *c, int group_id, const char *name);
 
-/* Close a device fd that xmem_vfio_device_open returned.
+/** Close a device fd that xmem_vfio_device_open returned.
  * EINVAL: c is NULL.
  * ENOENT: fd is not a device fd of this container. */
 int xmem_vfio_device_close(struct xmem_vfio_container *c, int fd);
 
-/* Describe region `index` of a device fd (for PCI: VFIO_PCI_BAR0_REGION_INDEX
- * .. VFIO_PCI_CONFIG_REGION_INDEX).  BARs can then be mmap'd at out->offset
+/** Describe region `index` of a device fd (for PCI: VFIO_PCI_BAR0_REGION_INDEX
+ * to VFIO_PCI_CONFIG_REGION_INDEX).  BARs can then be mmap'd at out->offset
  * and config space read and written with pread/pwrite at out->offset + reg.
  * EINVAL: device_fd is negative or out is NULL; or the kernel has no such
  *         region index.
@@ -227,14 +232,14 @@ int xmem_vfio_region_info(int device_fd, uint32_t index, struct xmem_vfio_region
 /* The container as a subscriber of xmem's DMA layer (xmem_dma.h)           */
 /* ------------------------------------------------------------------------ */
 
-/* The process-default container: opened (xmem_vfio_container_open) on the
+/** The process-default container: opened (xmem_vfio_container_open) on the
  * first call, the same one afterwards until it is closed.  Add its groups
  * with xmem_vfio_group_add, then attach it with xmem_vfio_attach(NULL).
  * Errors: those of xmem_vfio_container_open (ENODEV, EACCES, EPROTO,
  * ENOTSUP, ENOMEM). */
 struct xmem_vfio_container *xmem_vfio_default_container(void);
 
-/* Attach a container (NULL: the default container) to xmem's DMA layer, as
+/** Attach a container (NULL: the default container) to xmem's DMA layer, as
  * a subscriber named "vfio:<container fd>": every existing region is mapped
  * into it now (replay: hotplug of a container or device), every region added
  * later when it is added, and every region removed is unmapped (one
@@ -256,7 +261,7 @@ struct xmem_vfio_container *xmem_vfio_default_container(void);
  *         container's ranges, ...), or of xmem_vfio_default_container. */
 struct xmem_dma_subscriber *xmem_vfio_attach(struct xmem_vfio_container *c);
 
-/* Detach: unmap every entry xmem mapped into the container (sizes
+/** Detach: unmap every entry xmem mapped into the container (sizes
  * checked) and stop following regions.  NULL means the default container.
  * ENOENT: the container is not attached (or there is no default).
  * EIO:    the kernel unmapped less or more than an entry (or the ioctl
@@ -265,11 +270,11 @@ struct xmem_dma_subscriber *xmem_vfio_attach(struct xmem_vfio_container *c);
  *         counted and logged.  A retry finishes. */
 int xmem_vfio_detach(struct xmem_vfio_container *c);
 
-/* Device locality.  When a region is mapped for an attached container
+/** Device locality.  When a region is mapped for an attached container
  * (added, or replayed on attach), the node of its resident pages is read
  * with move_pages (xmem_numa.h) and compared with the node of the devices
- * in the container's groups (/sys/bus/pci/devices/<bdf>/numa_node, through
- * /sys/kernel/iommu_groups/<group>/devices).  When the devices' node is
+ * in the container's groups (`/sys/bus/pci/devices/<bdf>/numa_node`, through
+ * `/sys/kernel/iommu_groups/<group>/devices`).  When the devices' node is
  * known and some resident page lies on another node, one line goes to the
  * log hook (xmem_set_log) naming both nodes and the device; pages not
  * resident, devices whose node sysfs does not give (-1), and regions
@@ -278,6 +283,8 @@ int xmem_vfio_detach(struct xmem_vfio_container *c);
  * nothing.  Off by default.  Returns the previous setting (0 or 1).
  * EINVAL: c is NULL. */
 int xmem_vfio_set_numa_strict(struct xmem_vfio_container *c, int on);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

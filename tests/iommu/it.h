@@ -17,6 +17,8 @@
 #include <xmem/xmem.h>
 #include <xmem/xmem_dma.h>
 
+#include "testing/xmem_testdev.h"
+
 static int it_pass, it_fail;
 
 #define CHECK(cond)                                                            \

@@ -35,6 +35,8 @@ echo "vfio_guest: building the static guest test (all of libxmem, static)"
 # linked statically: Debian ships liburcu-memb.a, liburcu-common.a, libck.a
 # and libnuma.a (libnuma-dev), so nothing needs a shim.
 LIBSRCS=$(ls "$ROOT"/alloc/*.c "$ROOT"/iommu/*.c | grep -v '_test\.c$')
+# The errors test also drives the test library's rows (testing/).
+TESTLIBSRCS=$(ls "$ROOT"/testing/*.c)
 if ! gcc -static -std=gnu11 -O2 -g -Wall -Wextra -D_GNU_SOURCE \
         -I"$ROOT/include" -I"$ROOT" \
         "$HERE/guest_test.c" $LIBSRCS \
@@ -47,7 +49,7 @@ grep -E 'error|warning' "$OUT/build.log" | head -n 20
 echo "vfio_guest: building the static errors test (the VFIO rows of docs/errors.md)"
 if ! gcc -static -std=gnu11 -O1 -g -Wall -Wextra -D_GNU_SOURCE \
         -I"$ROOT/include" -I"$ROOT" -I"$ROOT/tests" \
-        "$ROOT/tests/errors_test.c" "$ROOT"/tests/errors_cases_*.c $LIBSRCS \
+        "$ROOT/tests/errors_test.c" "$ROOT"/tests/errors_cases_*.c $LIBSRCS $TESTLIBSRCS \
         -lurcu-memb -lurcu-common -lck -lnuma -lpthread -o "$OUT/errors_test" 2> "$OUT/build_errors.log"; then
     cat "$OUT/build_errors.log"
     echo "vfio_guest: FAIL: the errors test does not build"

@@ -3,16 +3,18 @@
  * matters (a sorted set of mapped IOVA extents, EEXIST on overlap, a limit of
  * entries reported as DMA_AVAIL, unmap of every extent inside the range with
  * the size reported back), logs every call, and fires one armed fault
- * (ENOSPC, EEXIST or EFAULT on a map, a short unmap).  Public API in
- * include/xmem/xmem_dma.h.  Its own mutex guards its state: map calls come
- * from xmem under the control mutex, direct calls from tests without it. */
+ * (ENOSPC, EEXIST or EFAULT on a map, a short unmap).  API in
+ * testing/xmem_testdev.h; it uses only the public API of xmem_dma.h.  Its
+ * own mutex guards its state: map calls come from xmem under the control
+ * mutex, direct calls from tests without it. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "iommu/dma.h"
+#include "testing/xmem_testdev.h"
 
 struct xm_td_ext {
 	uint64_t iova, len;

@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# tests/install/run.sh - the install stage of scripts/test.sh: xmem as a user
+# outside Bazel meets it.  Installs into a temporary prefix with
+# scripts/install.sh and checks, one line each:
+#   INSTALL: PASS <check> [(note)]   or   INSTALL: FAIL <check> (why)
+#   install      install.sh --prefix ran
+#   exports      libxmem.so exports exactly the functions the public headers
+#                declare (no xm_* nor anything else), under version XMEM_MAJOR
+#   soname       soname libxmem.so.MAJOR, the two links resolve
+#   needed       NEEDED is liburcu, libnuma, libck, libc (+ pthread, ld.so)
+#                only: no libstdc++
+#   pkgconfig    pkg-config knows xmem at the version of version.bzl
+#   shared_app   tests/install/install_check.c built with pkg-config
+#                against libxmem.so, and run
+#   static_app   the same with -static and pkg-config --static (libxmem.a)
+#   make_example, meson_example   examples/burst_pipeline built with make
+#                and with meson from the prefix, each run for ~1 s
+#   apidoc       Doxygen finds every public function documented
+#                (scripts/apidoc.sh --check)
+#   uninstall    install.sh --uninstall leaves the prefix empty, and a second
+#                --uninstall fails (no manifest)
+# Exit 0 when every check passed.  BAZEL and XMEM_SKIP_DEPS pass through.
+set -uo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 2
+ROOT="$(pwd)"
+T="$(mktemp -d -t xmem-install.XXXXXX)"
+trap 'rm -rf "$T"' EXIT
+P="$T/prefix"
+export PKG_CONFIG_PATH="$P/lib/pkgconfig"
+export LD_LIBRARY_PATH="$P/lib"
+
+n_fail=0
+pass() { echo "INSTALL: PASS $1${2:+ ($2)}"; }
+fail() { echo "INSTALL: FAIL $1 ($2)"; n_fail=$((n_fail + 1)); }
+
+ver() { sed -n "s/^XMEM_VERSION_$1 = \([0-9][0-9]*\)$/\1/p" version.bzl; }
+MAJOR="$(ver MAJOR)"; MINOR="$(ver MINOR)"; VERSION="$MAJOR.$MINOR.$(ver PATCH)"
+SO="$P/lib/libxmem.so.$MAJOR.$MINOR"
+
+echo "install: scripts/install.sh --prefix=$P"
+if ! XMEM_SKIP_DEPS="${XMEM_SKIP_DEPS:-1}" ./scripts/install.sh --prefix="$P" >"$T/install.log" 2>&1; then
+    tail -n 30 "$T/install.log"
+    fail install "install.sh exited non-zero: see above"
+    echo "install: nothing else to check"
+    exit 1
+fi
+pass install "$(tail -n 1 "$T/install.log")"
+
+# exports: the dynamic symbols against the functions the headers declare.
+nm -D --defined-only "$SO" | awk '{print $NF}' | sed 's/@.*//' | sort -u >"$T/exported"
+# Declared: xmem_name( in the installed headers after the preprocessor
+# (no comments; a typedef (*xmem_x_fn)(...) does not match).
+for h in "$P"/include/xmem/*.h; do echo "#include \"$h\""; done \
+    | cc -E -P -I"$P/include" -x c - 2>/dev/null \
+    | grep -oE '\bxmem_[a-z0-9_]+[[:space:]]*\(' | sed 's/[[:space:]]*($//' | sort -u >"$T/declared"
+extra="$(comm -23 "$T/exported" "$T/declared" | grep -vx "XMEM_$MAJOR" | tr '\n' ' ')"
+absent="$(comm -13 "$T/exported" "$T/declared" | tr '\n' ' ')"
+unversioned="$(nm -D --defined-only --with-symbol-versions "$SO" 2>/dev/null \
+    | awk '$NF ~ /^xmem_/ && $NF !~ /@@XMEM_'"$MAJOR"'$/ {print $NF}' | tr '\n' ' ')"
+if [ -n "$extra" ]; then
+    fail exports "exported but not public: $extra"
+elif [ -n "$absent" ]; then
+    fail exports "declared in include/xmem but not exported: $absent"
+elif [ -n "$unversioned" ]; then
+    fail exports "not under version XMEM_$MAJOR: $unversioned"
+else
+    pass exports "$(wc -l <"$T/declared") functions, all xmem_*, version XMEM_$MAJOR"
+fi
+
+soname="$(readelf -d "$SO" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')"
+if [ "$soname" != "libxmem.so.$MAJOR" ]; then
+    fail soname "soname is '$soname', not libxmem.so.$MAJOR"
+elif [ "$(readlink -f "$P/lib/libxmem.so")" != "$SO" ] ||
+     [ "$(readlink -f "$P/lib/libxmem.so.$MAJOR")" != "$SO" ]; then
+    fail soname "libxmem.so or libxmem.so.$MAJOR does not lead to $SO"
+else
+    pass soname "$soname"
+fi
+
+needed="$(readelf -d "$SO" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')"
+bad_needed="$(tr ' ' '\n' <<<"$needed" | grep -v '^$' \
+    | grep -vE '^(liburcu-memb|liburcu-common|libnuma|libck|libc|libpthread|ld-linux-x86-64)\.so' | tr '\n' ' ')"
+if [ -n "$bad_needed" ]; then
+    fail needed "unexpected dependencies: $bad_needed(all: $needed)"
+else
+    pass needed "$needed"
+fi
+
+got="$(pkg-config --modversion xmem 2>&1)"
+if [ "$got" = "$VERSION" ]; then pass pkgconfig "xmem $got"; else fail pkgconfig "pkg-config says '$got', version.bzl $VERSION"; fi
+
+# run_app NAME BINARY: runs it, PASS when it exits 0 and printed its ok line.
+run_app() {
+    local out
+    if out="$("$2" 2>&1)" && grep -q '^install_check: ok' <<<"$out"; then
+        pass "$1" "$(tail -n 1 <<<"$out")"
+    else
+        fail "$1" "the program failed: $(tail -n 2 <<<"$out" | tr '\n' ' ')"
+    fi
+}
+src=tests/install/install_check.c
+# shellcheck disable=SC2046
+if ! cc -std=gnu11 -Wall -Wextra -Werror -o "$T/check_shared" "$src" \
+        $(pkg-config --cflags --libs xmem) 2>"$T/cc.log"; then
+    fail shared_app "cc \$(pkg-config --cflags --libs xmem) failed: $(head -n 3 "$T/cc.log" | tr '\n' ' ')"
+elif lib="$(ldd "$T/check_shared" | awk '$1 == "libxmem.so.'"$MAJOR"'" {print $3}')" &&
+     [ "$(readlink -f "$lib")" != "$SO" ]; then
+    fail shared_app "libxmem.so.$MAJOR resolves to '$lib', not $SO"
+else
+    run_app shared_app "$T/check_shared"
+fi
+# shellcheck disable=SC2046
+if ! cc -static -std=gnu11 -Wall -Wextra -Werror -o "$T/check_static" "$src" \
+        $(pkg-config --static --cflags --libs xmem) 2>"$T/cc.log"; then
+    fail static_app "cc -static \$(pkg-config --static --cflags --libs xmem) failed: $(grep -v getaddrinfo "$T/cc.log" | head -n 3 | tr '\n' ' ')"
+elif readelf -d "$T/check_static" 2>/dev/null | grep -q NEEDED; then
+    fail static_app "the static program still needs shared libraries"
+else
+    run_app static_app "$T/check_static"
+fi
+
+# run_example NAME BINARY: ~1 s of the pipeline; PASS when it exits 0 and
+# printed its throughput and sample IOVA.
+run_example() {
+    local out
+    if out="$("$2" --seconds 1 2>&1)" && grep -q 'Mobj/s' <<<"$out" && grep -q ' iova 0x' <<<"$out"; then
+        pass "$1" "$(grep -o '[0-9.]* Mobj/s' <<<"$out")"
+    else
+        fail "$1" "burst_pipeline failed: $(tail -n 2 <<<"$out" | tr '\n' ' ')"
+    fi
+}
+mkdir -p "$T/make"
+if ! make -s -C examples/burst_pipeline O="$T/make" >"$T/make.log" 2>&1; then
+    fail make_example "make failed: $(tail -n 3 "$T/make.log" | tr '\n' ' ')"
+else
+    run_example make_example "$T/make/burst_pipeline"
+fi
+if ! meson setup "$T/meson" examples/burst_pipeline >"$T/meson.log" 2>&1 ||
+   ! ninja -C "$T/meson" >>"$T/meson.log" 2>&1; then
+    fail meson_example "meson or ninja failed: $(tail -n 3 "$T/meson.log" | tr '\n' ' ')"
+else
+    run_example meson_example "$T/meson/burst_pipeline"
+fi
+
+if out="$(./scripts/apidoc.sh --check 2>&1)"; then
+    pass apidoc "$(tail -n 1 <<<"$out")"
+else
+    echo "$out" | tail -n 20
+    fail apidoc "$(tail -n 1 <<<"$out")"
+fi
+
+if ! ./scripts/install.sh --uninstall --prefix="$P" >"$T/uninstall.log" 2>&1; then
+    fail uninstall "install.sh --uninstall failed: $(tail -n 2 "$T/uninstall.log" | tr '\n' ' ')"
+elif [ -n "$(find "$P" -mindepth 1 2>/dev/null | head -n 5)" ]; then
+    fail uninstall "left behind: $(find "$P" -mindepth 1 | head -n 5 | tr '\n' ' ')"
+elif ./scripts/install.sh --uninstall --prefix="$P" >/dev/null 2>&1; then
+    fail uninstall "a second --uninstall (no manifest) succeeded"
+else
+    pass uninstall "$(tail -n 1 "$T/uninstall.log")"
+fi
+
+[ "$n_fail" -eq 0 ]
