@@ -17,7 +17,6 @@ set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 2
 ROOT="$(pwd)"
-BAZEL="${BAZEL:-bazel}"
 SECS="${XMEM_TESTPMD_SECONDS:-5}"
 # Not under /tmp: EAL refuses to load a plugin (-d) from a directory with a
 # world-writable ancestor ("directory path /tmp is world-writable").
@@ -32,35 +31,12 @@ pass() { echo "dpdk: PASS $1"; }
 fail() { echo "dpdk: FAIL $1: $2"; failed=1; }
 
 # ---- 1. the prefix -------------------------------------------------------
-if [ -f scripts/install.sh ]; then
-    if XMEM_SKIP_DEPS=1 bash scripts/install.sh --prefix="$PREFIX" </dev/null >"$WORK/install.log" 2>&1 &&
-       [ -e "$PREFIX/lib/libxmem_dpdk.so" ] && [ -e "$PREFIX/lib/pkgconfig/xmem_dpdk.pc" ]; then
-        pass "install (scripts/install.sh --prefix)"
-    else
-        tail -20 "$WORK/install.log"
-        fail "install (scripts/install.sh --prefix)" "no libxmem_dpdk.so or xmem_dpdk.pc in the prefix"
-    fi
+if XMEM_SKIP_DEPS=1 bash scripts/install.sh --prefix="$PREFIX" </dev/null >"$WORK/install.log" 2>&1 &&
+   [ -e "$PREFIX/lib/libxmem_dpdk.so" ] && [ -e "$PREFIX/lib/pkgconfig/xmem_dpdk.pc" ]; then
+    pass "install (scripts/install.sh --prefix)"
 else
-    # TEMPORARY, until scripts/install.sh is in main: the Bazel-built
-    # libraries copied by hand, with minimal .pc files.
-    echo "dpdk: no scripts/install.sh yet: installing the Bazel-built libraries by hand"
-    if "$BAZEL" build --curses=no --color=no //:libxmem.so //dpdk:libxmem_dpdk.so \
-           >"$WORK/install.log" 2>&1; then
-        BIN="$("$BAZEL" info bazel-bin 2>/dev/null)"
-        mkdir -p "$PREFIX/lib/pkgconfig" "$PREFIX/include/xmem"
-        cp "$BIN/libxmem.so" "$PREFIX/lib/"
-        cp "$BIN/dpdk/libxmem_dpdk.so" "$PREFIX/lib/libxmem_dpdk.so.0"
-        ln -s libxmem_dpdk.so.0 "$PREFIX/lib/libxmem_dpdk.so"
-        cp include/xmem/*.h dpdk/include/xmem/*.h "$PREFIX/include/xmem/"
-        printf 'prefix=%s\nName: xmem\nDescription: xmem\nVersion: 0\nCflags: -I${prefix}/include\nLibs: -L${prefix}/lib -lxmem\n' \
-            "$PREFIX" >"$PREFIX/lib/pkgconfig/xmem.pc"
-        sed -e "s|@PREFIX@|$PREFIX|g" -e "s|@VERSION@|0.1|g" dpdk/xmem_dpdk.pc.in \
-            >"$PREFIX/lib/pkgconfig/xmem_dpdk.pc"
-        pass "install (by hand: no scripts/install.sh yet)"
-    else
-        tail -20 "$WORK/install.log"
-        fail "install (by hand)" "bazel build failed"
-    fi
+    tail -20 "$WORK/install.log"
+    fail "install (scripts/install.sh --prefix)" "no libxmem_dpdk.so or xmem_dpdk.pc in the prefix"
 fi
 LIB="$PREFIX/lib"
 
