@@ -33,8 +33,8 @@ echo "INIT: hugepages $(cat /proc/sys/vm/nr_hugepages)"
 /bin/guest_test
 echo "INIT: guest_test exit $?"
 if [ -x /bin/errors_test ]; then
-    /bin/errors_test --doc=/xmem/errors.md --header=/xmem/xmem.h --header=/xmem/xmem_dma.h \
-        --header=/xmem/xmem_vfio.h --header=/xmem/xmem_numa.h \
+    /bin/errors_test --doc=/xmem/errors.md --header=/xmem/xmem.h --header=/xmem/xmem_pool.h \
+        --header=/xmem/xmem_dma.h --header=/xmem/xmem_vfio.h --header=/xmem/xmem_numa.h \
         --header=/xmem/xmem_testdev.h --part=vfio > /tmp/errors.out 2>&1
     rc=$?
     sed 's/^/ERRORS: /' /tmp/errors.out
