@@ -29,6 +29,7 @@ DPDK_PACKAGES=(
 OTHER_PACKAGES=(
     numactl
     libbenchmark-dev      # Google Benchmark
+    dpdk-dev              # dpdk-testpmd: the dpdk stage and bench/testpmd.sh
     libjemalloc-dev
     libmimalloc-dev
     clang

@@ -29,6 +29,11 @@
 #           manual, so only this stage runs them
 #   valgrind  bazel test --config=valgrind, tests tagged "valgrind" (manual):
 #           memcheck sees xmem blocks (leaks, use after free, overruns)
+#   dpdk    tests/dpdk/run.sh: from an installed prefix (scripts/install.sh),
+#           dpdk-testpmd loads libxmem_dpdk.so with -d and forwards with the
+#           "xmem" mempool ops (checked in its own output), and
+#           examples/dpdk_fwd is built with meson and run; one result per
+#           check (the in-process DPDK tests, //tests/dpdk, run in normal)
 #   guest   tests/vfio_guest/run.sh: real VFIO DMA in a QEMU guest (apt installs
 #           QEMU, busybox-static and a Debian kernel; about 30 s once cached), and
 #           the VFIO rows of docs/errors.md run there (each row counted)
@@ -54,7 +59,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 2
 ROOT="$(pwd)"
 
 BAZEL="${BAZEL:-bazel}"
-STAGES="${XMEM_STAGES:-normal install asan tsan stress fuzz stall valgrind guest numa_guest iommufd_guest}"
+STAGES="${XMEM_STAGES:-normal install dpdk asan tsan stress fuzz stall valgrind guest numa_guest iommufd_guest}"
 # shellcheck disable=SC2206
 EXTRA_ARGS=(${XMEM_BAZEL_ARGS:-})
 COMMON_ARGS=(--keep_going)
@@ -251,6 +256,26 @@ stage_valgrind() {
     fi
     # shellcheck disable=SC2086
     run_bazel_test valgrind " (valgrind)" --config=valgrind --build_tests_only -- $t
+}
+
+stage_dpdk() {
+    local log="$WORK/dpdk.log" rc st name
+    say "stage dpdk: tests/dpdk/run.sh (dpdk-testpmd and examples/dpdk_fwd from an installed prefix)"
+    bash ./tests/dpdk/run.sh </dev/null 2>&1 | tee "$log"
+    rc="${PIPESTATUS[0]}"
+    local n=0
+    while IFS= read -r line; do
+        st="${line%% *}"
+        name="${line#* }"
+        case "$st" in
+            PASS) record PASS "$name (dpdk)" ;;
+            FAIL) record FAIL "${name%%: *} (dpdk)" "${name#*: }" ;;
+        esac
+        n=$((n + 1))
+    done < <(sed -n 's/^dpdk: \(PASS\|FAIL\) /\1 /p' "$log")
+    if [ "$n" -eq 0 ] || { [ "$rc" -ne 0 ] && ! grep -q '^dpdk: FAIL' "$log"; }; then
+        record FAIL "tests/dpdk/run.sh (dpdk)" "exited $rc"
+    fi
 }
 
 stage_guest() {

@@ -586,9 +586,9 @@ static void run_row(void)
 	env_fini(&e, live, inv0, logs0);
 }
 
-/* The five public headers and the test library's testing/xmem_testdev.h
+/* The six public headers and the test library's testing/xmem_testdev.h
  * (the test backend has rows too). */
-#define N_HEADERS 6
+#define N_HEADERS 7
 
 static void usage_paths(int argc, char **argv, const char **doc,
 			const char *hdrs[N_HEADERS], int *nh)
@@ -597,9 +597,10 @@ static void usage_paths(int argc, char **argv, const char **doc,
 	*nh = 0;
 	const char *inc = getenv("XMEM_INCLUDE_DIR");
 	static char buf[N_HEADERS][512];
-	static const char *names[N_HEADERS] = {"xmem/xmem.h", "xmem/xmem_dma.h",
-					       "xmem/xmem_vfio.h", "xmem/xmem_numa.h",
-					       "xmem/xmem_devmem.h", "../testing/xmem_testdev.h"};
+	static const char *names[N_HEADERS] = {"xmem/xmem.h", "xmem/xmem_pool.h",
+					       "xmem/xmem_dma.h", "xmem/xmem_vfio.h",
+					       "xmem/xmem_numa.h", "xmem/xmem_devmem.h",
+					       "../testing/xmem_testdev.h"};
 	if (inc)
 		for (int i = 0; i < N_HEADERS; i++) {
 			snprintf(buf[i], sizeof buf[i], "%s/%s", inc, names[i]);
@@ -619,8 +620,9 @@ static void usage_paths(int argc, char **argv, const char **doc,
 	}
 	if (!*doc || *nh != N_HEADERS)
 		XT_FATAL("usage: errors_test --doc=docs/errors.md --header=include/xmem/xmem.h "
-			 "--header=.../xmem_dma.h --header=.../xmem_vfio.h "
-			 "--header=.../xmem_numa.h --header=.../xmem_devmem.h "
+			 "--header=.../xmem_pool.h --header=.../xmem_dma.h "
+			 "--header=.../xmem_vfio.h --header=.../xmem_numa.h "
+			 "--header=.../xmem_devmem.h "
 			 "--header=testing/xmem_testdev.h [--part=host|vfio] "
 			 "[--only=<id prefix>]");
 }

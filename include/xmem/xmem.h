@@ -252,6 +252,15 @@ uint64_t xmem_invalid_free_count(void);
  * (lock-free, slower per object). */
 int xmem_thread_register(void);
 
+/** Give the calling thread the lcore id `id` (for instance DPDK's
+ * rte_lcore_id(), so that both libraries' per-lcore caches line up).  A
+ * thread that had another id gives it back first (its caches flushed).
+ * Returns id.
+ * EINVAL: id >= XMEM_MAX_LCORES.
+ * EBUSY:  another live thread holds that id; the calling thread keeps the
+ *         id it had. */
+int xmem_thread_register_id(unsigned id);
+
 /** Flush the calling thread's caches and give its id back for reuse (this
  * also happens when a thread exits).  ENOENT: the thread has no id. */
 int xmem_thread_unregister(void);

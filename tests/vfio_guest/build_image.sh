@@ -192,9 +192,10 @@ done
 if [ -n "$ERRBIN" ]; then
     install -m 0755 "$ERRBIN" "$R/bin/errors_test"
     mkdir -p "$R/xmem"
-    cp "$ROOT/docs/errors.md" "$ROOT"/include/xmem/xmem.h "$ROOT"/include/xmem/xmem_dma.h \
-        "$ROOT"/include/xmem/xmem_vfio.h "$ROOT"/include/xmem/xmem_numa.h \
-        "$ROOT"/include/xmem/xmem_devmem.h "$ROOT"/testing/xmem_testdev.h "$R/xmem/"
+    cp "$ROOT/docs/errors.md" "$ROOT"/include/xmem/xmem.h "$ROOT"/include/xmem/xmem_pool.h \
+        "$ROOT"/include/xmem/xmem_dma.h "$ROOT"/include/xmem/xmem_vfio.h \
+        "$ROOT"/include/xmem/xmem_numa.h "$ROOT"/include/xmem/xmem_devmem.h \
+        "$ROOT"/testing/xmem_testdev.h "$R/xmem/"
 fi
 
 : > "$R/lib/modules/load_order"

@@ -42,8 +42,9 @@ if [ -x /bin/devmem_test ]; then
     fi
 fi
 if [ -x /bin/errors_test ]; then
-    /bin/errors_test --doc=/xmem/errors.md --header=/xmem/xmem.h --header=/xmem/xmem_dma.h \
-        --header=/xmem/xmem_vfio.h --header=/xmem/xmem_numa.h --header=/xmem/xmem_devmem.h \
+    /bin/errors_test --doc=/xmem/errors.md --header=/xmem/xmem.h --header=/xmem/xmem_pool.h \
+        --header=/xmem/xmem_dma.h --header=/xmem/xmem_vfio.h --header=/xmem/xmem_numa.h \
+        --header=/xmem/xmem_devmem.h \
         --header=/xmem/xmem_testdev.h --part=vfio > /tmp/errors.out 2>&1
     rc=$?
     sed 's/^/ERRORS: /' /tmp/errors.out
