@@ -1,6 +1,7 @@
-/* iommu/vfio.h - internals of the VFIO type1 backend (iommu/vfio.c) that other
- * parts of libxmem and the unit tests use: parsing the VFIO_IOMMU_GET_INFO
- * capability chain without a kernel.  Public API: include/xmem/xmem_vfio.h. */
+/* iommu/vfio.h - internals of the VFIO containers (iommu/vfio.c and its
+ * backends) that other parts of libxmem and the unit tests use: parsing the
+ * VFIO_IOMMU_GET_INFO capability chain without a kernel, the record of
+ * mappings, the attached subscriber.  Public API: include/xmem/xmem_vfio.h. */
 #ifndef XMEM_IOMMU_VFIO_H
 #define XMEM_IOMMU_VFIO_H
 

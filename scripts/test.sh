@@ -42,10 +42,10 @@
 #           following a moved thread, the edu device on node 1 and the locality
 #           warning, the experiment tool); each check counted (about 50 s)
 #   iommufd_guest  scripts/guest_kernel.sh builds (once; cached under
-#           /var/cache/xmem/guest-kernel, about 10 min on 2 cores the first
-#           time) a 6.12 kernel with iommufd and VFIO cdevs; the guest test
-#           runs again on it with XMEM_VFIO_BACKEND=iommufd, each STEP line
-#           counted as one result
+#           /var/cache/xmem/guest-kernel; 466 s on 2 idle cores, 35 min seen
+#           on a busy machine) a 6.12 kernel with iommufd and VFIO cdevs; the
+#           guest test runs again on it with XMEM_VFIO_BACKEND=iommufd, each
+#           STEP line counted as one result
 #
 # Every test target is counted once per stage that ran it ("//tests:foo (asan)").
 # A target that passes but whose test.log has a line starting with "SKIPPED:"
