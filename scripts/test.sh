@@ -36,7 +36,9 @@
 #           check (the in-process DPDK tests, //tests/dpdk, run in normal)
 #   guest   tests/vfio_guest/run.sh: real VFIO DMA in a QEMU guest (apt installs
 #           QEMU, busybox-static and a Debian kernel; about 30 s once cached), and
-#           the VFIO rows of docs/errors.md run there (each row counted)
+#           the VFIO rows of docs/errors.md run there (each row counted), and
+#           libxmem_dpdk's DMA subscribers through DPDK's VFIO container (each
+#           CHECK line of dpdk_guest_test counted)
 #   numa_guest  tests/numa_guest/run.sh: NUMA placement in a two-node QEMU guest
 #           (per-node heaps, every page verified, xmem_alloc_node, XMEM_NUMA_LOCAL
 #           following a moved thread, the edu device on node 1 and the locality
@@ -294,6 +296,14 @@ stage_guest() {
             *) record FAIL "//tests:errors_vfio_test $id (guest)" "$st in the guest" ;;
         esac
     done < <(sed -n 's/^vfio_guest: errors row \([A-Z]*\) \(.*\)$/\1 \2/p' "$log")
+    # dpdk_guest_test (libxmem_dpdk's DMA subscribers over DPDK's VFIO
+    # container): one result per CHECK line.
+    while read -r st id; do
+        case "$st" in
+            PASS) record PASS "//tests/vfio_guest:dpdk_guest_test $id (guest)" ;;
+            *) record FAIL "//tests/vfio_guest:dpdk_guest_test $id (guest)" "$st in the guest" ;;
+        esac
+    done < <(sed -n 's/^CHECK \([A-Z]*\) \([^:]*\):.*$/\1 \2/p' "$log")
 }
 
 stage_numa_guest() {
