@@ -58,10 +58,11 @@ check_exports() {
     shift 3
     nm -D --defined-only "$so" | awk '{print $NF}' | sed 's/@.*//' | sort -u >"$T/exported"
     # Declared: xmem_name( in the headers after the preprocessor (no
-    # comments; a typedef (*xmem_x_fn)(...) does not match).
+    # comments; a typedef (*xmem_x_fn)(...) does not match), and the arrays
+    # the headers declare extern (xmem_name[), which inline code reads.
     for h in "$@"; do echo "#include \"$h\""; done \
         | cc -E -P -I"$P/include" -x c - 2>/dev/null \
-        | grep -oE '\bxmem_[a-z0-9_]+[[:space:]]*\(' | sed 's/[[:space:]]*($//' | sort -u >"$T/declared.all"
+        | grep -oE '\bxmem_[a-z0-9_]+[[:space:]]*[(\[]' | sed 's/[[:space:]]*[(\[]$//' | sort -u >"$T/declared.all"
     # What the other headers declare too (xmem_dpdk.h includes xmem.h).
     if [ "$node" = "XMEM_$MAJOR" ]; then
         cp "$T/declared.all" "$T/declared"
