@@ -39,6 +39,8 @@ OTHER_PACKAGES=(
     meson                 # examples/ built from an installed prefix
     ninja-build
     doxygen               # scripts/apidoc.sh, and the install stage's check
+    libbsd-dev            # libbsd.a, libmd.a: DPDK's static EAL in tests/vfio_guest's DPDK test
+    libmd-dev
 )
 
 PACKAGES=()

@@ -1,6 +1,7 @@
 /* tests/vfio_guest/guest_util.c - the helpers the guest's test binaries
  * share (see guest_util.h): step lines, PCI lookup and vfio-pci binding,
- * the edu DMA engine through VFIO, DMAR faults from the kernel log. */
+ * the edu DMA engine over a VFIO device fd, DMAR faults from the kernel log,
+ * container and subscriber counters. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -21,17 +22,35 @@
 
 int n_fail;
 
-void step(char id, int ok, const char *fmt, ...)
+/* head, then the caller's text and a newline, flushed; a failure counted. */
+static void result(int ok, const char *head, const char *fmt, va_list ap)
 {
-    va_list ap;
-    printf("STEP %c %s: ", id, ok ? "PASS" : "FAIL");
-    va_start(ap, fmt);
+    fputs(head, stdout);
     vprintf(fmt, ap);
-    va_end(ap);
     printf("\n");
     fflush(stdout);
     if (!ok)
         n_fail++;
+}
+
+void step(char id, int ok, const char *fmt, ...)
+{
+    char head[16];
+    snprintf(head, sizeof(head), "STEP %c %s: ", id, ok ? "PASS" : "FAIL");
+    va_list ap;
+    va_start(ap, fmt);
+    result(ok, head, fmt, ap);
+    va_end(ap);
+}
+
+void check(int ok, const char *name, const char *fmt, ...)
+{
+    char head[96];
+    snprintf(head, sizeof(head), "CHECK %s %s: ", ok ? "PASS" : "FAIL", name);
+    va_list ap;
+    va_start(ap, fmt);
+    result(ok, head, fmt, ap);
+    va_end(ap);
 }
 
 void info(const char *fmt, ...)
@@ -129,7 +148,6 @@ int bind_vfio(const char *ids, const char *bdf, int *group)
 
 /* ---------------------------------------------------------------- edu */
 
-
 int pci_enable(int fd)
 {
     struct xmem_vfio_region cfg;
@@ -151,18 +169,14 @@ int pci_enable(int fd)
     return 0;
 }
 
-int edu_open(struct xmem_vfio_container *c, int group, const char *bdf, struct edu *ed)
+int edu_setup(int device_fd, struct edu *ed)
 {
     memset(ed, 0, sizeof(*ed));
-    ed->fd = xmem_vfio_device_open(c, group, bdf);
-    if (ed->fd < 0) {
-        info("device_open: %s", strerror(errno));
-        return -1;
-    }
+    ed->fd = device_fd;
     struct xmem_vfio_region bar;
-    if (pci_enable(ed->fd) != 0)
+    if (pci_enable(device_fd) != 0)
         return -1;
-    if (xmem_vfio_region_info(ed->fd, VFIO_PCI_BAR0_REGION_INDEX, &bar) != 0) {
+    if (xmem_vfio_region_info(device_fd, VFIO_PCI_BAR0_REGION_INDEX, &bar) != 0) {
         info("region_info: %s", strerror(errno));
         return -1;
     }
@@ -170,7 +184,8 @@ int edu_open(struct xmem_vfio_container *c, int group, const char *bdf, struct e
         info("BAR0 not mmap-able (flags %#x)", bar.flags);
         return -1;
     }
-    void *p = mmap(NULL, bar.size, PROT_READ | PROT_WRITE, MAP_SHARED, ed->fd, (off_t)bar.offset);
+    void *p = mmap(NULL, bar.size, PROT_READ | PROT_WRITE, MAP_SHARED, device_fd,
+                   (off_t)bar.offset);
     if (p == MAP_FAILED) {
         info("mmap BAR0: %s", strerror(errno));
         return -1;
@@ -180,13 +195,30 @@ int edu_open(struct xmem_vfio_container *c, int group, const char *bdf, struct e
     return 0;
 }
 
-void edu_close(struct xmem_vfio_container *c, struct edu *ed)
+void edu_release(struct edu *ed)
 {
     if (ed->bar0)
         munmap((void *)ed->bar0, ed->bar0_size);
+    ed->bar0 = NULL;
+}
+
+int edu_open(struct xmem_vfio_container *c, int group, const char *bdf, struct edu *ed)
+{
+    int fd = xmem_vfio_device_open(c, group, bdf);
+    if (fd < 0) {
+        info("device_open: %s", strerror(errno));
+        memset(ed, 0, sizeof(*ed));
+        ed->fd = -1;
+        return -1;
+    }
+    return edu_setup(fd, ed);
+}
+
+void edu_close(struct xmem_vfio_container *c, struct edu *ed)
+{
+    edu_release(ed);
     if (ed->fd >= 0)
         xmem_vfio_device_close(c, ed->fd);
-    ed->bar0 = NULL;
     ed->fd = -1;
 }
 

@@ -111,9 +111,12 @@ struct xmem_dma_subscriber *xmem_dpdk_vfio_subscribe(const char *name,
  * first and unsubscribe it last (rte_dev_dma_map and _unmap of memory DPDK
  * does not know fail with EINVAL: the subscribe, an add or a removal then
  * fails).
- * EINVAL: dev NULL; otherwise as xmem_dpdk_vfio_subscribe (ENOTSUP: the
- * device's bus cannot map).  A vdev whose driver has no dma_map maps
- * nothing and succeeds (DPDK's vdev bus). */
+ * EINVAL: dev NULL; a PCI device no DPDK driver has probed, from the first
+ * region to map (DPDK's PCI bus maps only for a probed device: for another
+ * one use xmem_dpdk_vfio_subscribe with the container holding its group);
+ * otherwise as xmem_dpdk_vfio_subscribe (ENOTSUP: the device's bus cannot
+ * map).  A vdev whose driver has no dma_map maps nothing and succeeds
+ * (DPDK's vdev bus). */
 struct xmem_dma_subscriber *xmem_dpdk_dev_dma_subscribe(const char *name,
                                                         struct rte_device *dev);
 
