@@ -218,10 +218,7 @@ static __attribute__((noinline)) int xm_alloc_bulk_slow(struct xmem_heap *h,
 		errno = EINVAL;
 		return -1;
 	}
-	if (xm_alloc_n(h, size, 0, objs, n))
-		return -1;
-	xm_vg_on_alloc(objs, n, size);
-	return 0;
+	return xm_alloc_n(h, size, 0, objs, n);
 }
 
 /* The common case inline, with nothing to save across a call, and
@@ -246,5 +243,10 @@ int xmem_alloc_bulk(struct xmem_heap *h, size_t size, void **objs, unsigned n)
 			xm_lc_exit(lc);
 		}
 	}
-	return xm_alloc_bulk_slow(h, size, objs, n);
+	/* A tail call: the valgrind hook (memcheck builds only) is empty
+	 * otherwise, and then so is everything after the call. */
+	int rc = xm_alloc_bulk_slow(h, size, objs, n);
+	if (rc == 0)
+		xm_vg_on_alloc(objs, n, size);
+	return rc;
 }

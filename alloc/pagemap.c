@@ -136,20 +136,22 @@ static void xm_pm_set_block(struct xm_pm_blocks *bl, const struct xm_region *r,
 	uintptr_t lo = b > r->va ? b : r->va;
 	uintptr_t hi = b + XM_PM_BLK < r->va + r->len ? b + XM_PM_BLK : r->va + r->len;
 	uint64_t whole = lo == b && hi == b + XM_PM_BLK ? xm_pm_whole_word(r, b) : 0;
+	struct xm_pm_fine *f = bl->fine[k];
+	/* r's units in the block's fine table: its IOVAs when r is set and
+	 * shares the block or is not linear there, else XMEM_BAD_IOVA, so a
+	 * table kept for the block's next registration holds nothing of r.
+	 * Other regions' units are left as they are. */
+	if (f && (on ? !whole : true))
+		for (uintptr_t a = lo; a < hi; a += XM_UNIT)
+			atomic_store_explicit(&f->iova[(a - b) >> XM_UNIT_SHIFT],
+					      on ? xm_pm_fine_word(r, a) : XMEM_BAD_IOVA,
+					      memory_order_relaxed);
 	if (whole || (!on && lo == b && hi == b + XM_PM_BLK)) {
 		/* Release: nothing to order but the word itself. */
 		atomic_store_explicit(&bl->word[k], on ? whole : 0,
 				      memory_order_release);
 		return;
 	}
-	/* r shares the block with other regions (or is not linear there):
-	 * its units in the block's fine table.  Other regions' units are left
-	 * as they are. */
-	struct xm_pm_fine *f = bl->fine[k];
-	for (uintptr_t a = lo; a < hi; a += XM_UNIT)
-		atomic_store_explicit(&f->iova[(a - b) >> XM_UNIT_SHIFT],
-				      on ? xm_pm_fine_word(r, a) : XMEM_BAD_IOVA,
-				      memory_order_relaxed);
 	/* Release: a reader that loads the pointer sees the entries. */
 	atomic_store_explicit(&bl->word[k], (uint64_t)(uintptr_t)f,
 			      memory_order_release);

@@ -203,6 +203,15 @@ static void whole_and_shared_blocks(void)
 		CHECK_EQ(xmem_unregister(va, NPG * PAGE4K), 0);
 		check_cleared(va, NPG * PAGE4K);
 	}
+	/* The second block had a fine table (tab[700]); a region that now
+	 * covers only part of it must not inherit the old region's units. */
+	CHECK_EQ(xmem_register(va + 512 * PAGE4K, 64 * PAGE4K, tab + 512, 64, PAGE4K), 0);
+	for (size_t i = 0; i < NPG; i++) {
+		bool in = i >= 512 && i < 576;
+		if (!CHECK_EQ(xmem_virt2iova(va + i * PAGE4K), in ? tab[i] : XMEM_BAD_IOVA))
+			break;
+	}
+	CHECK_EQ(xmem_unregister(va + 512 * PAGE4K, 64 * PAGE4K), 0);
 	/* Three regions in two blocks: [0, 1 MiB), [1 MiB, 3 MiB), [3, 4). */
 	size_t cut[4] = {0, 256, 768, NPG};
 	for (int r = 0; r < 3; r++)
