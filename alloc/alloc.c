@@ -107,7 +107,7 @@ static void *xm_alloc_large(struct xmem_heap *h, size_t size, size_t align)
 		errno = ENOMEM;
 		return NULL;
 	}
-	pthread_mutex_lock(&h->large_lock);
+	xm_mutex_lock(&h->large_lock);
 	struct xm_span *s = xm_large_new(h, xm_div_ceil(size, XM_UNIT), align);
 	if (s) {
 		xm_count(&h->large_count, 1);
@@ -121,7 +121,7 @@ static void *xm_alloc_large(struct xmem_heap *h, size_t size, size_t align)
 void xm_free_large(struct xm_span *s, uintptr_t p, const char *fn)
 {
 	struct xmem_heap *h = s->heap;
-	pthread_mutex_lock(&h->large_lock);
+	xm_mutex_lock(&h->large_lock);
 	/* Under the lock the entry and the descriptor are stable: a second
 	 * free of the block finds the region there, not s. */
 	bool ok = xm_pm_entry(p) == (uintptr_t)s && s->cls == XM_CLS_LARGE &&

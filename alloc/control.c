@@ -1,4 +1,5 @@
-/* control.c - process-wide plumbing: the control mutex, liburcu thread
+/* control.c - process-wide plumbing: the control mutex (in the shared state,
+ * state.h), liburcu thread
  * registration for the RCU read side, the log hook, invalid-pointer reports
  * and the one-line reports of failed control-plane calls. */
 /* No _LGPL_SOURCE: read sections call into liburcu-memb rather than inline
@@ -11,12 +12,19 @@
 #include <string.h>
 #include <urcu/urcu-memb.h>
 
+#include "shared.h"
+#include "state.h"
 #include "xm_common.h"
 
-static pthread_mutex_t xm_ctl_mu = PTHREAD_MUTEX_INITIALIZER;
-
-void xm_ctl_lock(void)   { pthread_mutex_lock(&xm_ctl_mu); }
-void xm_ctl_unlock(void) { pthread_mutex_unlock(&xm_ctl_mu); }
+/* In a domain, also map the files other members added (cheap when none:
+ * one load of their generation). */
+void xm_ctl_lock(void)
+{
+	xm_mutex_lock(&xm_st.ctl_mu);
+	if (unlikely(xm_dom))
+		xm_dom_sync_files();
+}
+void xm_ctl_unlock(void) { pthread_mutex_unlock(&xm_st.ctl_mu); }
 
 /* liburcu-memb readers must be registered.  A thread registers on its first
  * read section; the key's destructor unregisters it when the thread exits. */
@@ -27,6 +35,7 @@ static __thread bool  xm_rcu_registered;
 static void xm_rcu_thread_exit(void *arg)
 {
 	(void)arg;
+	xm_dom_reader_exit();
 	urcu_memb_unregister_thread();
 	xm_rcu_registered = false;
 }
@@ -45,6 +54,8 @@ void xm_rcu_read_lock(void)
 		xm_rcu_registered = true;
 	}
 	urcu_memb_read_lock();
+	if (unlikely(xm_dom))
+		xm_dom_read_lock();   /* readers of other members (shared_rcu.c) */
 }
 
 /* ThreadSanitizer cannot see how liburcu-memb orders a grace period after
@@ -64,6 +75,8 @@ static char xm_rcu_tsan_token;
 
 void xm_rcu_read_unlock(void)
 {
+	if (unlikely(xm_dom))
+		xm_dom_read_unlock();
 	XM_RCU_TSAN_RELEASE();
 	urcu_memb_read_unlock();
 }
@@ -74,6 +87,8 @@ void xm_rcu_synchronize(void)
 	 * callers wait on their way out, failures included, and keep theirs. */
 	int e = errno;
 	urcu_memb_synchronize_rcu();
+	if (unlikely(xm_dom))
+		xm_dom_synchronize();
 	errno = e;
 	XM_RCU_TSAN_ACQUIRE();
 }

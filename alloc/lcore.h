@@ -17,7 +17,6 @@ struct xm_lcore {
 	struct xm_lcache *_Atomic lc[XMEM_MAX_HEAPS];
 };
 
-extern struct xm_lcore xm_lcores[XMEM_MAX_LCORES];
 
 /* The calling thread's lcore in one word, so the fast path reads one TLS
  * variable: an xm_lcore pointer, or XM_SELF_UNSET (no id yet: assign one on
@@ -46,7 +45,13 @@ static inline struct xm_lcore *xm_lcore_self(void)
 	return s == XM_SELF_NONE ? NULL : xm_lcore_slow();
 }
 
+/* Give lcore l's id back (its caches already flushed). */
+void xm_lcore_put(struct xm_lcore *l);
+
 /* Flush every cache of lcore l to the depots (thread exit, unregister). */
 void xm_cache_flush_lcore(struct xm_lcore *l);
+/* The same for an lcore whose owner is in another process that is gone or
+ * stopped (shared.c): returns how many caches it had left mid-section. */
+uint64_t xm_cache_take_lcore(struct xm_lcore *l, uint64_t wait_ns);
 
 #endif

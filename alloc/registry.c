@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "meta.h"
+#include "state.h"
 #include "pagemap.h"
 #include "region.h"
 #include "region_events.h"
@@ -28,18 +29,13 @@ struct xm_iova_table {
 	struct xm_iova_ent e[];
 };
 
-/* Writer-side list of regions sorted by va. */
-static struct xm_region **xm_regs;
-static size_t xm_n_regs, xm_cap_regs;
-
-static struct xm_iova_table *xm_iova_tab; /* RCU-published */
 
 static size_t xm_regs_lower_bound(uintptr_t va)
 {
-	size_t lo = 0, hi = xm_n_regs;
+	size_t lo = 0, hi = xm_st.n_regs;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
-		if (xm_regs[mid]->va < va)
+		if (xm_st.regs[mid]->va < va)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -50,9 +46,9 @@ static size_t xm_regs_lower_bound(uintptr_t va)
 struct xm_region *xm_region_overlaps(uintptr_t va, size_t len)
 {
 	size_t i = xm_regs_lower_bound(va);
-	if (i > 0 && xm_regs[i - 1]->va + xm_regs[i - 1]->len > va)
-		return xm_regs[i - 1];
-	return i < xm_n_regs && xm_regs[i]->va < va + len ? xm_regs[i] : NULL;
+	if (i > 0 && xm_st.regs[i - 1]->va + xm_st.regs[i - 1]->len > va)
+		return xm_st.regs[i - 1];
+	return i < xm_st.n_regs && xm_st.regs[i]->va < va + len ? xm_st.regs[i] : NULL;
 }
 
 static int xm_iova_ent_cmp(const void *a, const void *b)
@@ -86,9 +82,9 @@ static struct xm_iova_table *xm_iova_build(const struct xm_region *add,
 					   const struct xm_region *skip)
 {
 	size_t n = add ? xm_region_iova_runs(add, NULL) : 0;
-	for (size_t i = 0; i < xm_n_regs; i++)
-		if (xm_regs[i] != skip)
-			n += xm_region_iova_runs(xm_regs[i], NULL);
+	for (size_t i = 0; i < xm_st.n_regs; i++)
+		if (xm_st.regs[i] != skip)
+			n += xm_region_iova_runs(xm_st.regs[i], NULL);
 	size_t bytes = sizeof(struct xm_iova_table) + n * sizeof(struct xm_iova_ent);
 	struct xm_iova_table *t = xm_meta_zalloc(bytes);
 	if (!t)
@@ -96,9 +92,9 @@ static struct xm_iova_table *xm_iova_build(const struct xm_region *add,
 	t->bytes = bytes;
 	if (add)
 		t->n += xm_region_iova_runs(add, t->e);
-	for (size_t i = 0; i < xm_n_regs; i++)
-		if (xm_regs[i] != skip)
-			t->n += xm_region_iova_runs(xm_regs[i], t->e + t->n);
+	for (size_t i = 0; i < xm_st.n_regs; i++)
+		if (xm_st.regs[i] != skip)
+			t->n += xm_region_iova_runs(xm_st.regs[i], t->e + t->n);
 	qsort(t->e, t->n, sizeof(t->e[0]), xm_iova_ent_cmp);
 	uint64_t reach = 0;
 	for (size_t i = 0; i < t->n; i++) {
@@ -111,8 +107,8 @@ static struct xm_iova_table *xm_iova_build(const struct xm_region *add,
 
 static void xm_iova_replace(struct xm_iova_table *t)
 {
-	struct xm_iova_table *old = xm_iova_tab;
-	xm_rcu_publish(xm_iova_tab, t);
+	struct xm_iova_table *old = xm_st.iova_tab;
+	xm_rcu_publish(xm_st.iova_tab, t);
 	/* Readers that found the old table leave it before this returns. */
 	xm_rcu_synchronize();
 	if (old)
@@ -215,9 +211,9 @@ static int xm_region_publish_tables(struct xm_region *r)
 	 * nothing else can fail: a failed publish keeps the old array (and the
 	 * metadata in use) exactly as it was. */
 	struct xm_region **grown = NULL;
-	size_t cap = xm_cap_regs;
-	if (xm_n_regs == xm_cap_regs) {
-		cap = xm_cap_regs ? 2 * xm_cap_regs : 64;
+	size_t cap = xm_st.cap_regs;
+	if (xm_st.n_regs == xm_st.cap_regs) {
+		cap = xm_st.cap_regs ? 2 * xm_st.cap_regs : 64;
 		grown = xm_meta_zalloc(cap * sizeof(*grown));
 		if (!grown)
 			return -1;
@@ -230,17 +226,17 @@ static int xm_region_publish_tables(struct xm_region *r)
 		goto fail;
 	}
 	if (grown) {
-		for (size_t i = 0; i < xm_n_regs; i++)
-			grown[i] = xm_regs[i];
-		xm_meta_free(xm_regs, xm_cap_regs * sizeof(*grown));
-		xm_regs = grown;
-		xm_cap_regs = cap;
+		for (size_t i = 0; i < xm_st.n_regs; i++)
+			grown[i] = xm_st.regs[i];
+		xm_meta_free(xm_st.regs, xm_st.cap_regs * sizeof(*grown));
+		xm_st.regs = grown;
+		xm_st.cap_regs = cap;
 	}
 	size_t i = xm_regs_lower_bound(r->va);
-	for (size_t j = xm_n_regs; j > i; j--)
-		xm_regs[j] = xm_regs[j - 1];
-	xm_regs[i] = r;
-	xm_n_regs++;
+	for (size_t j = xm_st.n_regs; j > i; j--)
+		xm_st.regs[j] = xm_st.regs[j - 1];
+	xm_st.regs[i] = r;
+	xm_st.n_regs++;
 	xm_iova_replace(t);
 	return 0;
 fail:
@@ -265,9 +261,9 @@ int xm_region_unpublish(struct xm_region *r)
 	/* Leaves exist for every unit of r, so clearing cannot fail. */
 	xm_pagemap_set(r, false);
 	size_t i = xm_regs_lower_bound(r->va);
-	for (; i + 1 < xm_n_regs; i++)
-		xm_regs[i] = xm_regs[i + 1];
-	xm_n_regs--;
+	for (; i + 1 < xm_st.n_regs; i++)
+		xm_st.regs[i] = xm_st.regs[i + 1];
+	xm_st.n_regs--;
 	xm_iova_replace(t); /* includes the grace period r's callers need */
 	xm_notify_removed(r, xm_n_listeners);
 	return 0;
@@ -276,22 +272,22 @@ int xm_region_unpublish(struct xm_region *r)
 struct xm_region *xm_region_find_exact(uintptr_t va, size_t len)
 {
 	size_t i = xm_regs_lower_bound(va);
-	if (i < xm_n_regs && xm_regs[i]->va == va && xm_regs[i]->len == len)
-		return xm_regs[i];
+	if (i < xm_st.n_regs && xm_st.regs[i]->va == va && xm_st.regs[i]->len == len)
+		return xm_st.regs[i];
 	return NULL;
 }
 
 void xm_region_foreach(void (*fn)(struct xm_region *r, void *arg), void *arg)
 {
-	for (size_t i = 0; i < xm_n_regs; i++)
-		fn(xm_regs[i], arg);
+	for (size_t i = 0; i < xm_st.n_regs; i++)
+		fn(xm_st.regs[i], arg);
 }
 
 void *xmem_iova2virt(uint64_t iova)
 {
 	void *va = NULL;
 	xm_rcu_read_lock();
-	struct xm_iova_table *t = xm_rcu_deref(xm_iova_tab);
+	struct xm_iova_table *t = xm_rcu_deref(xm_st.iova_tab);
 	if (t && t->n) {
 		/* Last entry whose iova <= the one asked for. */
 		size_t lo = 0, hi = t->n;

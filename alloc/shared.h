@@ -1,0 +1,88 @@
+/* shared.h - the domain (heaps shared by processes) as the rest of the core
+ * sees it: whether this process is a member, the metadata arena, the
+ * cross-process read sections and the layout of the domain file.
+ * docs/multiprocess.md has the design. */
+#ifndef XM_SHARED_H
+#define XM_SHARED_H
+
+#include <pthread.h>
+#include <sys/types.h>
+
+#include "xm_common.h"
+
+#define XM_DOM_MAGIC   0x316d6f646d656d78ull   /* "xmemdom1" */
+#define XM_DOM_READERS 1024
+
+/* A member slot.  state: 0 free, 1 being claimed or reaped, 2 live;
+ * claimed and freed with CAS, published with release. */
+struct xm_member {
+	_Atomic uint32_t state;
+	int32_t  pid;
+	uint64_t start_time;   /* /proc/<pid>/stat field 22, against pid reuse */
+};
+
+/* A reader slot of the cross-process read sections: owner is a member tag
+ * (0: free), epoch the domain epoch the reader entered with (0: outside). */
+struct xm_reader {
+	_Atomic uint32_t owner;
+	_Atomic uint64_t epoch;
+} __attribute__((aligned(64)));
+
+/* A file mapped into every member (xmem_heap_add_file); written under the
+ * control mutex, live set last with release. */
+struct xm_file_rec {
+	_Atomic uint32_t live;
+	char      path[256];
+	off_t     offset;
+	size_t    len;
+	uintptr_t va;
+};
+
+/* The domain file's header, at the window's base. */
+struct xm_domain {
+	_Atomic uint64_t magic;        /* written last by the creator, release */
+	uint32_t version;              /* sizeof(struct xm_state), as a check */
+	uint32_t fenced;               /* 1: owners use fenced cache sections */
+	uintptr_t base;
+	size_t   window, file_size;
+	size_t   state_off, root_off, arena_off;
+	/* Bytes of the file handed out; one fetch_add (or a CAS giving back
+	 * the last piece) each, relaxed: the pieces are disjoint. */
+	_Atomic size_t arena_cur;
+	size_t   files_cur;            /* window bytes of files, control mutex */
+	/* Read sections: the epoch a writer bumps (seq_cst) and waits past. */
+	_Atomic uint64_t epoch;
+	/* Incremented (release) each time a file record changes. */
+	_Atomic uint64_t files_gen;
+	_Atomic uint64_t reaped_members, reaped_lcores, reaped_busy;
+	struct xm_member   members[XMEM_SHARED_MEMBERS];
+	struct xm_file_rec files[XMEM_SHARED_FILES];
+	struct xm_reader   readers[XM_DOM_READERS];
+};
+
+/* The domain header, or NULL when this process is not a member.  Set once
+ * at create/attach, before the process uses heaps (the calls' contract). */
+extern struct xm_domain *xm_dom;
+
+/* len bytes (a multiple of 4096) of the domain file, zero-filled, page
+ * aligned; NULL when the file is full. */
+void *xm_arena_take(size_t len);
+/* Give back a piece just taken, if nothing was taken after it (else it is
+ * lost); zero-filled again by the caller first. */
+void  xm_arena_give(void *p, size_t len);
+
+/* Cross-process read sections (shared_rcu.c), inside liburcu's own. */
+void xm_dom_read_lock(void);
+void xm_dom_read_unlock(void);
+void xm_dom_synchronize(void);
+void xm_dom_reader_exit(void);       /* thread exit: give the slot back */
+void xm_dom_readers_reap(uint32_t tag);
+
+/* Member liveness: its process exists and is the one that joined. */
+bool xm_member_alive(const struct xm_member *m);
+
+/* Map the files recorded since this process last looked; -1 with EIO
+ * when one failed.  Control mutex held or not (reads records only). */
+int  xm_dom_sync_files(void);
+
+#endif
