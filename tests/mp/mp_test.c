@@ -1,0 +1,310 @@
+/* mp_test.c - heaps shared across processes (docs/multiprocess.md).  This
+ * process creates the domain and heap "pipe" (a 64 MiB /dev/shm file added
+ * with xmem_heap_add_file), then starts members with fork+exec
+ * (mp_member) and checks:
+ *   pipeline   a producer member allocates and a consumer member frees
+ *              200k objects through a ring: no overlap (shared shadow), the
+ *              pattern written by one is read by the other, live count 0;
+ *   visible    a member creates heap "x" on a file and allocates 10
+ *              objects: this process finds "x", maps its file, reads the
+ *              objects, frees them; another member removes and destroys
+ *              "x", and this process no longer finds it;
+ *   detach     a member that detaches gives back its lcore and cache;
+ *   kill       >= 100 churn members killed with SIGKILL at random moments,
+ *              each reaped; the objects they held are freed here; at the
+ *              end every object of the heap is either live or allocatable
+ *              again (exactly, up to the bursts of owners killed inside a
+ *              cache section, which the domain counts), and a new member
+ *              still makes progress;
+ *   layout     invariant 7: no word of the domain's metadata points into
+ *              memory private to this process (any mapping outside the
+ *              window, from /proc/self/maps).
+ *   mp_test <path to mp_member> [kills] */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <xmem/xmem.h>
+
+#include "mp_area.h"
+
+static int fails;
+#define CHECK(c, ...) do { if (!(c)) { fails++; printf("FAIL %s:%d: ", __FILE__, __LINE__); \
+	printf(__VA_ARGS__); printf("\n"); } } while (0)
+
+static const char *member_bin;
+static char dom[64], area_path[128], file_path[128];
+static struct mp_area *A;
+static struct xmem_heap *pipe_heap;
+
+static pid_t start(const char *cmd, const char *n)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		execl(member_bin, member_bin, dom, area_path, cmd, n, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+static int finish(pid_t pid)
+{
+	int st;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static uint64_t live_count(struct xmem_heap *h)
+{
+	struct xmem_heap_stats st;
+	if (xmem_heap_stats(h, &st) != 0)
+		return ~0ull;
+	return st.alloc_count;
+}
+
+static void test_pipeline(void)
+{
+	const char *n = "200000";
+	pid_t c = start("consume", n), p = start("produce", n);
+	CHECK(finish(p) == 0, "producer failed");
+	CHECK(finish(c) == 0, "consumer failed");
+	CHECK(A->overlaps == 0, "%lu overlaps", (unsigned long)A->overlaps);
+	CHECK(A->bad_data == 0, "%lu bad patterns", (unsigned long)A->bad_data);
+	CHECK(live_count(pipe_heap) == 0, "live %lu after the pipeline",
+	      (unsigned long)live_count(pipe_heap));
+	printf("%s pipeline: 200000 objects, producer and consumer processes\n",
+	       fails ? "FAIL" : "PASS");
+}
+
+static void test_visible(void)
+{
+	int f0 = fails;
+	A->ring_head = A->ring_tail = 0;
+	CHECK(finish(start("mkheap", "0")) == 0, "mkheap failed");
+	struct xmem_heap *x = xmem_heap_lookup("x");
+	CHECK(x != NULL, "heap x not visible (errno %d)", errno);
+	if (x) {
+		CHECK(live_count(x) == 10, "x: live %lu", (unsigned long)live_count(x));
+		void *objs[10];
+		for (int i = 0; i < 10; i++) {
+			objs[i] = A->ring[i];
+			const unsigned char *c = objs[i];
+			CHECK(c[0] == 0x5a && c[999] == 0x5a, "x object %d unreadable", i);
+			CHECK(xmem_usable_size(objs[i]) >= 1000, "usable size");
+		}
+		xmem_free_bulk(objs, 10);
+		CHECK(live_count(x) == 0, "x: live after free");
+	}
+	CHECK(finish(start("rmheap", "0")) == 0, "rmheap failed");
+	errno = 0;
+	CHECK(xmem_heap_lookup("x") == NULL && errno == ENOENT,
+	      "heap x still visible after destroy in another member");
+	A->ring_head = A->ring_tail = 0;
+	printf("%s visible: create/add/alloc in one member, free here, remove/destroy in another\n",
+	       fails == f0 ? "PASS" : "FAIL");
+}
+
+static void test_detach(void)
+{
+	int f0 = fails;
+	/* The members of the tests above exited without detaching: gone,
+	 * so reaped here (4: producer, consumer, mkheap, rmheap). */
+	int r = xmem_shared_reap();
+	CHECK(r == 4, "reaped %d exited members, not 4", r);
+	struct xmem_shared_stats before, after;
+	xmem_shared_stats(&before);
+	CHECK(finish(start("detach", "0")) == 0, "detach member failed");
+	xmem_shared_stats(&after);
+	CHECK(after.members == before.members, "members %u -> %u",
+	      before.members, after.members);
+	CHECK(xmem_shared_reap() == 0, "a detached member was reaped");
+	CHECK(live_count(pipe_heap) == 0, "live after detach");
+	unsigned lc = 0;
+	for (int m = 0; m < XMEM_SHARED_MEMBERS; m++) {
+		struct xmem_shared_member_stats ms;
+		xmem_shared_member_stats(m, &ms);
+		if (m != xmem_shared_member_id())
+			lc += ms.lcores;
+	}
+	CHECK(lc == 0, "%u lcores held by other members after detach", lc);
+	printf("%s detach\n", fails == f0 ? "PASS" : "FAIL");
+}
+
+/* Objects the heap can hand out now: allocate until ENOMEM, free all. */
+static uint64_t capacity(void)
+{
+	size_t cap = MP_FILE_LEN / MP_OBJ + 64, n = 0;
+	void **v = malloc(cap * sizeof(void *));
+	while (n < cap && (v[n] = xmem_alloc(pipe_heap, MP_OBJ, 0)))
+		n++;
+	xmem_free_bulk(v, (unsigned)n);
+	free(v);
+	return n;
+}
+
+static void test_kill(int kills)
+{
+	int f0 = fails;
+	uint64_t cap0 = capacity();
+	struct xmem_shared_stats s0;
+	xmem_shared_stats(&s0);
+	int reaped = 0;
+	for (int k = 0; k < kills; k++) {
+		atomic_store(&A->held_n, 0);
+		atomic_store(&A->rounds, 0);
+		pid_t p = start("churn", "0");
+		/* Let it attach and run a random while. */
+		while (atomic_load(&A->rounds) == 0 && waitpid(p, NULL, WNOHANG) == 0)
+			usleep(100);
+		usleep((useconds_t)(random() % 3000));
+		kill(p, SIGKILL);
+		finish(p);
+		int r = xmem_shared_reap();
+		CHECK(r == 1, "kill %d: reap returned %d", k, r);
+		reaped += r > 0 ? r : 0;
+		/* The ones it held for sure go back (freed in this process). */
+		uint64_t n = atomic_load(&A->held_n);
+		xmem_free_bulk(A->held, (unsigned)n);
+	}
+	struct xmem_shared_stats s1;
+	xmem_shared_stats(&s1);
+	uint64_t busy = s1.reaped_busy_caches - s0.reaped_busy_caches;
+	uint64_t live = live_count(pipe_heap);
+	uint64_t cap1 = capacity();
+	/* Every object is live (held by a killed member between its call and
+	 * its list update: at most a burst per kill) or allocatable, but for
+	 * bursts lost with an owner killed inside its cache section. */
+	CHECK(live <= (uint64_t)kills * MP_BURST, "live %lu after %d kills",
+	      (unsigned long)live, kills);
+	CHECK(cap1 + live <= cap0 && cap0 - cap1 - live <= busy * 64,
+	      "capacity %lu -> %lu with %lu live, %lu caches died busy",
+	      (unsigned long)cap0, (unsigned long)cap1, (unsigned long)live,
+	      (unsigned long)busy);
+	CHECK(s1.reaped_members - s0.reaped_members == (uint64_t)kills,
+	      "reaped_members %lu", (unsigned long)(s1.reaped_members - s0.reaped_members));
+	/* Progress: a new member still runs. */
+	atomic_store(&A->held_n, 0);
+	atomic_store(&A->rounds, 0);
+	pid_t p = start("churn", "0");
+	for (int i = 0; i < 2000 && atomic_load(&A->rounds) < 1000; i++)
+		usleep(1000);
+	CHECK(atomic_load(&A->rounds) >= 1000, "no progress after the kills");
+	kill(p, SIGKILL);
+	finish(p);
+	CHECK(xmem_shared_reap() == 1, "final reap");
+	xmem_free_bulk(A->held, (unsigned)atomic_load(&A->held_n));
+	printf("%s kill: %d members killed and reaped; live %lu (in flight at "
+	       "the kills), capacity %lu -> %lu, %lu caches died mid-section\n",
+	       fails == f0 ? "PASS" : "FAIL", reaped, (unsigned long)live,
+	       (unsigned long)cap0, (unsigned long)cap1, (unsigned long)busy);
+}
+
+/* Invariant 7: scan the domain file's used part word by word. */
+static void test_layout(void)
+{
+	int f0 = fails;
+	const char *e = getenv("XMEM_SHARED_BASE");
+	uintptr_t base = e ? strtoull(e, NULL, 0) : 0x7e9000000000ull;
+	e = getenv("XMEM_SHARED_SIZE");
+	size_t win = e ? strtoull(e, NULL, 0) : (size_t)64 << 30;
+	struct xmem_shared_stats st;
+	xmem_shared_stats(&st);
+	/* Private mappings: everything in /proc/self/maps outside the window. */
+	uintptr_t lo[512], hi[512];
+	int n = 0;
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	while (f && n < 512 && fgets(line, sizeof(line), f)) {
+		unsigned long a, b;
+		if (sscanf(line, "%lx-%lx", &a, &b) == 2 &&
+		    (b <= base || a >= base + win)) {
+			lo[n] = a;
+			hi[n++] = b;
+		}
+	}
+	if (f)
+		fclose(f);
+	const uint64_t *w = (const uint64_t *)base;
+	size_t words = st.meta_bytes / 8, bad = 0, ptrs = 0;
+	for (size_t i = 0; i < words; i++) {
+		uint64_t v = w[i];
+		if (v < 0x10000)
+			continue;
+		if (v >= base && v < base + win)
+			ptrs++;
+		for (int j = 0; j < n; j++)
+			if (v >= lo[j] && v < hi[j]) {
+				if (bad++ < 5)
+					printf("  word at %#lx (offset %#zx) = %#lx, private\n",
+					       (unsigned long)&w[i], i * 8, (unsigned long)v);
+				break;
+			}
+	}
+	CHECK(bad == 0, "%zu words point into private memory", bad);
+	CHECK(ptrs > 100, "only %zu pointers into the window found: scan broken?", ptrs);
+	printf("%s layout: %zu MiB of metadata scanned, %zu pointers, all inside the window\n",
+	       fails == f0 ? "PASS" : "FAIL", st.meta_bytes >> 20, ptrs);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: mp_test <mp_member> [kills]\n");
+		return 2;
+	}
+	member_bin = argv[1];
+	int kills = argc > 2 ? atoi(argv[2]) : 120;
+	srandom((unsigned)time(NULL));
+	snprintf(dom, sizeof(dom), "mpt%d", (int)getpid());
+	snprintf(area_path, sizeof(area_path), "/dev/shm/xmem_mpt_area.%d", (int)getpid());
+	snprintf(file_path, sizeof(file_path), "/dev/shm/xmem_mpt_file.%d", (int)getpid());
+	if (access("/dev/shm", W_OK) != 0) {
+		printf("SKIPPED: /dev/shm is not writable\n");
+		return 0;
+	}
+	int fd = open(area_path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || ftruncate(fd, sizeof(struct mp_area)) != 0)
+		return printf("FAIL: area\n"), 1;
+	A = mmap(NULL, sizeof(*A), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	fd = open(file_path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || ftruncate(fd, MP_FILE_LEN) != 0)
+		return printf("FAIL: heap file\n"), 1;
+	close(fd);
+
+	if (xmem_shared_create(dom) != 0) {
+		printf("FAIL: xmem_shared_create: errno %d\n", errno);
+		return 1;
+	}
+	pipe_heap = xmem_heap_create("pipe");
+	void *va = pipe_heap ? xmem_heap_add_file(pipe_heap, file_path, 0, MP_FILE_LEN,
+						  NULL, 0, 4096) : NULL;
+	if (!va) {
+		printf("FAIL: heap pipe: errno %d\n", errno);
+		return 1;
+	}
+	A->file_va = (uintptr_t)va;
+
+	test_pipeline();
+	test_visible();
+	test_detach();
+	test_kill(kills);
+	test_layout();
+
+	xmem_shared_unlink(dom);
+	unlink(area_path);
+	unlink(file_path);
+	char xp[160];
+	snprintf(xp, sizeof(xp), "%s.x", area_path);
+	unlink(xp);
+	printf("%s\n", fails ? "FAILED" : "ALL PASSED");
+	return fails != 0;
+}
