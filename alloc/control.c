@@ -155,6 +155,7 @@ static const char *xm_errno_name(int e)
 	case EPROTO:  return "EPROTO";
 	case ENOTSUP: return "ENOTSUP";
 	case EXDEV:   return "EXDEV";
+	case EADDRINUSE: return "EADDRINUSE";
 	default:      return "errno";
 	}
 }

@@ -328,7 +328,7 @@ int xmem_shared_attach(const char *name)
 	xm_ctl_enter();
 	int rc = -1, fd = -1;
 	char path[128];
-	if (xm_begin(name) != 0)
+	if (!xm_name_ok(name))
 		goto out;
 	xm_dom_path(path, sizeof(path), name);
 	fd = open(path, O_RDWR | O_CLOEXEC);
@@ -337,6 +337,8 @@ int xmem_shared_attach(const char *name)
 		errno = ENOENT;
 		goto out;
 	}
+	if (xm_begin(name) != 0)
+		goto out;
 	struct stat st;
 	if (fstat(fd, &st) != 0 || (size_t)st.st_size != xm_win_size / 16) {
 		xm_cause("domain made with another window size");
@@ -453,13 +455,13 @@ int xmem_shared_member_stats(int member, struct xmem_shared_member_stats *out)
 {
 	xm_ctl_enter();
 	int rc = -1;
-	if (!xm_member_check())
-		goto out;
 	if (member < 0 || member >= XMEM_SHARED_MEMBERS || !out) {
 		xm_cause(!out ? "out is NULL" : "no member %d", member);
 		errno = EINVAL;
 		goto out;
 	}
+	if (!xm_member_check())
+		goto out;
 	memset(out, 0, sizeof(*out));
 	struct xm_member *m = &xm_dom->members[member];
 	if (atomic_load_explicit(&m->state, memory_order_acquire) == 2) {
@@ -480,13 +482,13 @@ int xmem_shared_stats(struct xmem_shared_stats *out)
 {
 	xm_ctl_enter();
 	int rc = -1;
-	if (!xm_member_check())
-		goto out;
 	if (!out) {
 		xm_cause("out is NULL");
 		errno = EINVAL;
 		goto out;
 	}
+	if (!xm_member_check())
+		goto out;
 	memset(out, 0, sizeof(*out));
 	for (int i = 0; i < XMEM_SHARED_MEMBERS; i++)
 		out->members += atomic_load_explicit(&xm_dom->members[i].state,

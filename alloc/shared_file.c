@@ -73,11 +73,16 @@ int xm_dom_sync_files(void)
 
 int xmem_shared_sync(void)
 {
+	xm_ctl_enter();
+	int rc = -1;
 	if (!xm_dom) {
+		xm_cause("this process is not a member of a domain");
 		errno = ENOENT;
-		return -1;
+	} else {
+		rc = xm_dom_sync_files();
 	}
-	return xm_dom_sync_files();
+	xm_ctl_exit(rc != 0, "xmem_shared_sync");
+	return rc;
 }
 
 /* A free record and window space for len bytes; control mutex held.

@@ -62,8 +62,9 @@ int xmem_shared_create(const char *name);
 /** Join domain `name`: every shared heap becomes visible to
  * xmem_heap_lookup, memory added with xmem_heap_add_file is mapped at the
  * same address as in the creator, and translations work.  The same
- * preconditions as xmem_shared_create.  ENOENT: no such domain (or its
- * creator is still initialising it after 1 s).  EADDRINUSE: something else
+ * preconditions as xmem_shared_create (checked once the domain is found).
+ * ENOENT: no such domain (or its creator is still initialising it after
+ * 1 s).  EADDRINUSE: something else
  * is mapped in this process's window: set XMEM_SHARED_BASE (the same in
  * every member) to a free range, or load libxmem earlier (its constructor
  * reserves the window before the program maps anything).  EINVAL: a bad
@@ -122,7 +123,8 @@ struct xmem_shared_stats {
 };
 
 /** Member `member` (0 .. XMEM_SHARED_MEMBERS-1).  EINVAL: a bad member or
- * NULL out.  ENOENT: this process is not a member. */
+ * NULL out.  ENOENT: this process is not a member.  A free slot reads as
+ * all zero. */
 int xmem_shared_member_stats(int member, struct xmem_shared_member_stats *out);
 
 /** The domain's figures.  EINVAL: NULL out.  ENOENT: not a member. */
