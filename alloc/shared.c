@@ -406,6 +406,7 @@ int xmem_shared_detach(void)
 	xm_ctl_unlock();
 	xm_dom_readers_reap(xm_member_tag);
 	xm_self = XM_SELF_NONE;
+	xm_dom->members[xm_member_idx].pid = 0;
 	atomic_store_explicit(&xm_dom->members[xm_member_idx].state, 0,
 			      memory_order_release);
 	xm_member_idx = -1;
@@ -426,17 +427,20 @@ int xmem_shared_reap(void)
 	xm_ctl_lock();
 	for (int i = 0; i < XMEM_SHARED_MEMBERS; i++) {
 		struct xm_member *m = &xm_dom->members[i];
-		if (i == xm_member_idx ||
-		    atomic_load_explicit(&m->state, memory_order_acquire) != 2 ||
+		/* State 1 with a pid: a member killed while joining (a joiner
+		 * writes its pid after claiming the slot, and slots are freed
+		 * with pid 0; reapers hold the control mutex). */
+		uint32_t st = atomic_load_explicit(&m->state, memory_order_acquire);
+		if (i == xm_member_idx || st == 0 || m->pid == 0 ||
 		    xm_member_alive(m))
 			continue;
-		uint32_t live = 2;
-		if (!atomic_compare_exchange_strong(&m->state, &live, 1))
+		if (!atomic_compare_exchange_strong(&m->state, &st, 1))
 			continue;
 		unsigned l = xm_lcores_return((uint32_t)i + 1, 0);
 		xm_dom_readers_reap((uint32_t)i + 1);
 		atomic_fetch_add(&xm_dom->reaped_lcores, l);
 		atomic_fetch_add(&xm_dom->reaped_members, 1);
+		m->pid = 0;
 		atomic_store_explicit(&m->state, 0, memory_order_release);
 		n++;
 	}

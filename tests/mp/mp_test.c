@@ -16,10 +16,12 @@
  *              again (exactly, up to the bursts of owners killed inside a
  *              cache section, which the domain counts), and a new member
  *              still makes progress;
+ *   eal        a member that mapped 1 GiB and started DPDK's EAL before
+ *              attaching (mp_eal_member) attaches and allocates;
  *   layout     invariant 7: no word of the domain's metadata points into
  *              memory private to this process (any mapping outside the
  *              window, from /proc/self/maps).
- *   mp_test <path to mp_member> [kills] */
+ *   mp_test <mp_member> <mp_eal_member> [kills] */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -39,7 +41,7 @@ static int fails;
 #define CHECK(c, ...) do { if (!(c)) { fails++; printf("FAIL %s:%d: ", __FILE__, __LINE__); \
 	printf(__VA_ARGS__); printf("\n"); } } while (0)
 
-static const char *member_bin;
+static const char *member_bin, *eal_bin;
 static char dom[64], area_path[128], file_path[128];
 static struct mp_area *A;
 static struct xmem_heap *pipe_heap;
@@ -207,6 +209,20 @@ static void test_kill(int kills)
 	       (unsigned long)cap0, (unsigned long)cap1, (unsigned long)busy);
 }
 
+static void test_eal(void)
+{
+	int f0 = fails;
+	pid_t pid = fork();
+	if (pid == 0) {
+		execl(eal_bin, eal_bin, dom, area_path, (char *)NULL);
+		_exit(127);
+	}
+	CHECK(finish(pid) == 0, "the member that started EAL could not attach");
+	CHECK(xmem_shared_reap() == 0, "it detached: nothing to reap");
+	printf("%s eal: attach after mapping 1 GiB and rte_eal_init\n",
+	       fails == f0 ? "PASS" : "FAIL");
+}
+
 /* Invariant 7: scan the domain file's used part word by word. */
 static void test_layout(void)
 {
@@ -260,12 +276,13 @@ static void test_layout(void)
 
 int main(int argc, char **argv)
 {
-	if (argc < 2) {
-		fprintf(stderr, "usage: mp_test <mp_member> [kills]\n");
+	if (argc < 3) {
+		fprintf(stderr, "usage: mp_test <mp_member> <mp_eal_member> [kills]\n");
 		return 2;
 	}
 	member_bin = argv[1];
-	int kills = argc > 2 ? atoi(argv[2]) : 120;
+	eal_bin = argv[2];
+	int kills = argc > 3 ? atoi(argv[3]) : 120;
 	srandom((unsigned)time(NULL));
 	snprintf(dom, sizeof(dom), "mpt%d", (int)getpid());
 	snprintf(area_path, sizeof(area_path), "/dev/shm/xmem_mpt_area.%d", (int)getpid());
@@ -301,6 +318,7 @@ int main(int argc, char **argv)
 	test_visible();
 	test_detach();
 	test_kill(kills);
+	test_eal();
 	test_layout();
 
 	xmem_shared_unlink(dom);
