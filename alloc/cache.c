@@ -3,7 +3,6 @@
  * and the thread-exit flush (cache.h has the owner/drainer handshake;
  * drain.c the drainers). */
 #include <errno.h>
-#include <sched.h>
 #include <linux/membarrier.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,8 +208,12 @@ uint64_t xm_cache_take_lcore(struct xm_lcore *l, uint64_t wait_ns)
 							    memory_order_acquire);
 		if (!lc)
 			continue;
-		while (atomic_fetch_or(&lc->stop, XM_STOP_DRAIN) & XM_STOP_DRAIN)
-			sched_yield();
+		/* A live drainer lets go within its bounded wait; one that
+		 * stays longer died draining (its process is gone too, or it
+		 * would not be stuck): the cache is taken from it. */
+		for (int t = 0; t < 2000 && (atomic_fetch_or(&lc->stop, XM_STOP_DRAIN) &
+					     XM_STOP_DRAIN); t++)
+			usleep(10);
 		for (uint64_t t = 0; atomic_load(&lc->busy) && t < wait_ns;
 		     t += 100000)
 			usleep(100);

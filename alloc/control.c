@@ -1,7 +1,8 @@
-/* control.c - process-wide plumbing: the control mutex (in the shared state,
- * state.h), liburcu thread
- * registration for the RCU read side, the log hook, invalid-pointer reports
- * and the one-line reports of failed control-plane calls. */
+/* control.c - process-wide plumbing: the control mutex (in state.h's
+ * struct, so shared in a domain), liburcu thread registration for the RCU
+ * read side (plus the domain's read sections, shared_rcu.c), the log hook,
+ * invalid-pointer reports and the one-line reports of failed control-plane
+ * calls. */
 /* No _LGPL_SOURCE: read sections call into liburcu-memb rather than inline
  * it.  They are on control-plane lookups only, and ThreadSanitizer builds
  * then see none of liburcu's internal accesses (see below). */
