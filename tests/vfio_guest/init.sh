@@ -35,7 +35,7 @@ echo "INIT: guest_test exit $?"
 if [ -x /bin/errors_test ]; then
     /bin/errors_test --doc=/xmem/errors.md --header=/xmem/xmem.h --header=/xmem/xmem_dma.h \
         --header=/xmem/xmem_vfio.h --header=/xmem/xmem_numa.h \
-        --header=/xmem/xmem_testdev.h --part=vfio > /tmp/errors.out 2>&1
+        --header=/xmem/xmem_shared.h --header=/xmem/xmem_testdev.h --part=vfio > /tmp/errors.out 2>&1
     rc=$?
     sed 's/^/ERRORS: /' /tmp/errors.out
     echo "ERRORS EXIT: $rc"
