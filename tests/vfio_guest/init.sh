@@ -32,6 +32,11 @@ fi
 echo "INIT: hugepages $(cat /proc/sys/vm/nr_hugepages)"
 /bin/guest_test
 echo "INIT: guest_test exit $?"
+# The multi-process step (a domain in /dev/shm) in a fresh process.
+mkdir -p /dev/shm
+mount -t tmpfs tmpfs /dev/shm
+/bin/guest_test --mp
+echo "INIT: guest_test --mp exit $?"
 if [ -x /bin/errors_test ]; then
     /bin/errors_test --doc=/xmem/errors.md --header=/xmem/xmem.h --header=/xmem/xmem_dma.h \
         --header=/xmem/xmem_vfio.h --header=/xmem/xmem_numa.h \

@@ -115,7 +115,7 @@ if [ $qrc -eq 124 ] || [ $qrc -eq 137 ]; then
     exit 1
 fi
 if grep -q '^GUEST RESULT: PASS' "$OUT/console.log" && ! grep -q '^STEP . FAIL' "$OUT/console.log" \
-        && [ "$errors_ok" = 1 ]; then
+        && grep -q '^STEP m PASS' "$OUT/console.log" && [ "$errors_ok" = 1 ]; then
     echo "vfio_guest: PASS"
     exit 0
 fi
