@@ -132,6 +132,34 @@ static uint64_t xm_start_time(pid_t pid)
 	return p ? strtoull(p + 1, NULL, 10) : 0;
 }
 
+struct xm_member *xm_member_of_tag(uint32_t tag)
+{
+	for (int i = 0; tag && i < XMEM_SHARED_MEMBERS; i++) {
+		struct xm_member *m = &xm_dom->members[i];
+		if (atomic_load_explicit(&m->state, memory_order_acquire) != 0 &&
+		    atomic_load_explicit(&m->tag, memory_order_relaxed) == tag)
+			return m;
+	}
+	return NULL;
+}
+
+/* Every slot taken: free those of live-looking members whose process is
+ * gone.  What they held stays, owned by their tag, for the next reap. */
+static void xm_free_dead_slots(struct xm_domain *d)
+{
+	for (int i = 0; i < XMEM_SHARED_MEMBERS; i++) {
+		struct xm_member *m = &d->members[i];
+		uint32_t live = 2;
+		if (atomic_load(&m->state) != 2 || xm_member_alive(m) ||
+		    !atomic_compare_exchange_strong(&m->state, &live, 1))
+			continue;
+		m->pid = 0;
+		atomic_store(&m->tag, 0);
+		atomic_fetch_add(&d->unreaped, 1);
+		atomic_store_explicit(&m->state, 0, memory_order_release);
+	}
+}
+
 bool xm_member_alive(const struct xm_member *m)
 {
 	pid_t pid = m->pid;
@@ -190,10 +218,15 @@ static int xm_join(int fd, bool creating)
 		}
 	}
 	int idx = -1;
-	for (int i = 0; i < XMEM_SHARED_MEMBERS && idx < 0; i++) {
-		uint32_t z = 0;
-		if (atomic_compare_exchange_strong(&d->members[i].state, &z, 1))
-			idx = i;
+	for (int pass = 0; pass < 2 && idx < 0; pass++) {
+		if (pass)
+			xm_free_dead_slots(d);
+		for (int i = 0; i < XMEM_SHARED_MEMBERS && idx < 0; i++) {
+			uint32_t z = 0;
+			if (atomic_compare_exchange_strong(&d->members[i].state,
+							   &z, 1))
+				idx = i;
+		}
 	}
 	if (idx < 0) {
 		xm_cause("%d members attached", XMEM_SHARED_MEMBERS);
@@ -204,8 +237,12 @@ static int xm_join(int fd, bool creating)
 		atomic_store(&d->members[idx].state, 0);
 		goto unmap;
 	}
-	d->members[idx].pid = getpid();
+	uint32_t tag;
+	while ((tag = atomic_fetch_add(&d->next_tag, 1)) == 0)
+		;   /* 0 means "free" in owner words */
+	atomic_store(&d->members[idx].tag, tag);
 	d->members[idx].start_time = xm_start_time(getpid());
+	d->members[idx].pid = getpid();
 	if (mmap(&xm_st, sizeof(xm_st), PROT_READ | PROT_WRITE,
 		 MAP_SHARED | MAP_FIXED, fd, (off_t)d->state_off) == MAP_FAILED ||
 	    mmap(xm_pm_root, sizeof(xm_pm_root), PROT_READ | PROT_WRITE,
@@ -216,7 +253,7 @@ static int xm_join(int fd, bool creating)
 		abort();
 	}
 	xm_member_idx = idx;
-	xm_member_tag = (uint32_t)idx + 1;
+	xm_member_tag = tag;
 	xm_dom = d;
 	/* Release: the slot's pid and start time are visible with it. */
 	atomic_store_explicit(&d->members[idx].state, 2, memory_order_release);
@@ -304,6 +341,7 @@ int xmem_shared_create(const char *name)
 	atomic_store(&d->arena_cur, arena_off);
 	d->files_cur = fsize;
 	atomic_store(&d->epoch, 1);
+	atomic_store(&d->next_tag, 1);
 	xm_state_init((struct xm_state *)((char *)d + state_off), true);
 	atomic_store_explicit(&d->magic, XM_DOM_MAGIC, memory_order_release);
 	munmap(d, root_off);
@@ -377,14 +415,16 @@ static bool xm_member_check(void)
 	return false;
 }
 
-/* Give back every lcore id of member tag: caches flushed (owners that are
- * gone or stopped; wait_ns for one inside), ids freed.  Control mutex. */
+/* Give back every lcore id of member tag (0: of every tag no member has):
+ * caches flushed (owners that are gone or stopped; wait_ns for one
+ * inside), ids freed.  Control mutex. */
 static unsigned xm_lcores_return(uint32_t tag, uint64_t wait_ns)
 {
 	unsigned n = 0;
 	for (int i = 0; i < XMEM_MAX_LCORES; i++) {
-		if (atomic_load_explicit(&xm_st.lcore_owner[i],
-					 memory_order_acquire) != tag)
+		uint32_t t = atomic_load_explicit(&xm_st.lcore_owner[i],
+						  memory_order_acquire);
+		if (!t || (tag ? t != tag : xm_member_of_tag(t) != NULL))
 			continue;
 		uint64_t busy = xm_cache_take_lcore(&xm_st.lcores[i], wait_ns);
 		atomic_fetch_add(&xm_dom->reaped_busy, busy);
@@ -407,6 +447,7 @@ int xmem_shared_detach(void)
 	xm_dom_readers_reap(xm_member_tag);
 	xm_self = XM_SELF_NONE;
 	xm_dom->members[xm_member_idx].pid = 0;
+	atomic_store(&xm_dom->members[xm_member_idx].tag, 0);
 	atomic_store_explicit(&xm_dom->members[xm_member_idx].state, 0,
 			      memory_order_release);
 	xm_member_idx = -1;
@@ -436,14 +477,23 @@ int xmem_shared_reap(void)
 			continue;
 		if (!atomic_compare_exchange_strong(&m->state, &st, 1))
 			continue;
-		unsigned l = xm_lcores_return((uint32_t)i + 1, 0);
-		xm_dom_readers_reap((uint32_t)i + 1);
+		uint32_t tag = atomic_load(&m->tag);
+		unsigned l = tag ? xm_lcores_return(tag, 0) : 0;
+		if (tag)
+			xm_dom_readers_reap(tag);
 		atomic_fetch_add(&xm_dom->reaped_lcores, l);
 		atomic_fetch_add(&xm_dom->reaped_members, 1);
 		m->pid = 0;
+		atomic_store(&m->tag, 0);
 		atomic_store_explicit(&m->state, 0, memory_order_release);
 		n++;
 	}
+	/* Members whose slot a joiner freed: what they held is orphaned. */
+	uint64_t freed = atomic_exchange(&xm_dom->unreaped, 0);
+	atomic_fetch_add(&xm_dom->reaped_lcores, xm_lcores_return(0, 0));
+	xm_dom_readers_reap(0);
+	atomic_fetch_add(&xm_dom->reaped_members, freed);
+	n += (int)freed;
 	xm_ctl_unlock();
 out:
 	xm_ctl_exit(n < 0, "xmem_shared_reap");
@@ -471,10 +521,10 @@ int xmem_shared_member_stats(int member, struct xmem_shared_member_stats *out)
 	if (atomic_load_explicit(&m->state, memory_order_acquire) == 2) {
 		out->pid = m->pid;
 		out->alive = xm_member_alive(m);
+		uint32_t tag = atomic_load(&m->tag);
 		for (int i = 0; i < XMEM_MAX_LCORES; i++)
 			out->lcores += atomic_load_explicit(
-				&xm_st.lcore_owner[i], memory_order_relaxed) ==
-				(uint32_t)member + 1;
+				&xm_st.lcore_owner[i], memory_order_relaxed) == tag;
 	}
 	rc = 0;
 out:

@@ -14,11 +14,16 @@
 #define XM_DOM_READERS 1024
 
 /* A member slot.  state: 0 free, 1 being claimed or reaped, 2 live;
- * claimed and freed with CAS, published with release. */
+ * claimed and freed with CAS, published with release.  tag: what the
+ * member's lcore ids and reader slots are owned by, unique per join (a
+ * slot is reused, a tag never), so a slot can be freed before what its
+ * member held is reclaimed: those become orphans that the next reap finds
+ * (an owner tag no member has). */
 struct xm_member {
 	_Atomic uint32_t state;
 	int32_t  pid;
 	uint64_t start_time;   /* /proc/<pid>/stat field 22, against pid reuse */
+	_Atomic uint32_t tag;
 };
 
 /* A reader slot of the cross-process read sections: owner is a member tag
@@ -55,6 +60,11 @@ struct xm_domain {
 	/* Incremented (release) each time a file record changes. */
 	_Atomic uint64_t files_gen;
 	_Atomic uint64_t reaped_members, reaped_lcores, reaped_busy;
+	/* Member tags are handed out by one fetch_add each. */
+	_Atomic uint32_t next_tag;
+	/* Dead members whose slot a joiner freed (all slots taken) and that
+	 * no reap has counted yet. */
+	_Atomic uint64_t unreaped;
 	struct xm_member   members[XMEM_SHARED_MEMBERS];
 	struct xm_file_rec files[XMEM_SHARED_FILES];
 	struct xm_reader   readers[XM_DOM_READERS];
@@ -80,6 +90,8 @@ void xm_dom_readers_reap(uint32_t tag);
 
 /* Member liveness: its process exists and is the one that joined. */
 bool xm_member_alive(const struct xm_member *m);
+/* The member slot holding tag (not free), or NULL. */
+struct xm_member *xm_member_of_tag(uint32_t tag);
 
 /* Map the files recorded since this process last looked; -1 with EIO
  * when one failed.  Control mutex held or not (reads records only). */

@@ -76,7 +76,9 @@ void xm_dom_readers_reap(uint32_t tag)
 {
 	for (unsigned i = 0; i < XM_DOM_READERS; i++) {
 		struct xm_reader *r = &xm_dom->readers[i];
-		if (atomic_load_explicit(&r->owner, memory_order_relaxed) == tag) {
+		uint32_t t = atomic_load_explicit(&r->owner, memory_order_relaxed);
+		/* tag 0: every orphan (its member's slot is gone). */
+		if (t && (t == tag || (tag == 0 && !xm_member_of_tag(t)))) {
 			atomic_store_explicit(&r->epoch, 0, memory_order_relaxed);
 			atomic_store_explicit(&r->owner, 0, memory_order_release);
 		}
@@ -87,12 +89,9 @@ void xm_dom_readers_reap(uint32_t tag)
  * reader has kept a writer waiting for a while. */
 static bool xm_rd_owner_gone(const struct xm_reader *r)
 {
-	uint32_t tag = atomic_load_explicit(&r->owner, memory_order_relaxed);
-	if (tag == 0 || tag > XMEM_SHARED_MEMBERS)
-		return true;
-	const struct xm_member *m = &xm_dom->members[tag - 1];
-	return atomic_load_explicit(&m->state, memory_order_acquire) != 2 ||
-	       !xm_member_alive(m);
+	const struct xm_member *m = xm_member_of_tag(
+		atomic_load_explicit(&r->owner, memory_order_relaxed));
+	return !m || !xm_member_alive(m);
 }
 
 void xm_dom_synchronize(void)

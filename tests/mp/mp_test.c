@@ -11,7 +11,8 @@
  *              "x", and this process no longer finds it;
  *   detach     a member that detaches gives back its lcore and cache;
  *   kill       >= 100 churn members killed with SIGKILL at random moments,
- *              each reaped; the objects they held are freed here; at the
+ *              the first half reaped one by one, the second half (more than
+ *              the 64 member slots) by one reap at the end; the objects they held are freed here; at the
  *              end every object of the heap is either live or allocatable
  *              again (exactly, up to the bursts of owners killed inside a
  *              cache section, which the domain counts), and a new member
@@ -158,7 +159,10 @@ static void test_kill(int kills)
 	uint64_t cap0 = capacity();
 	struct xmem_shared_stats s0;
 	xmem_shared_stats(&s0);
-	int reaped = 0;
+	/* The first half reaps after each kill; the second half reaps once at
+	 * the end, so that dead members fill every slot (64) and joiners must
+	 * free the slots of dead ones themselves. */
+	int reaped = 0, late = kills / 2;
 	for (int k = 0; k < kills; k++) {
 		atomic_store(&A->held_n, 0);
 		atomic_store(&A->rounds, 0);
@@ -169,15 +173,21 @@ static void test_kill(int kills)
 		usleep((useconds_t)(random() % 3000));
 		kill(p, SIGKILL);
 		finish(p);
-		int r = xmem_shared_reap();
-		CHECK(r == 1, "kill %d: reap returned %d", k, r);
-		reaped += r > 0 ? r : 0;
+		if (k < kills - late) {
+			int r = xmem_shared_reap();
+			CHECK(r == 1, "kill %d: reap returned %d", k, r);
+			reaped += r > 0 ? r : 0;
+		}
 		/* The ones it held for sure go back (freed in this process). */
 		uint64_t n = atomic_load(&A->held_n);
 		xmem_free_bulk(A->held, (unsigned)n);
 	}
+	int r = xmem_shared_reap();
+	CHECK(r == late, "one reap after %d kills returned %d", late, r);
+	reaped += r > 0 ? r : 0;
 	struct xmem_shared_stats s1;
 	xmem_shared_stats(&s1);
+	CHECK(s1.members == 1, "%u members left", s1.members);
 	uint64_t busy = s1.reaped_busy_caches - s0.reaped_busy_caches;
 	uint64_t live = live_count(pipe_heap);
 	uint64_t cap1 = capacity();
@@ -282,7 +292,7 @@ int main(int argc, char **argv)
 	}
 	member_bin = argv[1];
 	eal_bin = argv[2];
-	int kills = argc > 3 ? atoi(argv[3]) : 120;
+	int kills = argc > 3 ? atoi(argv[3]) : 200;
 	srandom((unsigned)time(NULL));
 	snprintf(dom, sizeof(dom), "mpt%d", (int)getpid());
 	snprintf(area_path, sizeof(area_path), "/dev/shm/xmem_mpt_area.%d", (int)getpid());
