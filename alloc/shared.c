@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -300,6 +301,42 @@ static int xm_begin(const char *name)
 	return xm_window_check();
 }
 
+/* The domain file at path was left by members that are all gone: replace
+ * it (unlink, under an exclusive flock so that two creators do not both
+ * unlink, the second one the first one's new file).  True when unlinked. */
+static bool xm_dom_unlink_stale(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	bool stale = false;
+	struct stat st, now;
+	struct xm_domain *d = MAP_FAILED;
+	if (flock(fd, LOCK_EX) != 0 || fstat(fd, &st) != 0 ||
+	    stat(path, &now) != 0 || now.st_ino != st.st_ino ||
+	    (size_t)st.st_size < sizeof(*d))
+		goto out;
+	d = mmap(NULL, sizeof(*d), PROT_READ, MAP_SHARED, fd, 0);
+	if (d == MAP_FAILED ||
+	    atomic_load_explicit(&d->magic, memory_order_acquire) != XM_DOM_MAGIC)
+		goto out;
+	stale = true;
+	for (int i = 0; i < XMEM_SHARED_MEMBERS && stale; i++) {
+		const struct xm_member *m = &d->members[i];
+		uint32_t state = atomic_load(&m->state);
+		/* A slot being claimed (no pid yet) counts as live. */
+		if (state != 0 && (m->pid == 0 || xm_member_alive(m)))
+			stale = false;
+	}
+	if (stale)
+		stale = unlink(path) == 0;
+out:
+	if (d != MAP_FAILED)
+		munmap(d, sizeof(*d));
+	close(fd);   /* drops the flock */
+	return stale;
+}
+
 int xmem_shared_create(const char *name)
 {
 	xm_ctl_enter();
@@ -309,7 +346,10 @@ int xmem_shared_create(const char *name)
 		goto out;
 	xm_dom_path(path, sizeof(path), name);
 	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST && xm_dom_unlink_stale(path))
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
+		xm_cause("%s: %s", path, strerror(errno));
 		if (errno != EEXIST)
 			errno = errno == ENOENT ? ENOTSUP : errno;
 		goto out;

@@ -51,8 +51,9 @@ struct xmem_heap;
 /** Create domain `name` and make this process its first member.  Must come
  * before this process creates a heap, registers memory or gets an lcore id
  * (heaps are then all shared), and before other threads use the library.
- * EINVAL: a bad name.  EEXIST: the domain exists (a file left by an earlier
- * run: xmem_shared_unlink).  EBUSY: this process already uses the library
+ * EINVAL: a bad name.  EEXIST: the domain exists and has a member that is
+ * alive (a domain file whose members are all gone, left by an earlier run,
+ * is replaced).  EBUSY: this process already uses the library
  * (heaps, registrations or lcore ids) or is already a member.
  * EADDRINUSE: the window is taken (see xmem_shared_attach).  ENOMEM: no
  * memory for the domain file.  ENOTSUP: the kernel lacks

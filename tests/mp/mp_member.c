@@ -12,7 +12,9 @@
  *               them in the ring, exit without freeing them;
  *   rmheap      remove heap "x"'s file memory and destroy it;
  *   detach      allocate and free one burst (objects go to this lcore's
- *               cache), then detach.
+ *               cache), then detach;
+ *   create      (no attach) xmem_shared_create(<domain>), exit status 0 or
+ *               its errno.
  * Exit 0 on success, 1 with a line on stderr otherwise. */
 #include <errno.h>
 #include <fcntl.h>
@@ -119,6 +121,12 @@ int main(int argc, char **argv)
 	if (A == MAP_FAILED)
 		DIE("mmap area");
 	close(fd);
+	if (!strcmp(cmd, "create")) {
+		/* Exit status: 0, or the errno of xmem_shared_create. */
+		if (xmem_shared_create(argv[1]) != 0)
+			return errno;
+		return 0;   /* exits without detaching: leaves a stale domain */
+	}
 	if (xmem_shared_attach(argv[1]) != 0)
 		DIE("attach %s", argv[1]);
 	if (!strcmp(cmd, "produce") || !strcmp(cmd, "consume") ||

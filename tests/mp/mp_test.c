@@ -10,6 +10,8 @@
  *              objects, frees them; another member removes and destroys
  *              "x", and this process no longer finds it;
  *   detach     a member that detaches gives back its lcore and cache;
+ *   exists     creating a domain with a live member fails with EEXIST; one
+ *              whose members are all gone is replaced;
  *   kill       >= 100 churn members killed with SIGKILL at random moments,
  *              the first half reaped one by one, the second half (more than
  *              the 64 member slots) by one reap at the end; the objects they held are freed here; at the
@@ -139,6 +141,33 @@ static void test_detach(void)
 	}
 	CHECK(lc == 0, "%u lcores held by other members after detach", lc);
 	printf("%s detach\n", fails == f0 ? "PASS" : "FAIL");
+}
+
+/* create: EEXIST while a member lives; a domain whose members are all gone
+ * is replaced. */
+static void test_exists(void)
+{
+	int f0 = fails;
+	int rc = finish(start("create", "0"));
+	CHECK(rc == EEXIST, "create of a live domain: status %d, not EEXIST", rc);
+	char stale[80];
+	snprintf(stale, sizeof(stale), "%s-stale", dom);
+	pid_t p = fork();
+	if (p == 0) {
+		execl(member_bin, member_bin, stale, area_path, "create", "0", (char *)NULL);
+		_exit(127);
+	}
+	CHECK(finish(p) == 0, "first create of %s", stale);
+	p = fork();
+	if (p == 0) {
+		execl(member_bin, member_bin, stale, area_path, "create", "0", (char *)NULL);
+		_exit(127);
+	}
+	rc = finish(p);
+	CHECK(rc == 0, "create over a domain whose members are gone: status %d", rc);
+	xmem_shared_unlink(stale);
+	printf("%s exists: EEXIST while a member lives, a dead domain is replaced\n",
+	       fails == f0 ? "PASS" : "FAIL");
 }
 
 /* Objects the heap can hand out now: allocate until ENOMEM, free all. */
@@ -327,6 +356,7 @@ int main(int argc, char **argv)
 	test_pipeline();
 	test_visible();
 	test_detach();
+	test_exists();
 	test_kill(kills);
 	test_eal();
 	test_layout();
