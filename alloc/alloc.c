@@ -14,6 +14,7 @@
 
 #include "cache.h"
 #include "pagemap.h"
+#include "shared.h"
 #include "vg.h"
 
 /* ---- small blocks -------------------------------------------------------- */
@@ -78,6 +79,8 @@ static bool xm_nocache_take(struct xmem_heap *h, int cls, void **objs,
 		return false;
 	}
 	xm_count(&h->cls[cls].allocs, n);
+	if (unlikely(xm_dom))
+		xm_member_count(n, 0);
 	return true;
 }
 
@@ -113,6 +116,8 @@ static void *xm_alloc_large(struct xmem_heap *h, size_t size, size_t align)
 		xm_count(&h->large_count, 1);
 		atomic_fetch_add_explicit(&h->large_bytes, s->obj_size,
 					  memory_order_relaxed);
+		if (unlikely(xm_dom))
+			xm_member_count(1, 0);
 	}
 	pthread_mutex_unlock(&h->large_lock);
 	return s ? (void *)s->base : NULL;
@@ -130,6 +135,8 @@ void xm_free_large(struct xm_span *s, uintptr_t p, const char *fn)
 		xm_count(&h->large_count, -1);
 		atomic_fetch_sub_explicit(&h->large_bytes, s->obj_size,
 					  memory_order_relaxed);
+		if (unlikely(xm_dom))
+			xm_member_count(0, 1);
 		xm_large_release(h, s);
 	}
 	pthread_mutex_unlock(&h->large_lock);

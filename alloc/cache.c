@@ -80,6 +80,14 @@ struct xm_lcache *xm_lcache_create(struct xmem_heap *h, struct xm_lcore *l,
 		atomic_fetch_and(&lc->stop, ~XM_STOP_CHECKED);
 		if (!xm_lc_enter(lc))
 			return NULL;
+		uint64_t a = 0, f = 0;
+		for (int c = 0; c < XMEM_NUM_CLASSES; c++) {
+			a += atomic_load_explicit(&lc->cls[c].allocs, memory_order_relaxed);
+			f += atomic_load_explicit(&lc->cls[c].frees, memory_order_relaxed);
+		}
+		/* Relaxed: totals, read by member stats. */
+		atomic_fetch_add_explicit(&l->gone_allocs, a, memory_order_relaxed);
+		atomic_fetch_add_explicit(&l->gone_frees, f, memory_order_relaxed);
 		xm_lcache_init(lc, h, serial);
 		xm_lc_exit(lc);
 	} else {
@@ -245,4 +253,20 @@ uint64_t xm_cache_live(const struct xmem_heap *h, int cls)
 		}
 	}
 	return a - f;   /* wraps when read mid-handoff; the caller clamps */
+}
+
+void xm_lcore_totals(struct xm_lcore *l, uint64_t *allocs, uint64_t *frees)
+{
+	uint64_t a = atomic_load_explicit(&l->gone_allocs, memory_order_relaxed);
+	uint64_t f = atomic_load_explicit(&l->gone_frees, memory_order_relaxed);
+	for (int i = 0; i < XMEM_MAX_HEAPS; i++) {
+		struct xm_lcache *lc = atomic_load_explicit(&l->lc[i],
+							    memory_order_acquire);
+		for (int c = 0; lc && c < XMEM_NUM_CLASSES; c++) {
+			a += atomic_load_explicit(&lc->cls[c].allocs, memory_order_relaxed);
+			f += atomic_load_explicit(&lc->cls[c].frees, memory_order_relaxed);
+		}
+	}
+	*allocs = a;
+	*frees = f;
 }

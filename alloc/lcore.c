@@ -7,6 +7,7 @@
 #include <pthread.h>
 
 #include "lcore.h"
+#include "shared.h"
 #include "state.h"
 
 __thread uintptr_t xm_self XM_TLS;
@@ -26,6 +27,8 @@ static void xm_lcore_release(struct xm_lcore *l)
 
 void xm_lcore_put(struct xm_lcore *l)
 {
+	if (unlikely(xm_dom))
+		xm_member_lcore_put(l);
 	/* Release: the flush above happens before the next holder's use. */
 	atomic_store_explicit(&xm_st.lcore_owner[l->id], 0, memory_order_release);
 }
@@ -57,6 +60,8 @@ struct xm_lcore *xm_lcore_slow(void)
 		xm_self = XM_SELF_NONE;
 		return NULL;
 	}
+	if (unlikely(xm_dom))
+		xm_member_lcore_got(&xm_st.lcores[id]);
 	xm_self = (uintptr_t)&xm_st.lcores[id];
 	pthread_setspecific(xm_lcore_key, &xm_st.lcores[id]);
 	return &xm_st.lcores[id];

@@ -144,6 +144,34 @@ struct xm_member *xm_member_of_tag(uint32_t tag)
 	return NULL;
 }
 
+void xm_member_lcore_got(struct xm_lcore *l)
+{
+	xm_lcore_totals(l, &l->base_allocs, &l->base_frees);
+}
+
+void xm_member_lcore_put(struct xm_lcore *l)
+{
+	struct xm_member *m = xm_member_of_tag(
+		atomic_load_explicit(&xm_st.lcore_owner[l->id], memory_order_relaxed));
+	uint64_t a, f;
+	xm_lcore_totals(l, &a, &f);
+	if (m) {
+		atomic_fetch_add_explicit(&m->allocs, a - l->base_allocs,
+					  memory_order_relaxed);
+		atomic_fetch_add_explicit(&m->frees, f - l->base_frees,
+					  memory_order_relaxed);
+	}
+}
+
+void xm_member_count(uint64_t allocs, uint64_t frees)
+{
+	if (xm_member_idx < 0)
+		return;
+	struct xm_member *m = &xm_dom->members[xm_member_idx];
+	atomic_fetch_add_explicit(&m->allocs, allocs, memory_order_relaxed);
+	atomic_fetch_add_explicit(&m->frees, frees, memory_order_relaxed);
+}
+
 /* Every slot taken: free those of live-looking members whose process is
  * gone.  What they held stays, owned by their tag, for the next reap. */
 static void xm_free_dead_slots(struct xm_domain *d)
@@ -242,6 +270,9 @@ static int xm_join(int fd, bool creating)
 	while ((tag = atomic_fetch_add(&d->next_tag, 1)) == 0)
 		;   /* 0 means "free" in owner words */
 	atomic_store(&d->members[idx].tag, tag);
+	atomic_store(&d->members[idx].allocs, 0);
+	atomic_store(&d->members[idx].frees, 0);
+	d->members[idx].reaped_pid = 0;
 	d->members[idx].start_time = xm_start_time(getpid());
 	d->members[idx].pid = getpid();
 	if (mmap(&xm_st, sizeof(xm_st), PROT_READ | PROT_WRITE,
@@ -523,6 +554,7 @@ int xmem_shared_reap(void)
 			xm_dom_readers_reap(tag);
 		atomic_fetch_add(&xm_dom->reaped_lcores, l);
 		atomic_fetch_add(&xm_dom->reaped_members, 1);
+		m->reaped_pid = m->pid;
 		m->pid = 0;
 		atomic_store(&m->tag, 0);
 		atomic_store_explicit(&m->state, 0, memory_order_release);
@@ -558,13 +590,30 @@ int xmem_shared_member_stats(int member, struct xmem_shared_member_stats *out)
 		goto out;
 	memset(out, 0, sizeof(*out));
 	struct xm_member *m = &xm_dom->members[member];
-	if (atomic_load_explicit(&m->state, memory_order_acquire) == 2) {
+	uint32_t state = atomic_load_explicit(&m->state, memory_order_acquire);
+	if (state == 0 && m->reaped_pid) {
+		out->pid = m->reaped_pid;
+		out->allocs = atomic_load_explicit(&m->allocs, memory_order_relaxed);
+		out->frees = atomic_load_explicit(&m->frees, memory_order_relaxed);
+	} else if (state == 2) {
 		out->pid = m->pid;
 		out->alive = xm_member_alive(m);
 		uint32_t tag = atomic_load(&m->tag);
-		for (int i = 0; i < XMEM_MAX_LCORES; i++)
-			out->lcores += atomic_load_explicit(
-				&xm_st.lcore_owner[i], memory_order_relaxed) == tag;
+		out->allocs = atomic_load_explicit(&m->allocs, memory_order_relaxed);
+		out->frees = atomic_load_explicit(&m->frees, memory_order_relaxed);
+		for (int i = 0; i < XMEM_MAX_LCORES; i++) {
+			if (atomic_load_explicit(&xm_st.lcore_owner[i],
+						 memory_order_relaxed) != tag)
+				continue;
+			struct xm_lcore *l = &xm_st.lcores[i];
+			uint64_t a, f;
+			xm_lcore_totals(l, &a, &f);
+			out->lcores++;
+			/* base is written by the holder when it claims: a read
+			 * racing a claim is off by that lcore's history. */
+			out->allocs += a - l->base_allocs;
+			out->frees += f - l->base_frees;
+		}
 	}
 	rc = 0;
 out:

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <sys/types.h>
 
+#include "lcore.h"
 #include "xm_common.h"
 
 #define XM_DOM_MAGIC   0x316d6f646d656d78ull   /* "xmemdom1" */
@@ -24,6 +25,12 @@ struct xm_member {
 	int32_t  pid;
 	uint64_t start_time;   /* /proc/<pid>/stat field 22, against pid reuse */
 	_Atomic uint32_t tag;
+	/* Objects it allocated and freed: through lcores it gave back, and
+	 * on paths without a cache (relaxed, statistics). */
+	_Atomic uint64_t allocs, frees;
+	/* A reaped member's pid, kept with its counts until the slot is
+	 * claimed again (member stats). */
+	int32_t  reaped_pid;
 };
 
 /* A reader slot of the cross-process read sections: owner is a member tag
@@ -92,6 +99,13 @@ void xm_dom_readers_reap(uint32_t tag);
 bool xm_member_alive(const struct xm_member *m);
 /* The member slot holding tag (not free), or NULL. */
 struct xm_member *xm_member_of_tag(uint32_t tag);
+
+/* Per-member counts of objects: an lcore claimed (its totals become the
+ * base) and given back (what it did since goes to its holder); objects
+ * allocated or freed by this process without a cache. */
+void xm_member_lcore_got(struct xm_lcore *l);
+void xm_member_lcore_put(struct xm_lcore *l);
+void xm_member_count(uint64_t allocs, uint64_t frees);
 
 /* Map the files recorded since this process last looked; -1 with EIO
  * when one failed.  Control mutex held or not (reads records only). */

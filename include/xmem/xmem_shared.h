@@ -108,6 +108,13 @@ struct xmem_shared_member_stats {
 	int      pid;          /**< 0: the slot is free */
 	int      alive;        /**< 1 when its process exists */
 	unsigned lcores;       /**< lcore ids it holds */
+	/** Objects it allocated and freed since it joined, all heaps (its
+	 * lcores' counts since it got them, and its calls without a cache).
+	 * For a member that frees only what it allocated, allocs - frees is
+	 * what it holds; in a pipeline one member allocates and another
+	 * frees.  A reaped member's slot keeps pid and these (alive 0,
+	 * lcores 0) until another member joins into it. */
+	uint64_t allocs, frees;
 };
 
 /** The domain as a whole. */
@@ -125,7 +132,7 @@ struct xmem_shared_stats {
 
 /** Member `member` (0 .. XMEM_SHARED_MEMBERS-1).  EINVAL: a bad member or
  * NULL out.  ENOENT: this process is not a member.  A free slot reads as
- * all zero. */
+ * all zero, but for a reaped member's figures (above). */
 int xmem_shared_member_stats(int member, struct xmem_shared_member_stats *out);
 
 /** The domain's figures.  EINVAL: NULL out.  ENOENT: not a member. */

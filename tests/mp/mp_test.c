@@ -85,6 +85,25 @@ static void test_pipeline(void)
 	CHECK(A->bad_data == 0, "%lu bad patterns", (unsigned long)A->bad_data);
 	CHECK(live_count(pipe_heap) == 0, "live %lu after the pipeline",
 	      (unsigned long)live_count(pipe_heap));
+	/* Per member: the producer allocated everything, the consumer freed
+	 * everything (both exited without detaching: not alive). */
+	int seen = 0;
+	for (int m = 0; m < XMEM_SHARED_MEMBERS; m++) {
+		struct xmem_shared_member_stats ms;
+		if (xmem_shared_member_stats(m, &ms) != 0 || !ms.pid || ms.alive)
+			continue;
+		if (ms.pid == p) {
+			seen++;
+			CHECK(ms.allocs == 200000 && ms.frees == 0, "producer: %lu allocs, %lu frees",
+			      (unsigned long)ms.allocs, (unsigned long)ms.frees);
+		}
+		if (ms.pid == c) {
+			seen++;
+			CHECK(ms.allocs == 0 && ms.frees == 200000, "consumer: %lu allocs, %lu frees",
+			      (unsigned long)ms.allocs, (unsigned long)ms.frees);
+		}
+	}
+	CHECK(seen == 2, "member stats of the producer and consumer: %d found", seen);
 	printf("%s pipeline: 200000 objects, producer and consumer processes\n",
 	       fails ? "FAIL" : "PASS");
 }
@@ -202,6 +221,18 @@ static void test_kill(int kills)
 		usleep((useconds_t)(random() % 3000));
 		kill(p, SIGKILL);
 		finish(p);
+		/* Its counts: what it held for sure, plus the burst in flight. */
+		uint64_t held = atomic_load(&A->held_n);
+		for (int m = 0; m < XMEM_SHARED_MEMBERS; m++) {
+			struct xmem_shared_member_stats ms;
+			if (xmem_shared_member_stats(m, &ms) != 0 || ms.pid != p)
+				continue;
+			uint64_t net = ms.allocs - ms.frees;
+			CHECK(!ms.alive && net >= held && net <= held + MP_BURST,
+			      "killed member: alive %d, %lu allocs - %lu frees, held %lu",
+			      ms.alive, (unsigned long)ms.allocs, (unsigned long)ms.frees,
+			      (unsigned long)held);
+		}
 		if (k < kills - late) {
 			int r = xmem_shared_reap();
 			CHECK(r == 1, "kill %d: reap returned %d", k, r);
