@@ -18,12 +18,15 @@
 #include "xm_common.h"
 
 /* In a domain, also map the files other members added (cheap when none:
- * one load of their generation). */
+ * one load of their generation), and reap when the last holder died. */
 void xm_ctl_lock(void)
 {
-	xm_mutex_lock(&xm_st.ctl_mu);
-	if (unlikely(xm_dom))
+	bool holder_died = xm_mutex_lock(&xm_st.ctl_mu);
+	if (unlikely(xm_dom)) {
+		if (holder_died)
+			xm_dom_reap_locked();
 		xm_dom_sync_files();
+	}
 }
 void xm_ctl_unlock(void) { pthread_mutex_unlock(&xm_st.ctl_mu); }
 

@@ -101,7 +101,7 @@ static void xm_dom_path(char *buf, size_t n, const char *name)
  * member: its state can be replaced by the domain's. */
 static bool xm_pristine(void)
 {
-	if (xm_dom || xm_st.n_regs)
+	if (xm_dom || xm_region_count())
 		return false;
 	for (int i = 0; i < XMEM_MAX_HEAPS; i++)
 		if (xm_rcu_deref(xm_st.heaps[i]))
@@ -529,14 +529,9 @@ out:
 	return rc;
 }
 
-int xmem_shared_reap(void)
+int xm_dom_reap_locked(void)
 {
-	xm_ctl_enter();
-	int n = -1;
-	if (!xm_member_check())
-		goto out;
-	n = 0;
-	xm_ctl_lock();
+	int n = 0;
 	for (int i = 0; i < XMEM_SHARED_MEMBERS; i++) {
 		struct xm_member *m = &xm_dom->members[i];
 		/* State 1 with a pid: a member killed while joining (a joiner
@@ -565,9 +560,18 @@ int xmem_shared_reap(void)
 	atomic_fetch_add(&xm_dom->reaped_lcores, xm_lcores_return(0, 0));
 	xm_dom_readers_reap(0);
 	atomic_fetch_add(&xm_dom->reaped_members, freed);
-	n += (int)freed;
-	xm_ctl_unlock();
-out:
+	return n + (int)freed;
+}
+
+int xmem_shared_reap(void)
+{
+	xm_ctl_enter();
+	int n = -1;
+	if (xm_member_check()) {
+		xm_ctl_lock();
+		n = xm_dom_reap_locked();
+		xm_ctl_unlock();
+	}
 	xm_ctl_exit(n < 0, "xmem_shared_reap");
 	return n;
 }

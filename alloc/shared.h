@@ -107,6 +107,9 @@ void xm_member_lcore_got(struct xm_lcore *l);
 void xm_member_lcore_put(struct xm_lcore *l);
 void xm_member_count(uint64_t allocs, uint64_t frees);
 
+/* Reap dead members (xmem_shared_reap), control mutex held: how many. */
+int  xm_dom_reap_locked(void);
+
 /* Map the files recorded since this process last looked; -1 with EIO
  * when one failed.  Control mutex held or not (reads records only). */
 int  xm_dom_sync_files(void);

@@ -41,11 +41,12 @@ int xm_mutex_init(pthread_mutex_t *m, bool pshared)
 	return rc;
 }
 
-void xm_mutex_lock(pthread_mutex_t *m)
+bool xm_mutex_lock(pthread_mutex_t *m)
 {
-	if (__builtin_expect(pthread_mutex_lock(m) == EOWNERDEAD, 0))
-		/* The holder died inside; what it was doing is either not yet
-		 * visible or complete (publish steps are ordered so), or
-		 * leaked.  The reap that follows returns its lcores. */
-		pthread_mutex_consistent(m);
+	if (__builtin_expect(pthread_mutex_lock(m) != EOWNERDEAD, 1))
+		return false;
+	/* The holder died inside; what it was doing is either not yet
+	 * visible or complete (publish steps are ordered so), or leaked. */
+	pthread_mutex_consistent(m);
+	return true;
 }

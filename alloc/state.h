@@ -25,6 +25,7 @@ struct xmem_heap;
 struct xm_region;
 struct xm_slab;
 struct xm_iova_table;
+struct xm_regs;
 
 struct xm_state {
 	/* Fine tables ever made (pagemap.c; the root itself, xm_pm_root, is
@@ -52,8 +53,7 @@ struct xm_state {
 
 	/* Registry (registry.c), all under the control mutex except the
 	 * RCU-published IOVA table. */
-	struct xm_region **regs;
-	size_t n_regs, cap_regs;
+	struct xm_regs *regs;
 	struct xm_iova_table *iova_tab;
 
 	/* lcores (lcore.c): the table, and who holds each id: 0 free, else
@@ -74,8 +74,8 @@ void xm_state_init(struct xm_state *st, bool pshared);
 int  xm_mutex_init(pthread_mutex_t *m, bool pshared);
 /* Lock m; a holder that died (EOWNERDEAD) is recovered: the mutex is made
  * consistent and the caller proceeds (see docs/multiprocess.md for what a
- * dead holder can leave behind). */
-void xm_mutex_lock(pthread_mutex_t *m);
+ * dead holder can leave behind).  True when that happened. */
+bool xm_mutex_lock(pthread_mutex_t *m);
 
 /* This process's tag in lcore_owner: 1 alone, member index + 1 in a
  * domain. */
