@@ -13,6 +13,8 @@
  *   rmheap      remove heap "x"'s file memory and destroy it;
  *   detach      allocate and free one burst (objects go to this lcore's
  *               cache), then detach;
+ *   ctlchurn    create, fill, use, empty and destroy a heap of its own in
+ *               a loop (killed by the test inside a control call);
  *   create      (no attach) xmem_shared_create(<domain>), exit status 0 or
  *               its errno.
  * Exit 0 on success, 1 with a line on stderr otherwise. */
@@ -147,6 +149,27 @@ int main(int argc, char **argv)
 			xmem_free_bulk(b, MP_BURST);
 			if (xmem_shared_detach() != 0)
 				DIE("detach");
+		}
+	} else if (!strcmp(cmd, "ctlchurn")) {
+		/* Control calls in a loop, to be killed inside one: a heap of
+		 * its own on private memory, created, filled, used, emptied
+		 * and destroyed. */
+		char name[32];
+		snprintf(name, sizeof(name), "c%d", (int)getpid());
+		void *va = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		for (;;) {
+			struct xmem_heap *h = xmem_heap_create(name);
+			if (!h || xmem_heap_add_memory(h, va, 1 << 20, NULL, 0, 4096) != 0)
+				DIE("ctlchurn setup");
+			void *p = xmem_alloc(h, 5000, 0);
+			xmem_free(p);
+			struct xmem_heap_stats st;
+			xmem_heap_stats(h, &st);
+			if (xmem_heap_remove_memory(h, va, 1 << 20) != 0 ||
+			    xmem_heap_destroy(h) != 0)
+				DIE("ctlchurn teardown");
+			atomic_fetch_add(&A->rounds, 1);
 		}
 	} else if (!strcmp(cmd, "mkheap")) {
 		struct xmem_heap *h = xmem_heap_create("x");

@@ -19,6 +19,9 @@
  *              again (exactly, up to the bursts of owners killed inside a
  *              cache section, which the domain counts), and a new member
  *              still makes progress;
+ *   ctl-kill   40 members killed inside control calls (heap create, add,
+ *              remove, destroy in a loop): the next control calls do not
+ *              hang, every one is reaped, heap "pipe" is undisturbed;
  *   eal        a member that mapped 1 GiB and started DPDK's EAL before
  *              attaching (mp_eal_member) attaches and allocates;
  *   layout     invariant 7: no word of the domain's metadata points into
@@ -187,6 +190,46 @@ static void test_exists(void)
 	xmem_shared_unlink(stale);
 	printf("%s exists: EEXIST while a member lives, a dead domain is replaced\n",
 	       fails == f0 ? "PASS" : "FAIL");
+}
+
+/* Members killed inside control calls: the next control calls neither
+ * hang (robust mutexes, EOWNERDEAD reaps) nor see a broken table. */
+static void test_ctl_kill(int kills)
+{
+	int f0 = fails;
+	alarm(120);   /* a hang fails the test instead of blocking it */
+	uint64_t live0 = live_count(pipe_heap);
+	struct xmem_shared_stats s0, s1;
+	xmem_shared_stats(&s0);
+	for (int k = 0; k < kills; k++) {
+		atomic_store(&A->rounds, 0);
+		pid_t p = start("ctlchurn", "0");
+		while (atomic_load(&A->rounds) == 0 && waitpid(p, NULL, WNOHANG) == 0)
+			usleep(100);
+		usleep((useconds_t)(random() % 2000));
+		kill(p, SIGKILL);
+		finish(p);
+		/* A control call right away: it may recover the mutex. */
+		struct xmem_heap *t = xmem_heap_create("ctl-probe");
+		CHECK(t != NULL && xmem_heap_destroy(t) == 0, "kill %d: create/destroy after", k);
+		xmem_shared_reap();
+	}
+	alarm(0);
+	/* Reaped by xmem_shared_reap, or by the create that found the
+	 * control mutex's holder dead. */
+	xmem_shared_stats(&s1);
+	CHECK(s1.reaped_members - s0.reaped_members == (uint64_t)kills,
+	      "%lu of %d killed members reaped",
+	      (unsigned long)(s1.reaped_members - s0.reaped_members), kills);
+	CHECK(live_count(pipe_heap) == live0, "heap pipe disturbed");
+	void *b[MP_BURST];
+	CHECK(xmem_alloc_bulk(pipe_heap, MP_OBJ, b, MP_BURST) == 0, "alloc after");
+	xmem_free_bulk(b, MP_BURST);
+	FILE *devnull = fopen("/dev/null", "w");
+	CHECK(xmem_heap_dump(devnull) == 0, "dump after");
+	fclose(devnull);
+	printf("%s ctl-kill: %d members killed inside control calls; no hang, all reaped\n",
+	       fails == f0 ? "PASS" : "FAIL", kills);
 }
 
 /* Objects the heap can hand out now: allocate until ENOMEM, free all. */
@@ -389,6 +432,7 @@ int main(int argc, char **argv)
 	test_detach();
 	test_exists();
 	test_kill(kills);
+	test_ctl_kill(40);
 	test_eal();
 	test_layout();
 
