@@ -43,7 +43,7 @@ static inline int xm_cache_alloc(struct xmem_heap *h, int cls, void **objs, unsi
 static void xm_nocache_give(struct xmem_heap *h, int cls, void *const *objs,
 			    unsigned n)
 {
-	if (atomic_load_explicit(&xm_checked_on, memory_order_relaxed)) {
+	if (atomic_load_explicit(&xm_st.checked_on, memory_order_relaxed)) {
 		xm_span_put(objs, n, "xmem_alloc_bulk");
 		return;
 	}

@@ -13,7 +13,6 @@
 #include "meta.h"
 
 int xm_membarrier_ok;
-_Atomic int xm_checked_on;
 
 __attribute__((constructor)) static void xm_cache_init(void)
 {
@@ -24,7 +23,7 @@ __attribute__((constructor)) static void xm_cache_init(void)
 			0, 0) == 0;
 	const char *e = getenv("XMEM_CHECKED");
 	if (e && e[0] == '1')
-		atomic_store(&xm_checked_on, 1);
+		atomic_store(&xm_st.checked_on, 1);
 }
 
 /* Cache colouring: lcaches are power-of-two metadata blocks, so without an
@@ -109,7 +108,7 @@ struct xm_lcache *xm_lcache_create(struct xmem_heap *h, struct xm_lcore *l,
 		 * other. */
 		atomic_store(&l->lc[id], lc);
 	}
-	if (atomic_load(&xm_checked_on))
+	if (atomic_load(&xm_st.checked_on))
 		atomic_fetch_or(&lc->stop, XM_STOP_CHECKED);
 	else
 		atomic_fetch_and(&lc->stop, ~XM_STOP_CHECKED);

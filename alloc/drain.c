@@ -175,7 +175,7 @@ bool xm_heap_reclaim(struct xmem_heap *h)
 
 int xmem_set_checked(int on)
 {
-	int old = atomic_exchange(&xm_checked_on, on ? 1 : 0);
+	int old = atomic_exchange(&xm_st.checked_on, on ? 1 : 0);
 	xm_ctl_lock();
 	for (int id = 0; id < XMEM_MAX_HEAPS; id++) {
 		struct xmem_heap *h = xm_st.heaps[id];
@@ -204,5 +204,5 @@ int xmem_set_checked(int on)
 
 int xmem_checked(void)
 {
-	return atomic_load_explicit(&xm_checked_on, memory_order_relaxed);
+	return atomic_load_explicit(&xm_st.checked_on, memory_order_relaxed);
 }

@@ -413,7 +413,9 @@ int xmem_shared_create(const char *name)
 	d->files_cur = fsize;
 	atomic_store(&d->epoch, 1);
 	atomic_store(&d->next_tag, 1);
-	xm_state_init((struct xm_state *)((char *)d + state_off), true);
+	struct xm_state *st = (struct xm_state *)((char *)d + state_off);
+	xm_state_init(st, true);
+	st->checked_on = atomic_load(&xm_st.checked_on);   /* XMEM_CHECKED */
 	atomic_store_explicit(&d->magic, XM_DOM_MAGIC, memory_order_release);
 	munmap(d, root_off);
 	if (xm_join(fd, true) != 0)

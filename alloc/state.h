@@ -41,6 +41,11 @@ struct xm_state {
 	struct xm_slab *_Atomic meta_cur;
 	_Atomic size_t meta_used;
 
+	/* Checked mode (drain.c: xmem_set_checked), read relaxed by the
+	 * paths that need it; in a domain it is the domain's: every cache of
+	 * every member is stopped for it. */
+	_Atomic int checked_on;
+
 	/* Span descriptor pools and limbo (carve.c), empty magazines
 	 * (depot.c). */
 	struct xm_stack desc_pool[XM_DESC_POOLS];
