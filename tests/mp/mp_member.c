@@ -15,6 +15,8 @@
  *               cache), then detach;
  *   ctlchurn    create, fill, use, empty and destroy a heap of its own in
  *               a loop (killed by the test inside a control call);
+ *   checked     expect checked mode on (switched by the test process),
+ *               and a double free caught;
  *   create      (no attach) xmem_shared_create(<domain>), exit status 0 or
  *               its errno.
  * Exit 0 on success, 1 with a line on stderr otherwise. */
@@ -171,6 +173,18 @@ int main(int argc, char **argv)
 				DIE("ctlchurn teardown");
 			atomic_fetch_add(&A->rounds, 1);
 		}
+	} else if (!strcmp(cmd, "checked")) {
+		/* Checked mode is the domain's: a double free is caught here
+		 * when another member switched it on. */
+		struct xmem_heap *h = xmem_heap_lookup("pipe");
+		uint64_t bad0 = xmem_invalid_free_count();
+		void *p = h ? xmem_alloc(h, MP_OBJ, 0) : NULL;
+		if (!xmem_checked() || !p)
+			DIE("checked mode not seen");
+		xmem_free(p);
+		xmem_free(p);
+		if (xmem_invalid_free_count() != bad0 + 1)
+			DIE("double free not caught");
 	} else if (!strcmp(cmd, "mkheap")) {
 		struct xmem_heap *h = xmem_heap_create("x");
 		if (!h)

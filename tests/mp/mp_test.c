@@ -10,6 +10,7 @@
  *              objects, frees them; another member removes and destroys
  *              "x", and this process no longer finds it;
  *   detach     a member that detaches gives back its lcore and cache;
+ *   checked    checked mode switched on here holds in another member;
  *   exists     creating a domain with a live member fails with EEXIST; one
  *              whose members are all gone is replaced;
  *   kill       >= 100 churn members killed with SIGKILL at random moments,
@@ -163,6 +164,18 @@ static void test_detach(void)
 	}
 	CHECK(lc == 0, "%u lcores held by other members after detach", lc);
 	printf("%s detach\n", fails == f0 ? "PASS" : "FAIL");
+}
+
+/* Checked mode switched on here holds in another member. */
+static void test_checked(void)
+{
+	int f0 = fails;
+	xmem_set_checked(1);
+	CHECK(finish(start("checked", "0")) == 0, "the member did not see checked mode");
+	xmem_set_checked(0);
+	CHECK(xmem_shared_reap() == 1, "reap of the checked member");
+	printf("%s checked: switched on in one member, a double free caught in another\n",
+	       fails == f0 ? "PASS" : "FAIL");
 }
 
 /* create: EEXIST while a member lives; a domain whose members are all gone
@@ -431,6 +444,7 @@ int main(int argc, char **argv)
 	test_visible();
 	test_detach();
 	test_exists();
+	test_checked();
 	test_kill(kills);
 	test_ctl_kill(40);
 	test_eal();
