@@ -2,7 +2,7 @@
  * xmem_shared.h - heaps shared by several processes (a domain).  Included
  * by xmem.h; docs/multiprocess.md explains the model.
  *
- * A domain is a file, /dev/shm/xmem.<name>, that holds the library's whole
+ * A domain is a file, /dev/shm/xmem.NAME, that holds the library's whole
  * heap state (heap table, lcore table, depots, spans, region descriptors,
  * page map) and a metadata arena.  Every member maps it at one fixed
  * address, inside an address window the library reserves when it is loaded
