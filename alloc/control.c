@@ -159,6 +159,10 @@ static const char *xm_errno_name(int e)
 	case EPROTO:  return "EPROTO";
 	case ENOTSUP: return "ENOTSUP";
 	case EXDEV:   return "EXDEV";
+	case EBADF:   return "EBADF";  /* device memory: a closed fd */
+	case ENOTTY:  return "ENOTTY"; /* device memory: not a VFIO device */
+	case E2BIG:   return "E2BIG";  /* iommufd: a group with too many devices */
+	case ENXIO:   return "ENXIO";  /* device memory: past the end of a dma-buf */
 	case EADDRINUSE: return "EADDRINUSE";
 	default:      return "errno";
 	}

@@ -1,4 +1,5 @@
-/* lcore.c - lcore ids: assignment on first use or xmem_thread_register,
+/* lcore.c - lcore ids: assignment on first use, xmem_thread_register or
+ * xmem_thread_register_id (a chosen id, as DPDK's lcore id),
  * recycling on thread exit (a TLS destructor through a pthread key) or
  * xmem_thread_unregister, after the thread's caches are flushed.  An id is
  * claimed with one CAS of its owner word in the shared state (state.h), so
@@ -78,6 +79,32 @@ int xmem_thread_register(void)
 		return -1;
 	}
 	return l->id;
+}
+
+int xmem_thread_register_id(unsigned id)
+{
+	if (id >= XMEM_MAX_LCORES) {
+		errno = EINVAL;
+		return -1;
+	}
+	struct xm_lcore *old = xm_self > XM_SELF_NONE ? (struct xm_lcore *)xm_self : NULL;
+	if (old && old->id == (int)id)
+		return (int)id;
+	pthread_once(&xm_lcore_once, xm_lcore_init);
+	pthread_mutex_lock(&xm_lcore_mu);
+	bool busy = xm_lcore_used[id];
+	xm_lcore_used[id] = true;
+	pthread_mutex_unlock(&xm_lcore_mu);
+	if (busy) {
+		errno = EBUSY;
+		return -1;
+	}
+	/* The new id is ours: give the old one back (its caches flushed). */
+	if (old)
+		xm_lcore_release(old);
+	xm_self = (uintptr_t)&xm_lcores[id];
+	pthread_setspecific(xm_lcore_key, &xm_lcores[id]);
+	return (int)id;
 }
 
 int xmem_thread_unregister(void)

@@ -8,11 +8,13 @@
 #include "pagemap.h"
 #include "region.h"
 
-/* Page-aligned and a whole number of pages (2 MiB), so that a domain member
- * can map the domain's root over it (shared.c). */
+/* Both directories are page-aligned and a whole number of pages (2 MiB
+ * each), so that a domain member can map the domain's copies over them
+ * (shared.c). */
 struct xm_pm_leaf *_Atomic xm_pm_root[1u << XM_PM_ROOT_BITS]
 	__attribute__((aligned(4096)));
-
+uint64_t *xmem_iova_dir[(size_t)1 << (XMEM_VA_BITS - 30)]
+	__attribute__((aligned(4096)));
 
 #define XM_PM_BLK   ((uintptr_t)1 << XM_PM_BLK_SHIFT)
 #define XM_PM_BLKS  (1u << (XM_PM_LEAF_BITS - 9))
@@ -38,6 +40,12 @@ static struct xm_pm_leaf *xm_pm_leaf_at(uintptr_t va)
 {
 	return atomic_load_explicit(&xm_pm_root[va >> (XM_UNIT_SHIFT + XM_PM_LEAF_BITS)],
 				    memory_order_relaxed);
+}
+
+static struct xm_pm_blocks *xm_pm_blocks_at(uintptr_t va)
+{
+	return (struct xm_pm_blocks *)__atomic_load_n(&xmem_iova_dir[va >> 30],
+						      __ATOMIC_RELAXED);
 }
 
 static size_t xm_pm_blk_index(uintptr_t va)
@@ -79,22 +87,28 @@ static bool xm_pm_needs_fine(const struct xm_region *r, uintptr_t b)
 	return !whole || xm_pm_whole_word(r, b) == 0;
 }
 
-/* Pass 1 of a set: every leaf and every fine table r needs exists.  The
- * fine tables r uses count in its metadata. */
+/* Pass 1 of a set: every directory page, leaf (heap memory) and fine
+ * table r needs exists.  The fine tables r uses count in its metadata. */
 static int xm_pm_prepare(struct xm_region *r)
 {
 	size_t fine = 0;
 	uintptr_t end = r->va + r->len;
 	for (uintptr_t b = r->va & ~(XM_PM_BLK - 1); b < end; b += XM_PM_BLK) {
-		uintptr_t i = b >> (XM_UNIT_SHIFT + XM_PM_LEAF_BITS);
-		struct xm_pm_leaf *leaf = atomic_load_explicit(&xm_pm_root[i],
-							       memory_order_relaxed);
-		if (!leaf) {
-			leaf = xm_meta_pages(sizeof(*leaf));
+		uintptr_t i = b >> 30;
+		struct xm_pm_blocks *bl = xm_pm_blocks_at(b);
+		if (!bl) {
+			bl = xm_meta_pages(sizeof(*bl));
+			if (!bl)
+				return -1;
+			/* Release: readers that see the page see it
+			 * zero-filled. */
+			__atomic_store_n(&xmem_iova_dir[i], (uint64_t *)bl,
+					 __ATOMIC_RELEASE);
+		}
+		if (r->heap && !xm_pm_leaf_at(b)) {
+			struct xm_pm_leaf *leaf = xm_meta_pages(sizeof(*leaf));
 			if (!leaf)
 				return -1;
-			/* Release: readers that see the leaf see it
-			 * zero-filled. */
 			atomic_store_explicit(&xm_pm_root[i], leaf,
 					      memory_order_release);
 		}
@@ -102,7 +116,7 @@ static int xm_pm_prepare(struct xm_region *r)
 		if (!xm_pm_needs_fine(r, b))
 			continue;
 		fine++;
-		if (leaf->fine[k])
+		if (bl->fine[k])
 			continue;
 		struct xm_pm_fine *f = xm_meta_pages(sizeof(*f));
 		if (!f)
@@ -110,7 +124,7 @@ static int xm_pm_prepare(struct xm_region *r)
 		for (unsigned u = 0; u < XM_PM_BLK_UNITS; u++)
 			atomic_store_explicit(&f->iova[u], XMEM_BAD_IOVA,
 					      memory_order_relaxed);
-		leaf->fine[k] = f;
+		bl->fine[k] = f;
 		atomic_fetch_add_explicit(&xm_st.pm_n_fine, 1, memory_order_relaxed);
 	}
 	r->meta_bytes += fine * sizeof(struct xm_pm_fine);
@@ -118,7 +132,7 @@ static int xm_pm_prepare(struct xm_region *r)
 }
 
 /* The translation of r's part of block b, set (on) or cleared. */
-static void xm_pm_set_block(struct xm_pm_leaf *leaf, const struct xm_region *r,
+static void xm_pm_set_block(struct xm_pm_blocks *bl, const struct xm_region *r,
 			    uintptr_t b, bool on)
 {
 	size_t k = xm_pm_blk_index(b);
@@ -127,20 +141,20 @@ static void xm_pm_set_block(struct xm_pm_leaf *leaf, const struct xm_region *r,
 	uint64_t whole = lo == b && hi == b + XM_PM_BLK ? xm_pm_whole_word(r, b) : 0;
 	if (whole || (!on && lo == b && hi == b + XM_PM_BLK)) {
 		/* Release: nothing to order but the word itself. */
-		atomic_store_explicit(&leaf->blk[k], on ? whole : 0,
+		atomic_store_explicit(&bl->word[k], on ? whole : 0,
 				      memory_order_release);
 		return;
 	}
 	/* r shares the block with other regions (or is not linear there):
 	 * its units in the block's fine table.  Other regions' units are left
 	 * as they are. */
-	struct xm_pm_fine *f = leaf->fine[k];
+	struct xm_pm_fine *f = bl->fine[k];
 	for (uintptr_t a = lo; a < hi; a += XM_UNIT)
 		atomic_store_explicit(&f->iova[(a - b) >> XM_UNIT_SHIFT],
 				      on ? xm_pm_fine_word(r, a) : XMEM_BAD_IOVA,
 				      memory_order_relaxed);
 	/* Release: a reader that loads the pointer sees the entries. */
-	atomic_store_explicit(&leaf->blk[k], (uint64_t)(uintptr_t)f,
+	atomic_store_explicit(&bl->word[k], (uint64_t)(uintptr_t)f,
 			      memory_order_release);
 }
 
@@ -150,7 +164,7 @@ int xm_pagemap_set(struct xm_region *r, bool on)
 		return -1;
 	uintptr_t end = r->va + r->len;
 	for (uintptr_t b = r->va & ~(XM_PM_BLK - 1); b < end; b += XM_PM_BLK)
-		xm_pm_set_block(xm_pm_leaf_at(b), r, b, on);
+		xm_pm_set_block(xm_pm_blocks_at(b), r, b, on);
 	if (!r->heap)
 		return 0;   /* translation only: no unit entries */
 	/* Heap memory: the units, after the translation, with release, so a

@@ -2,9 +2,10 @@
  * per 2 MiB block, and for heap memory the owner of every 4 KiB unit.
  *
  * A 48-bit address splits into an 18-bit root index (1 GiB of address space
- * per leaf), a 9-bit block index (2 MiB) and a 9-bit unit index (4 KiB).
- * A leaf holds:
- *   blk[b]   the translation of block b, in one word:
+ * per entry), a 9-bit block index (2 MiB) and a 9-bit unit index (4 KiB).
+ * Two directories share that root index:
+ *   xmem_iova_dir (public, xmem.h: xmem_virt2iova reads it inline) points
+ *   at 512 block words per GiB; word b is the translation of block b:
  *              0                 nothing registered
  *              XM_PM_NOIOVA_BLK  registered, no IOVA anywhere in the block
  *              iova | 1          IOVA-linear: the whole block is registered
@@ -18,7 +19,8 @@
  *            So memory of 2 MiB or 1 GiB pages costs one word per 2 MiB, as
  *            SPDK's map does, and a lookup over it reads a 4 KiB array per
  *            GiB, which stays in L1.
- *   ent[u]   for heap memory only, the unit's owner, tagged in bit 0:
+ *   xm_pm_root points at a leaf of unit entries per GiB, for heap memory
+ *   only; ent[u] is the unit's owner, tagged in bit 0:
  *              0                 not heap memory (unregistered, or
  *                                registered for translation only)
  *              region | 1        a heap unit outside any class span: free
@@ -62,12 +64,18 @@ struct xm_pm_fine {
 	_Atomic uint64_t iova[XM_PM_BLK_UNITS];
 };
 
+/* One GiB of translations: what xmem_iova_dir[va >> 30] points at (the
+ * public part is word[], the block words of xmem.h), then the fine table
+ * each block has had, kept for its next use (never freed; written under
+ * the control mutex only). */
+struct xm_pm_blocks {
+	_Atomic uint64_t word[XM_PM_BLK_UNITS];
+	struct xm_pm_fine *fine[XM_PM_BLK_UNITS];
+};
+
+/* The unit entries of one GiB of heap memory. */
 struct xm_pm_leaf {
 	_Atomic uintptr_t ent[1u << XM_PM_LEAF_BITS];
-	_Atomic uint64_t  blk[1u << (XM_PM_LEAF_BITS - 9)];
-	/* The fine table each block has had, kept for its next use (never
-	 * freed); written under the control mutex only. */
-	struct xm_pm_fine *fine[1u << (XM_PM_LEAF_BITS - 9)];
 };
 
 extern struct xm_pm_leaf *_Atomic xm_pm_root[1u << XM_PM_ROOT_BITS];
@@ -102,34 +110,24 @@ static inline struct xm_span *xm_pagemap_span(uintptr_t va)
 	return (e & XM_PM_REGION) ? NULL : (struct xm_span *)e;
 }
 
+/* The translations of va's GiB, or NULL.  Acquire: see xmem_virt2iova. */
+static inline struct xm_pm_blocks *xm_pm_blocks_of(uintptr_t va)
+{
+	if (unlikely(va >> XMEM_VA_BITS))
+		return NULL;
+	return (struct xm_pm_blocks *)__atomic_load_n(&xmem_iova_dir[va >> 30],
+						      __ATOMIC_ACQUIRE);
+}
+
 /* The block word of va (0 when nothing is registered there). */
 static inline uint64_t xm_pm_block(uintptr_t va)
 {
-	struct xm_pm_leaf *leaf = xm_pm_leaf_of(va);
-	if (unlikely(!leaf))
+	struct xm_pm_blocks *b = xm_pm_blocks_of(va);
+	if (unlikely(!b))
 		return 0;
-	return atomic_load_explicit(&leaf->blk[(va >> XM_PM_BLK_SHIFT) &
-					       (XM_PM_LEAF_MASK >> 9)],
+	return atomic_load_explicit(&b->word[(va >> XM_PM_BLK_SHIFT) &
+					     (XM_PM_BLK_UNITS - 1)],
 				    memory_order_acquire);
-}
-
-/* IOVA of va, or XMEM_BAD_IOVA.  Acquire on the block word pairs with its
- * release store, which follows the writes of a fine table's entries (plain
- * loads on x86-64). */
-static inline uint64_t xm_pagemap_iova(uintptr_t va)
-{
-	uint64_t w = xm_pm_block(va);
-	if (likely(w & XM_PM_LINEAR))
-		return (w - XM_PM_LINEAR) + (va & (((uintptr_t)1 << XM_PM_BLK_SHIFT) - 1));
-	if (unlikely(w <= XM_PM_NOIOVA_BLK))
-		return XMEM_BAD_IOVA;
-	const struct xm_pm_fine *f = (const struct xm_pm_fine *)(uintptr_t)w;
-	uint64_t io = atomic_load_explicit(
-		&f->iova[(va >> XM_UNIT_SHIFT) & (XM_PM_BLK_UNITS - 1)],
-		memory_order_relaxed);
-	if (unlikely(io >= XM_PM_NOIOVA))
-		return XMEM_BAD_IOVA;
-	return io + (va & (XM_UNIT - 1));
 }
 
 /* True when va is registered (translation only or heap memory). */

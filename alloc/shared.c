@@ -278,7 +278,9 @@ static int xm_join(int fd, bool creating)
 	if (mmap(&xm_st, sizeof(xm_st), PROT_READ | PROT_WRITE,
 		 MAP_SHARED | MAP_FIXED, fd, (off_t)d->state_off) == MAP_FAILED ||
 	    mmap(xm_pm_root, sizeof(xm_pm_root), PROT_READ | PROT_WRITE,
-		 MAP_SHARED | MAP_FIXED, fd, (off_t)d->root_off) == MAP_FAILED) {
+		 MAP_SHARED | MAP_FIXED, fd, (off_t)d->root_off) == MAP_FAILED ||
+	    mmap(xmem_iova_dir, sizeof(xmem_iova_dir), PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_FIXED, fd, (off_t)d->iodir_off) == MAP_FAILED) {
 		/* The statics are now in an unknown state: nothing to go
 		 * back to. */
 		xm_log("xmem: cannot map the domain's state over the library's");
@@ -318,10 +320,24 @@ static int xm_window_check(void)
 	return -1;
 }
 
+/* The statics mapped over must start on a page (a copy relocation of
+ * xmem_iova_dir into a program keeps the library's alignment with GNU ld;
+ * checked anyway). */
+static bool xm_statics_mappable(void)
+{
+	return (uintptr_t)&xm_st % 4096 == 0 && (uintptr_t)xm_pm_root % 4096 == 0 &&
+	       (uintptr_t)xmem_iova_dir % 4096 == 0;
+}
+
 static int xm_begin(const char *name)
 {
 	if (!xm_name_ok(name))
 		return -1;
+	if (!xm_statics_mappable()) {
+		xm_cause("the library's state is not page-aligned in this program");
+		errno = ENOTSUP;
+		return -1;
+	}
 	if (!xm_pristine()) {
 		xm_cause(xm_dom ? "already a member of a domain" :
 			 "this process already has heaps, registrations or "
@@ -394,7 +410,8 @@ int xmem_shared_create(const char *name)
 	 * mapping; xm_join maps the file for good. */
 	size_t state_off = xm_pg_up(sizeof(struct xm_domain));
 	size_t root_off = state_off + sizeof(struct xm_state);
-	size_t arena_off = xm_align_up(root_off + sizeof(xm_pm_root), XM_WIN_ALIGN);
+	size_t iodir_off = root_off + sizeof(xm_pm_root);
+	size_t arena_off = xm_align_up(iodir_off + sizeof(xmem_iova_dir), XM_WIN_ALIGN);
 	struct xm_domain *d = mmap(NULL, root_off, PROT_READ | PROT_WRITE,
 				   MAP_SHARED, fd, 0);
 	if (d == MAP_FAILED) {
@@ -408,6 +425,7 @@ int xmem_shared_create(const char *name)
 	d->file_size = fsize;
 	d->state_off = state_off;
 	d->root_off = root_off;
+	d->iodir_off = iodir_off;
 	d->arena_off = arena_off;
 	atomic_store(&d->arena_cur, arena_off);
 	d->files_cur = fsize;

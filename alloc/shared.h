@@ -57,7 +57,7 @@ struct xm_domain {
 	uint32_t fenced;               /* 1: owners use fenced cache sections */
 	uintptr_t base;
 	size_t   window, file_size;
-	size_t   state_off, root_off, arena_off;
+	size_t   state_off, root_off, iodir_off, arena_off;
 	/* Bytes of the file handed out; one fetch_add (or a CAS giving back
 	 * the last piece) each, relaxed: the pieces are disjoint. */
 	_Atomic size_t arena_cur;

@@ -2,12 +2,20 @@
  * rte_extmem_register) and the virt -> IOVA lookup. */
 #include <errno.h>
 
+/* The public header's inline xmem_virt2iova, under another name here, is
+ * the body of the exported function: the lookup is written once. */
+#define xmem_virt2iova xm_virt2iova_inline
+#include <xmem/xmem.h>
+#undef xmem_virt2iova
+/* Outside the header's visibility pragma: exported by hand. */
+__attribute__((visibility("default"))) uint64_t xmem_virt2iova(const void *va);
+
 #include "pagemap.h"
 #include "region.h"
 
 uint64_t xmem_virt2iova(const void *va)
 {
-	return xm_pagemap_iova((uintptr_t)va);
+	return xm_virt2iova_inline(va);
 }
 
 static int xm_register(void *va, size_t len, const uint64_t *iova,

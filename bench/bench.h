@@ -11,23 +11,51 @@
 #include "bench/xb.h"
 
 #define XB_BURST     32               /* objects per burst */
-#define XB_OBJ_SIZE  2048             /* workload 1 and 3 object size */
-#define XB_MIN_SIZE  16               /* workload 2 size range */
+#define XB_OBJ_SIZE  2048             /* burst and pipeline object size */
+#define XB_MIN_SIZE  16               /* mixed burst size range */
 #define XB_MAX_SIZE  16384
 #define XB_MIXED_LEN 4096             /* pre-generated sizes (multiple of XB_BURST) */
 #define XB_HEAP_BYTES ((size_t)256 << 20) /* managed memory per DMA-heap peer */
 #define XB_PAGE      ((size_t)4096)
 #define XB_GIB       ((size_t)1 << 30)
 #define XB_MAX_THREADS 64
+#define XB_BURSTS_PER_ITER 256        /* bursts per harness iteration (burst) */
+#define XB_PIPE_BURSTS_PER_ITER 16    /* ... (pipeline; a multiple of the window) */
+#define XB_TX_WINDOW 4                /* bursts TX completes together */
+#define XB_TX_PERMS  64               /* scrambled completion orders, cycled */
+#define XB_RX_WRITE  64               /* bytes RX writes into each buffer */
+
+struct xb_ring;
+struct xb_hist;
+
+/* The order TX frees a window in: perm NULL is allocation order, else
+ * perm[next++ % XB_TX_PERMS] is a permutation of the window's objects. */
+struct xb_tx_order {
+	const uint8_t (*perm)[XB_TX_WINDOW * XB_BURST];
+	unsigned next;
+};
+
+/* A peer's loops, compiled in its own file (bench/loops.h). */
+struct xb_loops {
+	int (*burst)(unsigned n_bursts);
+	int (*burst_lat)(unsigned n_bursts, struct xb_hist *h);
+	int (*rx)(struct xb_ring *r, unsigned n_bursts, int write, struct xb_hist *h);
+	int (*tx)(struct xb_ring *r, unsigned n_bursts, struct xb_tx_order *o,
+		  struct xb_hist *h);
+};
 
 /* One allocator under test.  Bulk calls are the peer's native burst API
  * where it has one (xmem, rte_mempool), a loop over the single-object
- * calls otherwise. */
+ * calls otherwise.  The timed loops are in loops; the function pointers
+ * below serve setup, the mixed-size workload, the overhead measurement and
+ * the "peer interface" comparison (one indirect call per burst). */
 struct xb_peer {
 	const char *name;          /* short name used in tables and benchmark names */
 	int    ready;              /* set by init when the peer can be measured */
 	char   about[256];         /* what is really called; filled by init */
 	size_t fixed_size;         /* nonzero: only objects up to this size (a pool) */
+	int    pipeline_only;      /* measured on the pipeline workloads only */
+	const struct xb_loops *loops;
 	int    (*init)(struct xb_peer *p);
 	int    (*alloc_bulk)(size_t size, void **objs, unsigned n); /* 0 or -1 */
 	void   (*free_bulk)(void **objs, unsigned n);
@@ -43,18 +71,17 @@ struct xb_peer {
 	void   (*thread_leave)(void);
 };
 
-enum { XB_XMEM, XB_RTE_MALLOC, XB_RTE_MEMPOOL, XB_GLIBC, XB_JEMALLOC,
-       XB_MIMALLOC, XB_XMEM_CHECKED, XB_N_PEERS };
+enum { XB_XMEM, XB_RTE_MALLOC, XB_RTE_MEMPOOL, XB_RTE_MEMPOOL_STACK, XB_GLIBC,
+       XB_JEMALLOC, XB_MIMALLOC, XB_XMEM_CHECKED, XB_N_PEERS };
 
 extern struct xb_peer *xb_peers[XB_N_PEERS];
 extern struct xb_peer xb_peer_xmem, xb_peer_rte_malloc, xb_peer_rte_mempool,
-	xb_peer_glibc, xb_peer_jemalloc, xb_peer_mimalloc, xb_peer_xmem_checked;
+	xb_peer_rte_mempool_stack, xb_peer_glibc, xb_peer_jemalloc, xb_peer_mimalloc,
+	xb_peer_xmem_checked;
 
-/* Bulk calls for peers that only have single-object calls (through
- * function pointers, as dlsym gives them): all or nothing. */
-int  xb_loop_alloc_bulk(void *(*alloc)(size_t), void (*release)(void *),
-                        size_t size, void **objs, unsigned n);
-void xb_loop_free_bulk(void (*release)(void *), void **objs, unsigned n);
+/* The peer measured in a workload: ready, and not pipeline-only unless the
+ * workload is a pipeline. */
+int xb_peer_in(const struct xb_peer *p, int pipeline);
 
 void xb_peer_enter(const struct xb_peer *p);
 void xb_peer_leave(const struct xb_peer *p);
@@ -91,6 +118,7 @@ struct xb_cfg {
 	const char *out_dir; /* NULL: no files */
 	const char *only;    /* comma list of workloads, NULL: all */
 	double load_start;   /* 1-minute load average when the run started */
+	const char *plain;   /* the plain loop's figures (bench/plain), or NULL */
 	int    argc;         /* left-over argv for Google Benchmark */
 	char **argv;
 };
@@ -106,7 +134,7 @@ void xb_w_numa_register(const struct xb_cfg *cfg);    /* workload 8 (w_numa.c) *
 void xb_w_numa_print(FILE *f);                        /* its ratio line */
 const uint32_t *xb_mixed_sizes(void); /* XB_MIXED_LEN sizes, same for every peer */
 
-/* Workload 5 is not timed: it measures and fills this. */
+/* The memory overhead is not timed: it measures and fills this. */
 struct xb_frag {
 	int    valid;           /* the peer could serve the whole request set */
 	double requested;       /* bytes asked for */
@@ -114,18 +142,21 @@ struct xb_frag {
 	double in_use;          /* growth of the allocator's in-use stat (-1: none) */
 	char   note[96];
 };
+struct xb_meta {
+	int    valid;
+	double empty;    /* metadata bytes of a 1 GiB heap, nothing allocated */
+	double full;     /* ... filled with 2 KiB objects */
+	double objects;  /* objects the fill got */
+	char   note[128];
+};
 struct xb_overhead {
 	struct xb_frag frag[2][XB_N_PEERS];  /* [0]: 32 x 2 KiB, [1]: mixed */
-	int    xmem_meta_valid;
-	double xmem_meta_empty;    /* metadata bytes of a 1 GiB heap, nothing allocated */
-	double xmem_meta_full;     /* ... filled with 2 KiB objects */
-	double xmem_meta_objects;  /* objects the fill got */
+	struct xb_meta meta[2];    /* xmem metadata: [0] 4 KiB pages, [1] 2 MiB pages */
 	double dpdk_hdr_per_obj;   /* rte_malloc in-band bytes per 2 KiB object */
-	char   xmem_meta_note[128];
 };
 void xb_w_overhead_run(const struct xb_cfg *cfg, struct xb_overhead *out);
 
-/* Workload 7 is not a Google Benchmark either: it times every burst
+/* The control-plane latency run is not a Google Benchmark either: it times every burst
  * (bench/latency.h), quiet and with a control thread busy on the same heap. */
 #include "bench/latency.h"
 struct xb_latency {
@@ -140,8 +171,57 @@ void xb_latency_print(FILE *f);   /* its section of the table (nothing if it did
 #define XB_LAT_TARGET_P999  2.0  /* busy / quiet at p99.9, at most */
 #define XB_LAT_TARGET_P9999 3.0  /* and at p99.99 */
 
+/* Per-burst latency of every peer (w_tail.c). */
+#include "bench/hist.h"
+enum { XB_TAIL_BURST, XB_TAIL_PIPE_ALLOC, XB_TAIL_PIPE_FREE, XB_TAIL_N };
+extern const char *const xb_tail_name[XB_TAIL_N]; /* "burst", "pipeline alloc", .. */
+struct xb_tail_row {
+	int      valid;
+	uint64_t samples;
+	double   ns[XB_NPCT];
+};
+struct xb_tail {
+	int ran;
+	struct xb_tail_row row[XB_TAIL_N][XB_N_PEERS];
+};
+void xb_w_tail_run(const struct xb_cfg *cfg);
+const struct xb_tail *xb_tail_result(void);
+
+/* How xmem's costs grow (w_curves.c). */
+struct xb_curves {
+	int    ran, valid;
+	char   note[160];
+	int    n_sizes;                 /* points of the size curve */
+	double gib[4];                  /* 1, 4, 16, 64 */
+	double add_ms_per_gib[4], meta_per_gib[4], tr_ns[4], burst_ns[4], free_ns[4];
+	int    n_heaps;
+	int    heaps[4];                /* 1, 8, 32, 128 */
+	double heaps_ns[4];
+	double pm_rss_4k, pm_rss_2m;    /* RSS growth per GiB registered */
+	double pm_meta_4k, pm_meta_2m;  /* empty heap metadata per GiB */
+};
+void xb_w_curves_run(const struct xb_cfg *cfg);
+const struct xb_curves *xb_curves_result(void);
+
+/* The scrambled TX orders (w_pipeline.c), fixed seed. */
+void xb_tx_perms_init(void);
+const uint8_t (*xb_tx_perms(void))[XB_TX_WINDOW * XB_BURST];
+
+/* The plain loop's figures (bench/plain/plain_burst.c --out=FILE), read by
+ * the driver from cfg->plain.  Keys as in that file. */
+struct xb_plain {
+	int    valid;
+	char   note[160];
+	double rounds, bursts_per_round;
+	double burst_mempool_min, burst_mempool_median, burst_xmem_min, burst_xmem_median,
+	       burst_ratio;
+	double tr_memseg_min, tr_memseg_median, tr_xmem_min, tr_xmem_median, tr_ratio;
+};
+int xb_plain_load(const char *path);   /* 0, or -1 with the reason in note */
+const struct xb_plain *xb_plain_result(void);
+
 /* The whole run (driver.c): peers, workloads, overhead, report.  Returns 0
- * when every peer came up.  ov_out, when not NULL, gets workload 5. */
+ * when every peer came up.  ov_out, when not NULL, gets the overhead figures. */
 int xb_bench_main(struct xb_cfg *cfg, struct xb_overhead *ov_out);
 
 /* Output. report.c */

@@ -1,7 +1,9 @@
 /* bench_smoke_test.c - runs every workload of the benchmark once in quick
  * mode, in this process, for every peer, and checks that each produced a
- * number (and that workload 5 measured every peer).  It never looks at how
- * fast anything was: timing is not asserted in tests. */
+ * number: the Google Benchmark runs (burst, harness, interface, mixed, the
+ * three pipelines, translation), the tail latency of every peer, the
+ * curves, the overhead of every peer and the control-plane latency run.  It
+ * never looks at how fast anything was: timing is not asserted in tests. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +37,20 @@ static void expect_run(const char *workload, const char *peer, int threads)
 	g_fail++;
 }
 
+static void expect_tail(const struct xb_tail *t, int w, int peer)
+{
+	const struct xb_tail_row *r = &t->row[w][peer];
+	if (!t->ran || !r->valid || r->samples == 0 || !(r->ns[XB_PMAX] > 0) ||
+	    r->ns[XB_P50] > r->ns[XB_PMAX]) {
+		printf("FAIL tail %s/%s: %s\n", xb_tail_name[w], xb_peers[peer]->name,
+		       t->ran ? "no samples" : "did not run");
+		g_fail++;
+	} else {
+		printf("ok   tail %s/%s: %llu bursts, p50 %.0f ns\n", xb_tail_name[w],
+		       xb_peers[peer]->name, (unsigned long long)r->samples, r->ns[XB_P50]);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct xb_cfg cfg;
@@ -59,14 +75,22 @@ int main(int argc, char **argv)
 			g_fail++;
 			continue;
 		}
-		expect_run("burst", p->name, 1);
-		expect_run("burst", p->name, 2);
-		if (i != XB_RTE_MEMPOOL)
-			expect_run("mixed", p->name, 1);
+		const struct xb_tail *tail = xb_tail_result();
 		expect_run("pipeline", p->name, 1);
 		expect_run("pipeline", p->name, 2);
+		expect_run("pipeline_write", p->name, 2);
+		expect_run("pipeline_inorder", p->name, 2);
+		for (int w = XB_TAIL_PIPE_ALLOC; w <= XB_TAIL_PIPE_FREE; w++)
+			expect_tail(tail, w, i);
+		if (p->pipeline_only)
+			continue;
+		expect_run("burst", p->name, 1);
+		expect_run("burst", p->name, 2);
+		expect_tail(tail, XB_TAIL_BURST, i);
+		if (!p->fixed_size)
+			expect_run("mixed", p->name, 1);
 		for (int s = 0; s < 2; s++) {
-			if (s == 1 && i == XB_RTE_MEMPOOL)
+			if (s == 1 && p->fixed_size)
 				continue;
 			if (!ov.frag[s][i].valid || !(ov.frag[s][i].usable > 0)) {
 				printf("FAIL overhead %s set %d: %s\n", p->name, s, ov.frag[s][i].note);
@@ -74,9 +98,20 @@ int main(int argc, char **argv)
 			}
 		}
 	}
+	expect_run("harness", "keeprunning", 1);
+	expect_run("interface", "xmem", 1);
+	expect_run("interface", "rte_mempool", 1);
 	expect_run("translate", "xmem", 1);
 	expect_run("translate", "rte_memseg", 1);
-	/* Workload 7: both runs measured, the control thread did its ops. */
+	const struct xb_curves *cv = xb_curves_result();
+	if (!cv->valid || !(cv->tr_ns[1] > 0) || !(cv->heaps_ns[1] > 0) || !(cv->pm_rss_4k > 0)) {
+		printf("FAIL curves: %d sizes, %d heap counts, page map %.0f B/GiB: %s\n",
+		       cv->n_sizes, cv->n_heaps, cv->pm_rss_4k, cv->note);
+		g_fail++;
+	} else {
+		printf("ok   curves: %d sizes, %d heap counts\n", cv->n_sizes, cv->n_heaps);
+	}
+	/* The control-plane run: both runs measured, the control thread did its ops. */
 	const struct xb_latency *lat = xb_latency_result();
 	if (!lat->ran || !lat->valid || lat->quiet.bursts == 0 || lat->busy.bursts == 0) {
 		printf("FAIL latency: %s\n", lat->ran ? lat->note : "did not run");
@@ -88,10 +123,12 @@ int main(int argc, char **argv)
 		       (unsigned long long)lat->busy.stats_ops,
 		       (unsigned long long)lat->busy.adds, (unsigned long long)lat->busy.removes);
 	}
-	if (!ov.xmem_meta_valid) {
-		printf("FAIL xmem metadata not measured: %s\n", ov.xmem_meta_note);
-		g_fail++;
-	}
+	for (int m = 0; m < 2; m++)
+		if (!ov.meta[m].valid) {
+			printf("FAIL xmem metadata (%s pages) not measured: %s\n",
+			       m ? "2 MiB" : "4 KiB", ov.meta[m].note);
+			g_fail++;
+		}
 	printf("%s: %d failure%s (bench_main returned %d)\n", g_fail ? "FAILED" : "PASSED",
 	       g_fail, g_fail == 1 ? "" : "s", rc);
 	return g_fail ? 1 : 0;

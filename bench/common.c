@@ -18,30 +18,16 @@ struct xb_peer *xb_peers[XB_N_PEERS] = {
 	[XB_XMEM] = &xb_peer_xmem,
 	[XB_RTE_MALLOC] = &xb_peer_rte_malloc,
 	[XB_RTE_MEMPOOL] = &xb_peer_rte_mempool,
+	[XB_RTE_MEMPOOL_STACK] = &xb_peer_rte_mempool_stack,
 	[XB_GLIBC] = &xb_peer_glibc,
 	[XB_JEMALLOC] = &xb_peer_jemalloc,
 	[XB_MIMALLOC] = &xb_peer_mimalloc,
 	[XB_XMEM_CHECKED] = &xb_peer_xmem_checked,
 };
 
-int xb_loop_alloc_bulk(void *(*alloc)(size_t), void (*release)(void *),
-                       size_t size, void **objs, unsigned n)
+int xb_peer_in(const struct xb_peer *p, int pipeline)
 {
-	for (unsigned i = 0; i < n; i++) {
-		objs[i] = alloc(size);
-		if (objs[i] == NULL) {
-			while (i > 0)
-				release(objs[--i]);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-void xb_loop_free_bulk(void (*release)(void *), void **objs, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		release(objs[i]);
+	return p->ready && (pipeline || !p->pipeline_only);
 }
 
 void xb_peer_enter(const struct xb_peer *p)

@@ -49,23 +49,31 @@ int xb_bench_main(struct xb_cfg *cfg, struct xb_overhead *ov_out)
 	}
 	fflush(stdout);
 
+	if (cfg->plain != NULL) {
+		if (xb_plain_load(cfg->plain) == 0)
+			printf("plain loop: figures from %s\n", cfg->plain);
+		else
+			printf("plain loop: %s\n", xb_plain_result()->note);
+	}
+
 	struct {
 		const char *key, *title, *pattern;
 		void (*reg)(const struct xb_cfg *);
 	} w[] = {
-		{"burst", "workload 1+6: burst, alloc 32 x 2 KiB then free them, 1..N threads",
-		 "^burst/", xb_w_burst_register},
-		{"mixed", "workload 2: burst of 32 mixed sizes, 16 B .. 16 KiB",
+		{"burst", "burst: alloc 32 x 2 KiB then free them, 1..N threads; the harness "
+		 "check; the peer interface", "^(burst|harness|interface)/", xb_w_burst_register},
+		{"mixed", "mixed: burst of 32 mixed sizes, 16 B .. 16 KiB",
 		 "^mixed/", xb_w_mixed_register},
-		{"pipeline", "workload 3+6: pipeline, producer -> SPSC ring -> consumer frees",
-		 "^pipeline/", xb_w_pipeline_register},
-		{"translate", "workload 4: virt -> IOVA at random addresses over 1 GiB",
+		{"pipeline", "pipeline: RX allocates -> SPSC ring -> TX frees (scrambled, "
+		 "with writes, in allocation order)", "^pipeline", xb_w_pipeline_register},
+		{"translate", "translate: virt -> IOVA at random addresses over 1 GiB",
 		 "^translate/", xb_w_translate_register},
 		{"numa", "workload 8: by node, xmem_alloc_bulk_node(XMEM_NUMA_LOCAL) against "
 		 "xmem_alloc_bulk on the same heap", "^numa/", xb_w_numa_register},
 	};
 	int nw = (int)(sizeof w / sizeof w[0]);
-	int total = 1 + selected(cfg, "latency"); /* overhead, latency */
+	/* overhead, and latency, tail, curves when selected */
+	int total = 1 + selected(cfg, "latency") + selected(cfg, "tail") + selected(cfg, "curves");
 	for (int k = 0; k < nw; k++)
 		total += selected(cfg, w[k].key);
 	if (selected(cfg, "translate") && xb_w_translate_setup(cfg, err, sizeof err) != 0)
@@ -86,13 +94,24 @@ int xb_bench_main(struct xb_cfg *cfg, struct xb_overhead *ov_out)
 	if (!selected(cfg, "mixed"))
 		xb_w_mixed_register(cfg); /* generates the size sequence; never run */
 	if (selected(cfg, "latency")) {
-		printf("\n[%d/%d] workload 7: tail latency of one 32 x 2 KiB burst, quiet and "
-		       "with a control thread (stats 1 kHz, add/remove 2 MiB at 100 Hz)\n",
-		       ++step, total);
+		printf("\n[%d/%d] latency: one 32 x 2 KiB xmem burst, quiet and with a busy "
+		       "control plane (stats 1 kHz, add/remove 2 MiB at 100 Hz)\n", ++step, total);
 		fflush(stdout);
 		xb_w_latency_run(cfg);
 	}
-	printf("\n[%d/%d] workload 5: memory overhead (fragmentation, metadata)\n",
+	if (selected(cfg, "tail")) {
+		printf("\n[%d/%d] tail: per-burst latency of every peer (burst, pipeline)\n",
+		       ++step, total);
+		fflush(stdout);
+		xb_w_tail_run(cfg);
+	}
+	if (selected(cfg, "curves")) {
+		printf("\n[%d/%d] curves: cost over GiB registered, heaps in use; translation "
+		       "memory\n", ++step, total);
+		fflush(stdout);
+		xb_w_curves_run(cfg);
+	}
+	printf("\n[%d/%d] overhead: memory overhead (fragmentation, metadata)\n",
 	       ++step, total);
 	fflush(stdout);
 	xb_w_overhead_run(cfg, &ov);

@@ -11,57 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <x86intrin.h>
-#define LAT_CLOCK "rdtscp"
-static inline uint64_t ticks(void)
-{
-	unsigned aux;
-	return __rdtscp(&aux);
-}
-#else
-#define LAT_CLOCK "clock_gettime"
-static inline uint64_t ticks(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-#endif
-
-const char *const xmem_lat_pct_name[XMEM_LAT_NPCT] = {"p50", "p99", "p99.9", "p99.99",
-						       "max"};
-const double xmem_lat_pct_q[XMEM_LAT_NPCT] = {0.5, 0.99, 0.999, 0.9999, 1.0};
-
 static uint64_t now_ns(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* ---- log-linear histogram: 64 buckets per power of two ----------------- */
-
-#define SUB_BITS 6
-#define SUB      (1u << SUB_BITS)
-#define N_BUCKET ((64 - SUB_BITS + 1) * SUB)
-
-static unsigned bucket_of(uint64_t v)
-{
-	if (v < SUB)
-		return (unsigned)v;
-	unsigned e = 63u - (unsigned)__builtin_clzll(v);   /* >= SUB_BITS */
-	return (e - SUB_BITS + 1) * SUB + (unsigned)((v >> (e - SUB_BITS)) & (SUB - 1));
-}
-
-/* The middle of bucket b. */
-static uint64_t bucket_value(unsigned b)
-{
-	if (b < SUB)
-		return b;
-	unsigned e = b / SUB + SUB_BITS - 1, sub = b % SUB;
-	uint64_t lo = (uint64_t)(SUB + sub) << (e - SUB_BITS);
-	return lo + (((uint64_t)1 << (e - SUB_BITS)) >> 1);
+	return xb_mono_ns();
 }
 
 /* ---- the control thread ------------------------------------------------ */
@@ -157,7 +109,7 @@ int xmem_lat_run(const struct xmem_lat_opts *o, struct xmem_lat_result *r)
 		errno = EINVAL;
 		return -1;
 	}
-	uint64_t *hist = calloc(N_BUCKET, sizeof *hist);
+	struct xb_hist *hist = calloc(1, sizeof *hist);
 	if (!hist) {
 		errno = ENOMEM;
 		return -1;
@@ -184,21 +136,19 @@ int xmem_lat_run(const struct xmem_lat_opts *o, struct xmem_lat_result *r)
 
 	void *objs[XMEM_LAT_BURST];
 	double max_s = o->max_seconds > 0 ? o->max_seconds : 60;
-	uint64_t max_tick = 0, n = 0;
+	uint64_t n = 0;
 	atomic_store_explicit(&c.go, 1, memory_order_release);
-	uint64_t ns0 = now_ns(), tk0 = ticks(), ns1 = ns0;
+	uint64_t ns0 = now_ns(), tk0 = xb_ticks(), ns1 = ns0;
 	for (;;) {
-		uint64_t t0 = ticks();
+		uint64_t t0 = xb_ticks();
 		int rc = xmem_alloc_bulk(o->heap, XMEM_LAT_OBJ_SIZE, objs, XMEM_LAT_BURST);
 		if (rc == 0)
 			xmem_free_bulk(objs, XMEM_LAT_BURST);
-		uint64_t t1 = ticks();
+		uint64_t t1 = xb_ticks();
 		if (rc != 0) {
 			r->failed++;
 		} else {
-			uint64_t d = t1 - t0;
-			hist[bucket_of(d)]++;
-			max_tick = d > max_tick ? d : max_tick;
+			xb_hist_add(hist, t1 - t0);
 			n++;
 		}
 		if (((n + r->failed) & 1023) == 0) {
@@ -212,7 +162,7 @@ int xmem_lat_run(const struct xmem_lat_opts *o, struct xmem_lat_result *r)
 				break;
 		}
 	}
-	uint64_t tk1 = ticks();
+	uint64_t tk1 = xb_ticks();
 	ns1 = now_ns();
 	atomic_store_explicit(&c.go, 0, memory_order_release);
 	if (o->busy) {
@@ -224,8 +174,8 @@ int xmem_lat_run(const struct xmem_lat_opts *o, struct xmem_lat_result *r)
 
 	r->bursts = r->samples = n;
 	r->seconds = (double)(ns1 - ns0) * 1e-9;
-	r->ticks_per_ns = ns1 > ns0 ? (double)(tk1 - tk0) / (double)(ns1 - ns0) : 1;
-	r->clock = LAT_CLOCK;
+	r->ticks_per_ns = xb_ticks_per_ns(tk0, tk1, ns0, ns1);
+	r->clock = XB_CLOCK_NAME;
 	r->stats_ops = c.stats_ops;
 	r->adds = c.adds;
 	r->removes = c.removes;
@@ -233,20 +183,7 @@ int xmem_lat_run(const struct xmem_lat_opts *o, struct xmem_lat_result *r)
 	r->ctl_errors = c.errors;
 	r->chunk_left_added = c.added;
 
-	/* Nearest rank: the smallest value with at least q * n samples at or
-	 * below it. */
-	uint64_t seen = 0;
-	unsigned b = 0;
-	for (int k = 0; k < XMEM_LAT_NPCT && n; k++) {
-		uint64_t rank = k == XMEM_LAT_MAX ? n : (uint64_t)(xmem_lat_pct_q[k] * (double)n + 0.999999);
-		if (rank < 1)
-			rank = 1;
-		while (b < N_BUCKET && seen + hist[b] < rank)
-			seen += hist[b++];
-		uint64_t v = k == XMEM_LAT_MAX ? max_tick : bucket_value(b);
-		r->ticks[k] = v > max_tick ? max_tick : v;
-		r->ns[k] = (double)r->ticks[k] / r->ticks_per_ns;
-	}
+	xb_hist_pcts(hist, r->ticks_per_ns, r->ticks, r->ns);
 	free(hist);
 	return 0;
 }

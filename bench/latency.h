@@ -5,8 +5,7 @@
  *
  * One burst is xmem_alloc_bulk(heap, 2 KiB, objs, 32) + xmem_free_bulk(objs,
  * 32) on the calling thread, timed with rdtscp (clock_gettime elsewhere).
- * Times go into a log-linear histogram (64 buckets per power of two: a
- * percentile is within 1.6 % of the true sample; the maximum is exact).
+ * Times go into the histogram of bench/hist.h.
  *
  * Busy: a control thread, started by xmem_lat_run, calls xmem_heap_stats on
  * the heap at stats_hz, and every 1 / (2 * addrm_hz) s alternately adds and
@@ -19,15 +18,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bench/hist.h"
 #include "xmem/xmem.h"
 
 #define XMEM_LAT_BURST    32
 #define XMEM_LAT_OBJ_SIZE 2048
 
-enum { XMEM_LAT_P50, XMEM_LAT_P99, XMEM_LAT_P999, XMEM_LAT_P9999, XMEM_LAT_MAX,
-       XMEM_LAT_NPCT };
-extern const char *const xmem_lat_pct_name[XMEM_LAT_NPCT];  /* "p50" .. "max" */
-extern const double xmem_lat_pct_q[XMEM_LAT_NPCT];         /* 0.5 .. 1 */
+/* The percentiles are those of bench/hist.h, under this file's names. */
+#define XMEM_LAT_P50      XB_P50
+#define XMEM_LAT_P99      XB_P99
+#define XMEM_LAT_P999     XB_P999
+#define XMEM_LAT_P9999    XB_P9999
+#define XMEM_LAT_MAX      XB_PMAX
+#define XMEM_LAT_NPCT     XB_NPCT
+#define xmem_lat_pct_name xb_pct_name
+#define xmem_lat_pct_q    xb_pct_q
 
 struct xmem_lat_opts {
 	struct xmem_heap *heap;    /* the bursts' heap, memory already added */

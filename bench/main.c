@@ -2,10 +2,13 @@
  * harness's own options and leaves --benchmark_* ones to Google Benchmark.
  *
  *   --quick            short smoke run (tiny min time, 128 MiB metadata fill)
- *   --threads=N        scale workloads 1 and 3 up to N threads (default 2,
+ *   --threads=N        scale the burst and the pipeline up to N threads (default 2,
  *                      or $XB_THREADS)
  *   --min-time=S       seconds per benchmark (default 0.5, quick 0.01)
- *   --only=LIST        comma list of burst,mixed,pipeline,translate,latency,numa
+ *   --only=LIST        comma list of burst,mixed,pipeline,translate,latency,
+ *                      tail,curves,numa
+ *   --plain=FILE       the plain loop's figures (bench/plain/plain_burst.c
+ *                      --out=FILE) to put in the table and JSON
  *   --out=DIR          where table.md, results.json, results.svg go
  *                      (default $BUILD_WORKSPACE_DIRECTORY/bench-results,
  *                      else ./bench-results; --out= writes nothing)
@@ -20,7 +23,8 @@
 static void usage(void)
 {
 	printf("usage: bench [--quick] [--threads=N] [--min-time=SECONDS]\n"
-	       "             [--only=burst,mixed,pipeline,translate,latency,numa] [--out=DIR]\n"
+	       "             [--only=burst,mixed,pipeline,translate,latency,tail,curves,numa]\n"
+	       "             [--out=DIR] [--plain=FILE]\n"
 	       "             [--benchmark_* options of Google Benchmark]\n");
 }
 
@@ -54,6 +58,8 @@ int main(int argc, char **argv)
 			cfg.min_time = atof(a + 11);
 		} else if (strncmp(a, "--only=", 7) == 0) {
 			cfg.only = a + 7;
+		} else if (strncmp(a, "--plain=", 8) == 0) {
+			cfg.plain = a + 8;
 		} else if (strncmp(a, "--out=", 6) == 0) {
 			cfg.out_dir = a[6] ? a + 6 : NULL;
 		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "bench/bench.h"
+#include "bench/loops.h"
 
 static void *(*g_malloc)(size_t);
 static void (*g_free)(void *);
@@ -29,6 +30,18 @@ static void gl_free_bulk(void **objs, unsigned n)
 {
 	xb_loop_free_bulk(g_free, objs, n);
 }
+
+static inline int gl_get(void **objs, unsigned n)
+{
+	return xb_loop_alloc_bulk(g_malloc, g_free, XB_OBJ_SIZE, objs, n);
+}
+
+static inline void gl_put(void **objs, unsigned n)
+{
+	xb_loop_free_bulk(g_free, objs, n);
+}
+
+XB_DEFINE_LOOPS(gl, gl_get, gl_put);
 
 static size_t gl_usable(const void *p) { return g_usable((void *)p); }
 
@@ -76,6 +89,7 @@ static int gl_init(struct xb_peer *p)
 
 struct xb_peer xb_peer_glibc = {
 	.name = "glibc",
+	.loops = &gl_loops,
 	.init = gl_init,
 	.alloc_bulk = gl_alloc_bulk,
 	.free_bulk = gl_free_bulk,

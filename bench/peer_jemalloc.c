@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "bench/bench.h"
+#include "bench/loops.h"
 
 #define XB_TLS_TUNABLE "glibc.rtld.optional_static_tls=65536"
 
@@ -54,6 +55,18 @@ static void je_free_bulk(void **objs, unsigned n)
 {
 	xb_loop_free_bulk(g_free, objs, n);
 }
+
+static inline int je_get(void **objs, unsigned n)
+{
+	return xb_loop_alloc_bulk(g_malloc, g_free, XB_OBJ_SIZE, objs, n);
+}
+
+static inline void je_put(void **objs, unsigned n)
+{
+	xb_loop_free_bulk(g_free, objs, n);
+}
+
+XB_DEFINE_LOOPS(je, je_get, je_put);
 
 static size_t je_usable(const void *p) { return g_usable((void *)p); }
 
@@ -103,6 +116,7 @@ static int je_init(struct xb_peer *p)
 
 struct xb_peer xb_peer_jemalloc = {
 	.name = "jemalloc",
+	.loops = &je_loops,
 	.init = je_init,
 	.alloc_bulk = je_alloc_bulk,
 	.free_bulk = je_free_bulk,

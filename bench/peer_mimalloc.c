@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "bench/bench.h"
+#include "bench/loops.h"
 
 static void *(*g_malloc)(size_t);
 static void (*g_free)(void *);
@@ -27,6 +28,18 @@ static void mi_free_bulk(void **objs, unsigned n)
 {
 	xb_loop_free_bulk(g_free, objs, n);
 }
+
+static inline int mi_get(void **objs, unsigned n)
+{
+	return xb_loop_alloc_bulk(g_malloc, g_free, XB_OBJ_SIZE, objs, n);
+}
+
+static inline void mi_put(void **objs, unsigned n)
+{
+	xb_loop_free_bulk(g_free, objs, n);
+}
+
+XB_DEFINE_LOOPS(mi, mi_get, mi_put);
 
 static size_t mi_usable(const void *p) { return g_usable(p); }
 
@@ -67,6 +80,7 @@ static int mi_init(struct xb_peer *p)
 
 struct xb_peer xb_peer_mimalloc = {
 	.name = "mimalloc",
+	.loops = &mi_loops,
 	.init = mi_init,
 	.alloc_bulk = mi_alloc_bulk,
 	.free_bulk = mi_free_bulk,

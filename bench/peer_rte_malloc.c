@@ -8,6 +8,7 @@
 #include <rte_malloc.h>
 
 #include "bench/bench.h"
+#include "bench/loops.h"
 
 
 static int g_socket = -1;
@@ -40,6 +41,18 @@ static void rm_free_bulk(void **objs, unsigned n)
 	for (unsigned i = 0; i < n; i++)
 		rte_free(objs[i]);
 }
+
+static inline int rm_get(void **objs, unsigned n)
+{
+	return rm_alloc_bulk(XB_OBJ_SIZE, objs, n);
+}
+
+static inline void rm_put(void **objs, unsigned n)
+{
+	rm_free_bulk(objs, n);
+}
+
+XB_DEFINE_LOOPS(rm, rm_get, rm_put);
 
 /* The data area rte_malloc reports for the element (what a caller may use). */
 static size_t rm_usable(const void *p)
@@ -82,6 +95,7 @@ static int rm_init(struct xb_peer *p)
 
 struct xb_peer xb_peer_rte_malloc = {
 	.name = "rte_malloc",
+	.loops = &rm_loops,
 	.init = rm_init,
 	.alloc_bulk = rm_alloc_bulk,
 	.free_bulk = rm_free_bulk,

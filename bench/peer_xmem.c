@@ -3,13 +3,15 @@
  * rte_malloc peer gets.  Bursts use xmem_alloc_bulk / xmem_free_bulk.
  * "xmem checked" is the same heap with checked mode (double-free detection)
  * switched on while its benchmark threads run: its ratio to "xmem" is the
- * cost of checked mode. */
+ * cost of checked mode.  The timed loops (loops.h) call xmem_alloc_bulk and
+ * xmem_free_bulk directly, as an application would. */
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "bench/bench.h"
+#include "bench/loops.h"
 #include "xmem/xmem.h"
 
 static struct xmem_heap *g_heap;
@@ -24,6 +26,18 @@ static void xm_free_bulk(void **objs, unsigned n)
 {
 	xmem_free_bulk((void *const *)objs, n);
 }
+
+static inline int xm_get(void **objs, unsigned n)
+{
+	return xmem_alloc_bulk(g_heap, XB_OBJ_SIZE, objs, n);
+}
+
+static inline void xm_put(void **objs, unsigned n)
+{
+	xmem_free_bulk((void *const *)objs, n);
+}
+
+XB_DEFINE_LOOPS(xm, xm_get, xm_put);
 
 static void *xm_alloc(size_t size)
 {
@@ -83,6 +97,7 @@ static int xm_init(struct xb_peer *p)
 
 struct xb_peer xb_peer_xmem = {
 	.name = "xmem",
+	.loops = &xm_loops,
 	.init = xm_init,
 	.alloc_bulk = xm_alloc_bulk,
 	.free_bulk = xm_free_bulk,
@@ -122,6 +137,7 @@ static int xm_checked_init(struct xb_peer *p)
 
 struct xb_peer xb_peer_xmem_checked = {
 	.name = "xmem checked",
+	.loops = &xm_loops,
 	.init = xm_checked_init,
 	.alloc_bulk = xm_alloc_bulk,
 	.free_bulk = xm_free_bulk,

@@ -1,4 +1,4 @@
-/* ring.h - the single-producer single-consumer pointer ring that workload 3
+/* ring.h - the single-producer single-consumer pointer ring that the pipeline
  * hands bursts through.  Every peer goes through the same ring.  Indices are
  * free-running 32-bit counters; each side caches the other side's index and
  * reloads it only when the cached value says "full" or "empty". */

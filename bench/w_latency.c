@@ -1,4 +1,4 @@
-/* w_latency.c - workload 7, tail latency under control-plane load (not a
+/* w_latency.c - xmem's tail latency under control-plane load (not a
  * Google Benchmark: every burst is timed on its own, bench/latency.h).
  *
  * One xmem heap of its own ("xb_latency", 64 MiB of populated 4 KiB pages
@@ -88,13 +88,13 @@ out:
 	xb_mem_unmap(&mem);
 }
 
-/* Workload 7: quiet and busy percentiles, and the ratios the targets judge. */
+/* Quiet and busy percentiles, and the ratios the targets judge. */
 void xb_latency_print(FILE *f)
 {
 	const struct xb_latency *lat = xb_latency_result();
 	if (!lat->ran)
 		return;
-	fprintf(f, "\n### Tail latency under control-plane load (workload 7)\n\n");
+	fprintf(f, "\n### xmem's tail latency under a busy control plane\n\n");
 	if (!lat->valid) {
 		fprintf(f, "Not measured: %s.\n", lat->note);
 		return;

@@ -1,6 +1,6 @@
-/* w_overhead.c - workload 5, memory overhead (not timed):
+/* w_overhead.c - memory overhead (not timed):
  *  - internal fragmentation: every peer serves the request set of workloads
- *    1 and 3 (XB_FRAG_N x 2 KiB) and of workload 2 (the mixed-size sequence);
+ *    burst and pipeline (XB_FRAG_N x 2 KiB) and of the mixed burst (its sizes);
  *    we sum the bytes asked for, the usable bytes the peer reports for each
  *    block (xmem_usable_size, rte_malloc_validate, the pool's elt_size,
  *    malloc_usable_size, mi_usable_size), and the growth of the allocator's
@@ -10,7 +10,8 @@
  *    + the 8-byte chunk header; jemalloc, mimalloc: the size class).
  *  - xmem metadata per GiB: a heap over 1 GiB (reserved PROT_NONE: xmem keeps
  *    metadata out of band, so nothing touches it) filled with 2 KiB objects;
- *    metadata_bytes from xmem_heap_stats, empty and full.  The in-band
+ *    metadata_bytes from xmem_heap_stats, empty and full; once with 4 KiB
+ *    pages, once with 2 MiB pages.  The in-band
  *    header rte_malloc writes per 2 KiB object is reported next to it. */
 #include <errno.h>
 #include <stdio.h>
@@ -64,33 +65,39 @@ static void frag_one(const struct xb_peer *p, int set, struct xb_frag *f)
 	free(objs);
 }
 
-static void xmem_meta(const struct xb_cfg *cfg, struct xb_overhead *ov)
+/* A heap over len bytes of page-size pages (reserved PROT_NONE: nothing
+ * touches it), filled with 2 KiB objects: metadata_bytes per GiB, empty and
+ * full.  Returns 1 when measured. */
+static int xmem_meta(const struct xb_cfg *cfg, size_t page, struct xb_meta *out)
 {
 	size_t len = cfg->quick ? (size_t)128 << 20 : XB_GIB;
-	size_t max_objs = len / XB_OBJ_SIZE, got = 0;
+	size_t max_objs = len / XB_OBJ_SIZE, got = 0, n = len / page;
 	struct xb_mem m;
 	struct xmem_heap *h;
 	struct xmem_heap_stats s;
 	void **objs;
 	double t0 = xb_now();
 
+	memset(out, 0, sizeof *out);
 	if (!xb_peers[XB_XMEM]->ready) {
-		snprintf(ov->xmem_meta_note, sizeof ov->xmem_meta_note, "xmem not ready");
-		return;
+		snprintf(out->note, sizeof out->note, "xmem not ready");
+		return 0;
 	}
 	if (xb_mem_map(&m, len, 1, 0) != 0)
-		return;
+		return 0;
+	/* The table for page-size pages: every (page / 4 KiB)th entry. */
+	for (size_t i = 0; i < n; i++)
+		m.iova[i] = m.iova[i * (page / XB_PAGE)];
 	objs = malloc(max_objs * sizeof *objs);
 	h = xmem_heap_create("xb_meta");
 	if (objs == NULL || h == NULL ||
-	    xmem_heap_add_memory(h, m.va, m.len, m.iova, m.n_pages, XB_PAGE) != 0) {
-		snprintf(ov->xmem_meta_note, sizeof ov->xmem_meta_note,
-		         "heap setup failed: %s", strerror(errno));
+	    xmem_heap_add_memory(h, m.va, m.len, m.iova, n, page) != 0) {
+		snprintf(out->note, sizeof out->note, "heap setup failed: %s", strerror(errno));
 		goto out;
 	}
 	if (xmem_heap_stats(h, &s) != 0)
 		goto out;
-	ov->xmem_meta_empty = (double)s.metadata_bytes * (double)XB_GIB / (double)len;
+	out->empty = (double)s.metadata_bytes * (double)XB_GIB / (double)len;
 	while (got + XB_BURST <= max_objs) {
 		if (xmem_alloc_bulk(h, XB_OBJ_SIZE, &objs[got], XB_BURST) != 0)
 			break;
@@ -100,13 +107,13 @@ static void xmem_meta(const struct xb_cfg *cfg, struct xb_overhead *ov)
 	}
 	if (xmem_heap_stats(h, &s) != 0)
 		goto out;
-	ov->xmem_meta_full = (double)s.metadata_bytes * (double)XB_GIB / (double)len;
-	ov->xmem_meta_objects = (double)got;
-	ov->xmem_meta_valid = 1;
-	snprintf(ov->xmem_meta_note, sizeof ov->xmem_meta_note,
-	         "%zu MiB heap%s, %zu of %zu 2 KiB objects placed, %.1f s",
-	         len >> 20, len != XB_GIB ? " (scaled to 1 GiB)" : "", got, max_objs,
-	         xb_now() - t0);
+	out->full = (double)s.metadata_bytes * (double)XB_GIB / (double)len;
+	out->objects = (double)got;
+	out->valid = 1;
+	snprintf(out->note, sizeof out->note,
+	         "%zu MiB heap of %zu KiB pages%s, %zu of %zu 2 KiB objects placed, %.1f s",
+	         len >> 20, page >> 10, len != XB_GIB ? " (scaled to 1 GiB)" : "", got,
+	         max_objs, xb_now() - t0);
 	for (size_t i = 0; i < got; i += XB_BURST)
 		xmem_free_bulk(&objs[i], XB_BURST);
 	if (xmem_heap_remove_memory(h, m.va, m.len) == 0)
@@ -116,6 +123,7 @@ out:
 	/* If remove failed the heap still owns the range: leave it mapped. */
 	if (h == NULL || xmem_heap_lookup("xb_meta") == NULL)
 		xb_mem_unmap(&m);
+	return out->valid;
 }
 
 void xb_w_overhead_run(const struct xb_cfg *cfg, struct xb_overhead *ov)
@@ -123,7 +131,7 @@ void xb_w_overhead_run(const struct xb_cfg *cfg, struct xb_overhead *ov)
 	memset(ov, 0, sizeof *ov);
 	for (int set = 0; set < 2; set++)
 		for (int i = 0; i < XB_N_PEERS; i++) {
-			if (xb_peers[i]->ready)
+			if (xb_peer_in(xb_peers[i], 0))
 				frag_one(xb_peers[i], set, &ov->frag[set][i]);
 			else
 				snprintf(ov->frag[set][i].note, sizeof ov->frag[set][i].note,
@@ -132,5 +140,6 @@ void xb_w_overhead_run(const struct xb_cfg *cfg, struct xb_overhead *ov)
 	struct xb_frag *r = &ov->frag[0][XB_RTE_MALLOC];
 	if (r->valid && r->in_use > 0)
 		ov->dpdk_hdr_per_obj = (r->in_use - r->requested) / XB_FRAG_N;
-	xmem_meta(cfg, ov);
+	xmem_meta(cfg, XB_PAGE, &ov->meta[0]);
+	xmem_meta(cfg, (size_t)2 << 20, &ov->meta[1]);
 }

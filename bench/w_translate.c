@@ -1,4 +1,4 @@
-/* w_translate.c - workload 4: virtual address -> IOVA at random addresses
+/* w_translate.c - translation: virtual address -> IOVA at random addresses
  * over 1 GiB of 4 KiB pages.  The same 1 GiB range (reserved PROT_NONE,
  * MAP_NORESERVE: translation never touches the memory) is registered with
  * both libraries under the same scattered IOVA table:

@@ -20,32 +20,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-static int n_pass, n_fail;
-
-#define CHECK(cond)                                                           \
-    do {                                                                      \
-        if (cond) {                                                           \
-            n_pass++;                                                         \
-        } else {                                                              \
-            n_fail++;                                                         \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);   \
-        }                                                                     \
-    } while (0)
-
-/* rc == -1 and errno == e */
-#define CHECK_ERR(call, e)                                                    \
-    do {                                                                      \
-        errno = 0;                                                            \
-        long rc_ = (long)(call);                                              \
-        int got_ = errno;                                                     \
-        if (rc_ == -1 && got_ == (e)) {                                       \
-            n_pass++;                                                         \
-        } else {                                                              \
-            n_fail++;                                                         \
-            fprintf(stderr, "FAIL %s:%d: %s: rc %ld errno %d (%s), want %s\n", \
-                    __FILE__, __LINE__, #call, rc_, got_, strerror(got_), #e); \
-        }                                                                     \
-    } while (0)
+#include "iommu/test_check.h"
 
 #define PG 4096ULL
 #define NONE XM_IOVA_NONE

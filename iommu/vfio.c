@@ -1,12 +1,15 @@
-/* iommu/vfio.c - owns the VFIO type1 backend: containers (/dev/vfio/vfio),
- * groups (/dev/vfio/N), selecting TYPE1v2, reading VFIO_IOMMU_GET_INFO and
- * its capability chain, VFIO_IOMMU_MAP_DMA / VFIO_IOMMU_UNMAP_DMA (one call
- * per run of a per-page IOVA table, with rollback), and device fds and region
- * info for tests and tools.  Public API: include/xmem/xmem_vfio.h. */
+/* iommu/vfio.c - owns the backend-neutral part of a VFIO container: opening
+ * one with a backend (type1: iommu/vfio_type1.c; iommufd: iommu/iommufd.c)
+ * chosen by the caller, the environment or what the kernel has; the group
+ * and device-fd bookkeeping; argument checks and counters around each map
+ * and unmap; the record of the mappings made (to tell an identical EEXIST
+ * from a conflict, and what a short unmap leaves); one map call per run of
+ * a per-page IOVA table, with rollback; and region info for tests and
+ * tools.  Public API: include/xmem/xmem_vfio.h. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* pread, readlink */
 #endif
-#include "iommu/vfio.h"
+#include "iommu/vfio_backend.h"
 
 #include "alloc/xm_common.h" /* failed calls report one line (xm_ctl_exit) */
 #include "iommu/iova.h"
@@ -24,162 +27,92 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-struct xm_vfio_group {
-    int id;
-    int fd;
-    int n_dev;
-    int dev_fds[XMEM_VFIO_MAX_DEVICES];
-};
-
-/* One mapping made through the container (kept to tell an identical EEXIST
- * from a conflicting one). */
-struct xm_vfio_map {
-    uintptr_t va;
-    uint64_t  iova;
-    uint64_t  len;
-};
-
-struct xmem_vfio_container {
-    int                    fd;
-    /* The DMA layer's subscriber while attached (vfio_attach.c).  Written
-     * with the control mutex held; read by group_remove under c->lock:
-     * acquire/release so group_remove sees an attach that completed. */
-    struct xmem_dma_subscriber *_Atomic sub;
-    int                    iommu_set;   /* TYPE1v2 selected (needs >= 1 group) */
-    uint64_t               min_pgsize;  /* smallest IOMMU page size, 4096 if unknown */
-    pthread_mutex_t        lock;        /* guards everything below and the ioctls */
-    size_t                 n_groups;
-    struct xm_vfio_group   groups[XMEM_VFIO_MAX_GROUPS];
-    struct xmem_vfio_stats stats;
-    struct xm_vfio_map    *maps;        /* sorted by iova, disjoint */
-    size_t                 n_maps, cap_maps;
-    /* xmem_vfio_set_numa_strict; read by the subscriber's ADD check
-     * (vfio_numa.c).  Relaxed: a setting on its own. */
-    _Atomic int            numa_strict;
-};
-
-/* ------------------------------------------------------------------------ */
-/* Capability chain                                                         */
-/* ------------------------------------------------------------------------ */
-
-#define XM_VFIO_MAX_CAPS 64
-
-int xm_vfio_parse_info(const void *buf, size_t size, struct xmem_vfio_info *out)
-{
-    struct vfio_iommu_type1_info info;
-    if (!buf || !out || size < sizeof(info)) {
-        errno = EINVAL;
-        return -1;
-    }
-    const unsigned char *b = buf;
-    memcpy(&info, b, sizeof(info));
-    memset(out, 0, sizeof(*out));
-    if (info.flags & VFIO_IOMMU_INFO_PGSIZES)
-        out->iova_pgsizes = info.iova_pgsizes;
-    if (!(info.flags & VFIO_IOMMU_INFO_CAPS) || info.cap_offset == 0)
-        return 0;
-
-    size_t off = info.cap_offset;
-    size_t min_off = sizeof(info); /* each capability lies after the previous one */
-    for (int n = 0; off != 0; n++) {
-        struct vfio_info_cap_header h;
-        if (n >= XM_VFIO_MAX_CAPS || off < min_off || off > size ||
-            size - off < sizeof(h)) {
-            errno = EPROTO;
-            return -1;
-        }
-        memcpy(&h, b + off, sizeof(h));
-        if (h.id == VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE) {
-            struct vfio_iommu_type1_info_cap_iova_range cap;
-            if (size - off < sizeof(cap)) {
-                errno = EPROTO;
-                return -1;
-            }
-            memcpy(&cap, b + off, sizeof(cap));
-            size_t room = (size - off - sizeof(cap)) / sizeof(struct vfio_iova_range);
-            if (cap.nr_iovas > room) {
-                errno = EPROTO;
-                return -1;
-            }
-            out->ranges_total = cap.nr_iovas;
-            out->n_ranges = cap.nr_iovas < XMEM_VFIO_MAX_RANGES ? cap.nr_iovas
-                                                                : XMEM_VFIO_MAX_RANGES;
-            for (uint32_t i = 0; i < out->n_ranges; i++) {
-                struct vfio_iova_range r;
-                memcpy(&r, b + off + sizeof(cap) + i * sizeof(r), sizeof(r));
-                out->ranges[i].start = r.start;
-                out->ranges[i].end = r.end;
-            }
-        } else if (h.id == VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL) {
-            struct vfio_iommu_type1_info_dma_avail cap;
-            if (size - off < sizeof(cap)) {
-                errno = EPROTO;
-                return -1;
-            }
-            memcpy(&cap, b + off, sizeof(cap));
-            out->has_dma_avail = 1;
-            out->dma_avail = cap.avail;
-        }
-        if (h.next != 0 && h.next <= off) {
-            errno = EPROTO;
-            return -1;
-        }
-        min_off = off + sizeof(h);
-        off = h.next;
-    }
-    return 0;
-}
-
 /* ------------------------------------------------------------------------ */
 /* Containers and groups                                                    */
 /* ------------------------------------------------------------------------ */
 
-static struct xmem_vfio_container *xm_vfio_container_open(void)
+/* AUTO: XMEM_VFIO_BACKEND=type1|iommufd if set; otherwise iommufd when
+ * /dev/iommu and VFIO cdevs (/dev/vfio/devices) exist, else type1. */
+static enum xmem_vfio_backend resolve_backend(enum xmem_vfio_backend b)
 {
-    int fd = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+    if (b != XMEM_VFIO_BACKEND_AUTO)
+        return b;
+    const char *env = getenv("XMEM_VFIO_BACKEND");
+    if (env && strcmp(env, "type1") == 0)
+        return XMEM_VFIO_BACKEND_TYPE1;
+    if (env && strcmp(env, "iommufd") == 0)
+        return XMEM_VFIO_BACKEND_IOMMUFD;
+    if (access("/dev/iommu", F_OK) == 0 && access("/dev/vfio/devices", F_OK) == 0)
+        return XMEM_VFIO_BACKEND_IOMMUFD;
+    return XMEM_VFIO_BACKEND_TYPE1;
+}
+
+int xm_vfio_open_node(const char *path)
+{
+    int fd = open(path, O_RDWR | O_CLOEXEC);
     if (fd < 0) {
         if (errno == ENOENT || errno == ENXIO || errno == ENODEV)
             errno = ENODEV;
         else if (errno == EPERM)
             errno = EACCES;
+    }
+    return fd;
+}
+
+static struct xmem_vfio_container *xm_vfio_container_open(enum xmem_vfio_backend backend)
+{
+    if (backend != XMEM_VFIO_BACKEND_AUTO && backend != XMEM_VFIO_BACKEND_TYPE1 &&
+        backend != XMEM_VFIO_BACKEND_IOMMUFD) {
+        xm_cause("backend %d is not a backend", (int)backend);
+        errno = EINVAL;
         return NULL;
     }
-    int e = 0;
-    if (ioctl(fd, VFIO_GET_API_VERSION) != VFIO_API_VERSION)
-        e = EPROTO;
-    else if (ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) <= 0)
-        e = ENOTSUP;
-    struct xmem_vfio_container *c = NULL;
-    if (!e && !(c = calloc(1, sizeof(*c))))
-        e = ENOMEM;
-    if (!e && pthread_mutex_init(&c->lock, NULL) != 0)
-        e = ENOMEM;
-    if (e) {
+    struct xmem_vfio_container *c = calloc(1, sizeof(*c));
+    if (!c) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (pthread_mutex_init(&c->lock, NULL) != 0) {
         free(c);
-        close(fd);
+        errno = ENOMEM;
+        return NULL;
+    }
+    c->min_pgsize = 4096;
+    int rc = resolve_backend(backend) == XMEM_VFIO_BACKEND_IOMMUFD ? xm_iommufd_open(c)
+                                                                   : xm_vfio_type1_open(c);
+    if (rc != 0) {
+        int e = errno;
+        pthread_mutex_destroy(&c->lock);
+        free(c);
         errno = e;
         return NULL;
     }
-    c->fd = fd;
-    c->min_pgsize = 4096;
     return c;
+}
+
+struct xmem_vfio_container *xmem_vfio_container_open_backend(enum xmem_vfio_backend backend)
+{
+    xm_ctl_enter();
+    struct xmem_vfio_container *r = xm_vfio_container_open(backend);
+    xm_ctl_exit(!r, "xmem_vfio_container_open_backend");
+    return r;
 }
 
 struct xmem_vfio_container *xmem_vfio_container_open(void)
 {
     xm_ctl_enter();
-    struct xmem_vfio_container * r = xm_vfio_container_open();
+    struct xmem_vfio_container *r = xm_vfio_container_open(XMEM_VFIO_BACKEND_TYPE1);
     xm_ctl_exit(!r, "xmem_vfio_container_open");
     return r;
 }
 
-static void close_group(struct xm_vfio_group *g)
+int xmem_vfio_container_backend(const struct xmem_vfio_container *c)
 {
-    for (int i = 0; i < g->n_dev; i++)
-        close(g->dev_fds[i]);
-    g->n_dev = 0;
-    ioctl(g->fd, VFIO_GROUP_UNSET_CONTAINER);
-    close(g->fd);
+    if (!c) {
+        errno = EINVAL;
+        return -1;
+    }
+    return (int)c->ops->kind;
 }
 
 int xmem_vfio_container_close(struct xmem_vfio_container *c)
@@ -189,10 +122,14 @@ int xmem_vfio_container_close(struct xmem_vfio_container *c)
     if (atomic_load_explicit(&c->sub, memory_order_acquire))
         xmem_vfio_detach(c); /* unmaps what xmem mapped; takes the control mutex */
     pthread_mutex_lock(&c->lock);
-    for (size_t i = 0; i < c->n_groups; i++)
-        close_group(&c->groups[i]);
+    for (size_t i = 0; i < c->n_groups; i++) {
+        struct xm_vfio_group *g = &c->groups[i];
+        for (int j = 0; j < g->n_dev; j++)
+            close(g->dev_fds[j]);
+        g->n_dev = 0;
+    }
+    c->ops->close(c); /* the groups, then the container or IOAS */
     c->n_groups = 0;
-    close(c->fd);
     pthread_mutex_unlock(&c->lock);
     xm_vfio_forget_default(c);
     pthread_mutex_destroy(&c->lock);
@@ -244,8 +181,6 @@ static struct xm_vfio_group *find_group(struct xmem_vfio_container *c, int id)
     return NULL;
 }
 
-static int get_info_locked(struct xmem_vfio_container *c, struct xmem_vfio_info *out);
-
 static int xm_vfio_group_add(struct xmem_vfio_container *c, int group_id)
 {
     if (!c || group_id < 0) {
@@ -257,64 +192,30 @@ static int xm_vfio_group_add(struct xmem_vfio_container *c, int group_id)
         return -1;
     }
     pthread_mutex_lock(&c->lock);
-    int e = 0, gfd = -1;
+    int e = 0;
     if (find_group(c, group_id)) {
         e = EEXIST;
-        goto out;
-    }
-    if (c->n_groups == XMEM_VFIO_MAX_GROUPS) {
+    } else if (c->n_groups == XMEM_VFIO_MAX_GROUPS) {
         e = ENOSPC;
-        goto out;
-    }
-    char path[32];
-    snprintf(path, sizeof(path), "/dev/vfio/%d", group_id);
-    gfd = open(path, O_RDWR | O_CLOEXEC);
-    if (gfd < 0) {
-        e = errno;
-        goto out;
-    }
-    struct vfio_group_status st = {.argsz = sizeof(st)};
-    if (ioctl(gfd, VFIO_GROUP_GET_STATUS, &st) != 0) {
-        e = errno;
-        goto out;
-    }
-    if (!(st.flags & VFIO_GROUP_FLAGS_VIABLE)) {
-        e = EPERM;
-        goto out;
-    }
-    if (st.flags & VFIO_GROUP_FLAGS_CONTAINER_SET) {
-        e = EBUSY;
-        goto out;
-    }
-    if (ioctl(gfd, VFIO_GROUP_SET_CONTAINER, &c->fd) != 0) {
-        e = errno;
-        goto out;
-    }
-    if (!c->iommu_set) {
-        if (ioctl(c->fd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU) != 0) {
+    } else {
+        struct xm_vfio_group *g = &c->groups[c->n_groups];
+        memset(g, 0, sizeof(*g));
+        g->id = group_id;
+        g->fd = -1;
+        if (c->ops->group_add(c, g) != 0)
             e = errno;
-            ioctl(gfd, VFIO_GROUP_UNSET_CONTAINER);
-            goto out;
-        }
-        c->iommu_set = 1;
-        struct xmem_vfio_info info;
-        c->min_pgsize = 4096;
-        if (get_info_locked(c, &info) == 0 && info.iova_pgsizes)
-            c->min_pgsize = info.iova_pgsizes & -info.iova_pgsizes;
+        else
+            c->n_groups++;
     }
-    struct xm_vfio_group *g = &c->groups[c->n_groups++];
-    memset(g, 0, sizeof(*g));
-    g->id = group_id;
-    g->fd = gfd;
-    gfd = -1;
-out:
-    if (gfd >= 0)
-        close(gfd);
     pthread_mutex_unlock(&c->lock);
     if (e) {
         errno = e;
         return -1;
     }
+    void (*cb)(struct xmem_vfio_container *) =
+        atomic_load_explicit(&c->on_ranges, memory_order_acquire);
+    if (cb)
+        cb(c);
     return 0;
 }
 
@@ -340,17 +241,13 @@ static int xm_vfio_group_remove(struct xmem_vfio_container *c, int group_id)
         e = ENOENT;
     } else if (g->n_dev > 0) {
         e = EBUSY;
-    } else if (c->n_groups == 1 && atomic_load_explicit(&c->sub, memory_order_acquire)) {
+    } else if (c->n_groups == 1 && c->ops->drops_with_last_group &&
+               atomic_load_explicit(&c->sub, memory_order_acquire)) {
         e = EBUSY; /* the kernel would drop mappings xmem's registry holds */
-    } else if (ioctl(g->fd, VFIO_GROUP_UNSET_CONTAINER) != 0) {
+    } else if (c->ops->group_remove(c, g) != 0) {
         e = errno;
     } else {
-        close(g->fd);
         *g = c->groups[--c->n_groups];
-        if (c->n_groups == 0) {
-            c->iommu_set = 0; /* the kernel released the IOMMU and its mappings */
-            c->n_maps = 0;
-        }
     }
     pthread_mutex_unlock(&c->lock);
     if (e) {
@@ -378,33 +275,7 @@ static int get_info_locked(struct xmem_vfio_container *c, struct xmem_vfio_info 
         errno = ENODEV;
         return -1;
     }
-    size_t argsz = sizeof(struct vfio_iommu_type1_info);
-    for (int tries = 0; tries < 8; tries++) {
-        struct vfio_iommu_type1_info *info = calloc(1, argsz);
-        if (!info) {
-            errno = ENOMEM;
-            return -1;
-        }
-        info->argsz = (uint32_t)argsz;
-        if (ioctl(c->fd, VFIO_IOMMU_GET_INFO, info) != 0) {
-            int e = errno;
-            free(info);
-            errno = e;
-            return -1;
-        }
-        if (info->argsz > argsz) { /* the kernel asks for a bigger buffer */
-            argsz = info->argsz;
-            free(info);
-            continue;
-        }
-        int rc = xm_vfio_parse_info(info, argsz, out);
-        int e = errno;
-        free(info);
-        errno = e;
-        return rc;
-    }
-    errno = EPROTO; /* the kernel kept asking for more */
-    return -1;
+    return c->ops->get_info(c, out);
 }
 
 int xmem_vfio_get_info(struct xmem_vfio_container *c, struct xmem_vfio_info *out)
@@ -488,6 +359,11 @@ int xm_vfio_has_mapping(struct xmem_vfio_container *c, uintptr_t va, uint64_t io
     return same;
 }
 
+uint32_t xm_vfio_ioas_id(const struct xmem_vfio_container *c)
+{
+    return c->ioas_id;
+}
+
 size_t xm_vfio_group_ids(struct xmem_vfio_container *c, int *ids, size_t cap)
 {
     pthread_mutex_lock(&c->lock);
@@ -534,15 +410,8 @@ static int map_locked(struct xmem_vfio_container *c, uintptr_t va, uint64_t iova
         errno = ENODEV;
         return -1;
     }
-    struct vfio_iommu_type1_dma_map map = {
-        .argsz = sizeof(map),
-        .flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
-        .vaddr = va,
-        .iova = iova,
-        .size = len,
-    };
     c->stats.map_calls++;
-    if (ioctl(c->fd, VFIO_IOMMU_MAP_DMA, &map) != 0) {
+    if (c->ops->map(c, va, iova, len) != 0) {
         c->stats.map_failed++;
         return -1;
     }
@@ -564,28 +433,23 @@ static int unmap_locked(struct xmem_vfio_container *c, uint64_t iova, uint64_t l
         errno = ENODEV;
         return -1;
     }
-    struct vfio_iommu_type1_dma_unmap um = {
-        .argsz = sizeof(um),
-        .flags = 0,
-        .iova = iova,
-        .size = len,
-    };
+    uint64_t done = 0;
     c->stats.unmap_calls++;
-    if (ioctl(c->fd, VFIO_IOMMU_UNMAP_DMA, &um) != 0) {
+    if (c->ops->unmap(c, iova, len, &done) != 0) {
         c->stats.unmap_failed++;
         return -1;
     }
     if (unmapped)
-        *unmapped = um.size;
+        *unmapped = done;
     /* Forget the records only when the kernel's answer says what became of
      * them: all of [iova, iova + len) unmapped, or nothing mapped there at
      * all.  A short unmap of another size leaves it unknown which entries
      * the kernel still maps: the records stay (a superset, never a loss). */
-    if (um.size == len || um.size == 0)
+    if (done == len || done == 0)
         maps_remove(c, iova, len);
-    if (um.size != len) {
+    if (done != len) {
         c->stats.unmap_failed++;
-        errno = um.size == 0 ? ENOENT : EIO;
+        errno = done == 0 ? ENOENT : EIO;
         return -1;
     }
     return 0;
@@ -764,7 +628,7 @@ int xmem_vfio_device_open(struct xmem_vfio_container *c, int group_id, const cha
     } else if (g->n_dev == XMEM_VFIO_MAX_DEVICES) {
         e = ENOSPC;
     } else {
-        fd = ioctl(g->fd, VFIO_GROUP_GET_DEVICE_FD, name);
+        fd = c->ops->device_fd(c, g, name);
         if (fd < 0)
             e = errno;
         else

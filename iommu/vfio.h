@@ -1,6 +1,7 @@
-/* iommu/vfio.h - internals of the VFIO type1 backend (iommu/vfio.c) that other
- * parts of libxmem and the unit tests use: parsing the VFIO_IOMMU_GET_INFO
- * capability chain without a kernel.  Public API: include/xmem/xmem_vfio.h. */
+/* iommu/vfio.h - internals of the VFIO containers (iommu/vfio.c and its
+ * backends) that other parts of libxmem and the unit tests use: parsing the
+ * VFIO_IOMMU_GET_INFO capability chain without a kernel, the record of
+ * mappings, the attached subscriber.  Public API: include/xmem/xmem_vfio.h. */
 #ifndef XMEM_IOMMU_VFIO_H
 #define XMEM_IOMMU_VFIO_H
 
@@ -28,6 +29,9 @@ int xm_vfio_parse_info(const void *buf, size_t size, struct xmem_vfio_info *out)
  * mapped through this container and is still mapped, else 0. */
 int xm_vfio_has_mapping(struct xmem_vfio_container *c, uintptr_t va, uint64_t iova,
                         uint64_t len);
+/* The IOAS of an iommufd container (0 for type1); tests use it to act
+ * behind xmem's back. */
+uint32_t xm_vfio_ioas_id(const struct xmem_vfio_container *c);
 /* The container's subscriber while attached (NULL otherwise). */
 struct xmem_dma_subscriber *xm_vfio_get_sub(struct xmem_vfio_container *c);
 void xm_vfio_set_sub(struct xmem_vfio_container *c, struct xmem_dma_subscriber *s);

@@ -29,6 +29,7 @@ DPDK_PACKAGES=(
 OTHER_PACKAGES=(
     numactl
     libbenchmark-dev      # Google Benchmark
+    dpdk-dev              # dpdk-testpmd: the dpdk stage and bench/testpmd.sh
     libjemalloc-dev
     libmimalloc-dev
     clang
@@ -38,6 +39,8 @@ OTHER_PACKAGES=(
     meson                 # examples/ built from an installed prefix
     ninja-build
     doxygen               # scripts/apidoc.sh, and the install stage's check
+    libbsd-dev            # libbsd.a, libmd.a: DPDK's static EAL in tests/vfio_guest's DPDK test
+    libmd-dev
 )
 
 PACKAGES=()

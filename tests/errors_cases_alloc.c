@@ -5,6 +5,8 @@
  * drives them. */
 #include "errors_test.h"
 
+#include <xmem/xmem_pool.h>
+
 /* ------------------------------------------------- xmem.h: allocation */
 
 static void c_alloc_null_heap(struct env *e) { EXPECT_ALLOC(e, xmem_alloc(NULL, 64, 0)); }
@@ -502,6 +504,122 @@ static void c_thread_register_full(struct env *e)
 		CHECK_GE(one.rc, 0);
 	}
 }
+static void c_thread_register_id_out_of_range(struct env *e)
+{
+	int id = xmem_thread_register();
+	CHECK_GE(id, 0);
+	EXPECT(e, xmem_thread_register_id(XMEM_MAX_LCORES));
+	EXPECT(e, xmem_thread_register_id(UINT_MAX));
+	CHECK_EQ(xmem_lcore_id(), id);
+}
+
+/* A second thread asks for the id this thread holds. */
+struct id_thief {
+	struct env *e;
+	unsigned want;
+	int own, after;
+};
+
+static void *id_thief_main(void *arg)
+{
+	struct id_thief *t = arg;
+	t->own = xmem_thread_register();
+	EXPECT(t->e, xmem_thread_register_id(t->want));
+	t->after = xmem_lcore_id();
+	return NULL;
+}
+
+static void c_thread_register_id_taken(struct env *e)
+{
+	int id = xmem_thread_register();
+	if (!CHECK_GE(id, 0))
+		return;
+	struct id_thief t = {.e = e, .want = (unsigned)id};
+	pthread_t th;
+	if (!CHECK_EQ(pthread_create(&th, NULL, id_thief_main, &t), 0))
+		return;
+	pthread_join(th, NULL);
+	CHECK_GE(t.own, 0);
+	CHECK_EQ(t.after, t.own);      /* kept its own id */
+	CHECK_EQ(xmem_lcore_id(), id); /* and this thread its */
+}
+/* ----------------------------------------------------- xmem_pool.h */
+
+static void c_pool_create_zero(struct env *e) { EXPECT(e, xmem_pool_create(0)); }
+
+static void c_pool_create_too_large(struct env *e)
+{
+	EXPECT(e, xmem_pool_create((1u << 31) + 1));
+	EXPECT(e, xmem_pool_create(UINT_MAX));
+}
+
+static void c_pool_destroy_null(struct env *e)
+{
+	EXPECT_VOID_N(e, 0, true, xmem_pool_destroy(NULL));
+}
+
+/* A pool holding three pointers; the case checks they are all still there
+ * after the bad call. */
+static void *pool_objs[3] = {(void *)0x1000, (void *)0x2000, (void *)0x3000};
+
+static struct xmem_pool *pool_of_three(void)
+{
+	struct xmem_pool *p = xmem_pool_create(8);
+	if (CHECK(p))
+		CHECK_OK(xmem_pool_put_bulk(p, pool_objs, 3));
+	return p;
+}
+
+static void pool_check_three(struct xmem_pool *p)
+{
+	void *out[3] = {0};
+	CHECK_EQ(xmem_pool_count(p), 3u);
+	if (CHECK_OK(xmem_pool_get_bulk(p, out, 3)))
+		CHECK_EQ((uintptr_t)out[0] + (uintptr_t)out[1] + (uintptr_t)out[2], 0x6000u);
+	xmem_pool_destroy(p);
+}
+
+static void c_pool_put_bulk_null_pool(struct env *e)
+{
+	EXPECT(e, xmem_pool_put_bulk(NULL, pool_objs, 1));
+}
+
+static void c_pool_put_bulk_null_objs(struct env *e)
+{
+	struct xmem_pool *p = pool_of_three();
+	if (!p)
+		return;
+	EXPECT(e, xmem_pool_put_bulk(p, NULL, 1));
+	pool_check_three(p);
+}
+
+static void c_pool_get_bulk_null_pool(struct env *e)
+{
+	void *out[1];
+	EXPECT(e, xmem_pool_get_bulk(NULL, out, 1));
+}
+
+static void c_pool_get_bulk_null_objs(struct env *e)
+{
+	struct xmem_pool *p = pool_of_three();
+	if (!p)
+		return;
+	EXPECT(e, xmem_pool_get_bulk(p, NULL, 1));
+	pool_check_three(p);
+}
+
+static void c_pool_get_bulk_short(struct env *e)
+{
+	struct xmem_pool *p = pool_of_three();
+	if (!p)
+		return;
+	void *out[4];
+	EXPECT(e, xmem_pool_get_bulk(p, out, 4));
+	pool_check_three(p);
+}
+
+static void c_pool_count_null(struct env *e) { EXPECT(e, xmem_pool_count(NULL)); }
+
 static void c_thread_unregister_no_id(struct env *e)
 {
 	probe(e, 1, "xmem_thread_unregister() in a thread without an id");
@@ -702,7 +820,19 @@ const struct xcase cases_alloc[] = {
 	P("usable_size.interior_class", xmem_usable_size, gen_interior_class_both, use_usable),
 	P("usable_size.freed_class_checked", xmem_usable_size, gen_freed_class_checked, use_usable),
 
+	C("pool_create.zero", xmem_pool_create, c_pool_create_zero),
+	C("pool_create.too_large", xmem_pool_create, c_pool_create_too_large),
+	C("pool_destroy.null", xmem_pool_destroy, c_pool_destroy_null),
+	C("pool_put_bulk.null_pool", xmem_pool_put_bulk, c_pool_put_bulk_null_pool),
+	C("pool_put_bulk.null_objs", xmem_pool_put_bulk, c_pool_put_bulk_null_objs),
+	C("pool_get_bulk.null_pool", xmem_pool_get_bulk, c_pool_get_bulk_null_pool),
+	C("pool_get_bulk.null_objs", xmem_pool_get_bulk, c_pool_get_bulk_null_objs),
+	C("pool_get_bulk.short", xmem_pool_get_bulk, c_pool_get_bulk_short),
+	C("pool_count.null", xmem_pool_count, c_pool_count_null),
+
 	C("thread_register.full", xmem_thread_register, c_thread_register_full),
+	C("thread_register_id.out_of_range", xmem_thread_register_id, c_thread_register_id_out_of_range),
+	C("thread_register_id.taken", xmem_thread_register_id, c_thread_register_id_taken),
 	C("thread_unregister.no_id", xmem_thread_unregister, c_thread_unregister_no_id),
 	C("lcore_id.no_id", xmem_lcore_id, c_lcore_id_no_id),
 	C("heap_trim.null", xmem_heap_trim, c_heap_trim_null),

@@ -1,7 +1,10 @@
-/* errors_cases_vfio.c - the cases of docs/errors.md for xmem_vfio.h: those
- * that need no container (part host) and those on an open container
- * without groups (--part=vfio, e->vc).  errors_test.c drives them. */
+/* errors_cases_vfio.c - the cases of docs/errors.md for xmem_vfio.h and
+ * xmem_devmem.h: those that need no container (part host) and those on an
+ * open container without groups (--part=vfio, e->vc).  errors_test.c
+ * drives them. */
 #include "errors_test.h"
+
+#include <xmem/xmem_devmem.h>
 
 /* ----------------------------------------------------------- xmem_vfio.h */
 
@@ -209,6 +212,103 @@ static void c_vfio_detach_not_attached(struct env *e) { EXPECT(e, xmem_vfio_deta
 
 /* ------------------------------------------------------------ the cases */
 
+/* ------------------------------------- backends and device memory (devmem) */
+
+static void c_vfio_open_backend_bad(struct env *e)
+{
+	EXPECT(e, xmem_vfio_container_open_backend((enum xmem_vfio_backend)3));
+	EXPECT(e, xmem_vfio_container_open_backend((enum xmem_vfio_backend)-1));
+}
+static void c_vfio_open_backend_no_iommufd(struct env *e)
+{
+	if (access("/dev/iommu", F_OK) == 0) {
+		not_here(e, "/dev/iommu exists");
+		return;
+	}
+	EXPECT(e, xmem_vfio_container_open_backend(XMEM_VFIO_BACKEND_IOMMUFD));
+}
+static void c_vfio_container_backend_null(struct env *e) { EXPECT(e, xmem_vfio_container_backend(NULL)); }
+static void c_vfio_bar_map_bad_args(struct env *e)
+{
+	struct xmem_vfio_bar b;
+	EXPECT(e, xmem_vfio_bar_map(-1, 0, &b));
+	EXPECT(e, xmem_vfio_bar_map(0, 6, &b));
+	EXPECT(e, xmem_vfio_bar_map(0, 0, NULL));
+}
+static void c_vfio_bar_map_not_a_device(struct env *e)
+{
+	int fd = open("/dev/null", O_RDWR);
+	struct xmem_vfio_bar b;
+	EXPECT(e, xmem_vfio_bar_map(fd, 0, &b));
+	close(fd);
+}
+static void c_vfio_bar_unmap_null(struct env *e)
+{
+	struct xmem_vfio_bar b = {0};
+	EXPECT(e, xmem_vfio_bar_unmap(NULL));
+	EXPECT(e, xmem_vfio_bar_unmap(&b));
+}
+static void c_heap_add_bar_bad_args(struct env *e)
+{
+	/* A "BAR" over the spare memory: one area of 4 KiB. */
+	struct xmem_vfio_bar b = {.base = e->spare, .size = PAGE4K, .n_areas = 1,
+				  .areas = {{0, PAGE4K}}};
+	struct xmem_vfio_bar unmapped = b;
+	unmapped.base = NULL;
+	EXPECT(e, xmem_heap_add_bar(NULL, &b, PAGE4K));
+	EXPECT(e, xmem_heap_add_bar(e->h, NULL, PAGE4K));
+	EXPECT(e, xmem_heap_add_bar(e->h, &unmapped, PAGE4K));
+	EXPECT(e, xmem_heap_add_bar(e->h, &b, 2 * PAGE4K));
+	EXPECT(e, xmem_heap_add_bar(e->h, &b, 0));
+}
+static void c_heap_remove_bar_null(struct env *e)
+{
+	struct xmem_vfio_bar b = {0};
+	EXPECT(e, xmem_heap_remove_bar(NULL, &b));
+	EXPECT(e, xmem_heap_remove_bar(e->h, NULL));
+}
+static void c_heap_add_dmabuf_bad_args(struct env *e)
+{
+	int fd = open("/dev/null", O_RDWR);
+	EXPECT(e, xmem_heap_add_dmabuf(NULL, fd, 0, PAGE4K, PAGE4K));
+	EXPECT(e, xmem_heap_add_dmabuf(e->h, fd, 0, 0, PAGE4K));
+	EXPECT(e, xmem_heap_add_dmabuf(e->h, fd, 100, PAGE4K, PAGE4K));
+	EXPECT(e, xmem_heap_add_dmabuf(e->h, fd, 0, PAGE4K + 1, PAGE4K));
+	EXPECT(e, xmem_heap_add_dmabuf(e->h, fd, 0, PAGE4K, 12288));
+	EXPECT(e, xmem_heap_add_dmabuf(e->h, fd, 0, PAGE4K, 2048));
+	close(fd);
+}
+static void c_heap_add_dmabuf_not_a_dmabuf(struct env *e)
+{
+	int fd = open("/dev/null", O_RDWR);
+	EXPECT(e, xmem_heap_add_dmabuf(e->h, fd, 0, PAGE4K, PAGE4K));
+	close(fd);
+}
+static void c_heap_add_dmabuf_closed_fd(struct env *e)
+{
+	int fd = open("/dev/null", O_RDWR);
+	close(fd);
+	EXPECT(e, xmem_heap_add_dmabuf(e->h, fd, 0, PAGE4K, PAGE4K));
+}
+static void c_heap_remove_dmabuf_unknown(struct env *e)
+{
+	EXPECT(e, xmem_heap_remove_dmabuf(NULL, e->va));
+	EXPECT(e, xmem_heap_remove_dmabuf(e->h, NULL));
+	EXPECT(e, xmem_heap_remove_dmabuf(e->h, e->va)); /* memory, but no dma-buf */
+}
+static void c_vfio_bar_dmabuf_bad_args(struct env *e)
+{
+	EXPECT(e, xmem_vfio_bar_dmabuf(-1, 0, 0, PAGE4K));
+	EXPECT(e, xmem_vfio_bar_dmabuf(0, 6, 0, PAGE4K));
+	EXPECT(e, xmem_vfio_bar_dmabuf(0, 0, 0, 0));
+}
+static void c_vfio_bar_dmabuf_not_a_device(struct env *e)
+{
+	int fd = open("/dev/null", O_RDWR);
+	EXPECT(e, xmem_vfio_bar_dmabuf(fd, 0, 0, PAGE4K));
+	close(fd);
+}
+
 const struct xcase cases_vfio[] = {
 	C("vfio_container_open.no_vfio", xmem_vfio_container_open, c_vfio_container_open_no_vfio),
 	C("vfio_container_close.null", xmem_vfio_container_close, c_vfio_container_close_null),
@@ -250,6 +350,20 @@ const struct xcase cases_vfio[] = {
 	C("vfio_attach.no_group", xmem_vfio_attach, c_vfio_attach_no_group),
 	C("vfio_detach.no_default", xmem_vfio_detach, c_vfio_detach_no_default),
 	C("vfio_detach.not_attached", xmem_vfio_detach, c_vfio_detach_not_attached),
+	C("vfio_container_open_backend.bad_backend", xmem_vfio_container_open_backend, c_vfio_open_backend_bad),
+	C("vfio_container_open_backend.no_iommufd", xmem_vfio_container_open_backend, c_vfio_open_backend_no_iommufd),
+	C("vfio_container_backend.null", xmem_vfio_container_backend, c_vfio_container_backend_null),
+	C("vfio_bar_map.bad_args", xmem_vfio_bar_map, c_vfio_bar_map_bad_args),
+	C("vfio_bar_map.not_a_device", xmem_vfio_bar_map, c_vfio_bar_map_not_a_device),
+	C("vfio_bar_unmap.null", xmem_vfio_bar_unmap, c_vfio_bar_unmap_null),
+	C("heap_add_bar.bad_args", xmem_heap_add_bar, c_heap_add_bar_bad_args),
+	C("heap_remove_bar.null", xmem_heap_remove_bar, c_heap_remove_bar_null),
+	C("heap_add_dmabuf.bad_args", xmem_heap_add_dmabuf, c_heap_add_dmabuf_bad_args),
+	C("heap_add_dmabuf.not_a_dmabuf", xmem_heap_add_dmabuf, c_heap_add_dmabuf_not_a_dmabuf),
+	C("heap_add_dmabuf.closed_fd", xmem_heap_add_dmabuf, c_heap_add_dmabuf_closed_fd),
+	C("heap_remove_dmabuf.unknown", xmem_heap_remove_dmabuf, c_heap_remove_dmabuf_unknown),
+	C("vfio_bar_dmabuf.bad_args", xmem_vfio_bar_dmabuf, c_vfio_bar_dmabuf_bad_args),
+	C("vfio_bar_dmabuf.not_a_device", xmem_vfio_bar_dmabuf, c_vfio_bar_dmabuf_not_a_device),
 };
 
 const size_t n_cases_vfio = sizeof cases_vfio / sizeof cases_vfio[0];

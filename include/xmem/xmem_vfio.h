@@ -1,7 +1,11 @@
 /** @file xmem_vfio.h
- * xmem_vfio.h - the public API of xmem's VFIO type1 backend: containers,
+ * xmem_vfio.h - the public API of xmem's VFIO backends: containers,
  * groups, IOMMU info (valid IOVA ranges, DMA_AVAIL), DMA map and unmap,
  * batched mapping of a per-page IOVA table, and device fds for tests and tools.
+ * A container is either a VFIO type1 container (/dev/vfio/vfio, groups
+ * /dev/vfio/N) or an iommufd IOAS (/dev/iommu, devices as VFIO cdevs
+ * /dev/vfio/devices/vfioN bound to it); the functions below behave the same
+ * on both except where noted.
  *
  * Conventions, for every function below:
  *  - A function returning int returns 0 (or a non-negative value) on success
@@ -38,6 +42,16 @@ extern "C" {
 
 struct xmem_vfio_container; /* opaque */
 
+/** The kernel interface a container uses. */
+enum xmem_vfio_backend {
+    XMEM_VFIO_BACKEND_AUTO    = 0, /**< XMEM_VFIO_BACKEND=type1|iommufd in the
+                                        environment if set; else iommufd when
+                                        /dev/iommu and /dev/vfio/devices exist;
+                                        else type1 */
+    XMEM_VFIO_BACKEND_TYPE1   = 1, /**< /dev/vfio/vfio, VFIO_TYPE1v2_IOMMU */
+    XMEM_VFIO_BACKEND_IOMMUFD = 2, /**< /dev/iommu, one IOAS, VFIO cdevs */
+};
+
 /** One valid IOVA range, both ends inclusive (as the kernel reports them). */
 struct xmem_vfio_iova_range {
     uint64_t start;
@@ -56,9 +70,10 @@ struct xmem_vfio_info {
 
 /** Counters of one container, since it was opened. */
 struct xmem_vfio_stats {
-    uint64_t map_calls;         /**< VFIO_IOMMU_MAP_DMA ioctls issued (ok or failed) */
+    uint64_t map_calls;         /**< map ioctls issued (ok or failed): VFIO_IOMMU_MAP_DMA
+                                     (type1) or IOMMU_IOAS_MAP (iommufd) */
     uint64_t map_failed;        /**< of which failed */
-    uint64_t unmap_calls;       /**< VFIO_IOMMU_UNMAP_DMA ioctls issued */
+    uint64_t unmap_calls;       /**< VFIO_IOMMU_UNMAP_DMA / IOMMU_IOAS_UNMAP ioctls issued */
     uint64_t unmap_failed;      /**< of which failed or unmapped another size */
 };
 
@@ -74,15 +89,34 @@ struct xmem_vfio_region {
 /* Containers and groups                                                    */
 /* ------------------------------------------------------------------------ */
 
-/** Open a new container on /dev/vfio/vfio and check the API version and that
- * the TYPE1v2 IOMMU is supported.  The IOMMU is selected when the first group
- * is added.
+/** Open a new type1 container on /dev/vfio/vfio (xmem_vfio_container_open_backend
+ * with XMEM_VFIO_BACKEND_TYPE1): check the API version and that the TYPE1v2
+ * IOMMU is supported.  The IOMMU is selected when the first group is added.
  * ENODEV:  /dev/vfio/vfio does not exist (no VFIO in this kernel).
  * EACCES:  it exists but cannot be opened.
  * EPROTO:  the kernel speaks another VFIO API version.
  * ENOTSUP: the kernel has no TYPE1v2 IOMMU driver (vfio_iommu_type1 not loaded).
  * ENOMEM:  no memory for the container. */
 struct xmem_vfio_container *xmem_vfio_container_open(void);
+
+/** Open a container with the given backend (AUTO: see enum xmem_vfio_backend).
+ * type1: as xmem_vfio_container_open.  iommufd: open /dev/iommu and allocate
+ * an IOAS (IOMMU_IOAS_ALLOC); the IOAS can be mapped at once, before any
+ * group (its mappings do not depend on devices); groups are added by
+ * opening each of their devices' cdevs and binding and attaching them
+ * (xmem_vfio_group_add).
+ * EINVAL:  backend is not one of the values above.
+ * ENODEV:  the chosen backend's device node does not exist (/dev/vfio/vfio,
+ *          or /dev/iommu: a kernel without CONFIG_IOMMUFD).
+ * EACCES:  it exists but cannot be opened.
+ * EPROTO, ENOTSUP: as xmem_vfio_container_open (type1 only).
+ * ENOMEM:  no memory for the container.
+ * Other:   errno of IOMMU_IOAS_ALLOC, passed through. */
+struct xmem_vfio_container *xmem_vfio_container_open_backend(enum xmem_vfio_backend backend);
+
+/** The backend of a container (XMEM_VFIO_BACKEND_TYPE1 or _IOMMUFD).
+ * EINVAL: c is NULL. */
+int xmem_vfio_container_backend(const struct xmem_vfio_container *c);
 
 /** Close every device fd and group the container holds, then the container.
  * Every mapping of the container goes with it; an attached container is
@@ -101,14 +135,23 @@ int xmem_vfio_container_fd(const struct xmem_vfio_container *c);
  * ENOENT: no such device, or it has no IOMMU group (no IOMMU). */
 int xmem_vfio_group_of(const char *bdf);
 
-/** Open `/dev/vfio/<group_id>`, check it is viable, and set it into the
- * container.  The first group selects the TYPE1v2 IOMMU.
+/** Put IOMMU group group_id into the container.
+ * type1: open `/dev/vfio/<group_id>`, check it is viable, and set it into the
+ * container; the first group selects the TYPE1v2 IOMMU.
+ * iommufd: open the cdev of every device of the group
+ * (`/sys/kernel/iommu_groups/<group_id>/devices/X/vfio-dev/vfioN` ->
+ * `/dev/vfio/devices/vfioN`), VFIO_DEVICE_BIND_IOMMUFD it and
+ * VFIO_DEVICE_ATTACH_IOMMUFD_PT it to the IOAS; then the IOAS's valid IOVA
+ * ranges are read again (IOMMU_IOAS_IOVA_RANGES), and, if the container is
+ * attached to xmem's DMA layer, the assigner is narrowed to them.
  * EINVAL: c is NULL or group_id is negative.
  * EEXIST: the group is already in this container.
- * ENOENT: `/dev/vfio/<group_id>` does not exist.
+ * ENOENT: `/dev/vfio/<group_id>` does not exist (type1); no such group, or a
+ *         device of it has no cdev (iommufd).
  * EBUSY:  the group is in use: open elsewhere, or set into another container.
  * EPERM:  the group is not viable (some device in it is not bound to a VFIO
- *         driver).
+ *         driver; iommufd: a device without a vfio-dev directory).
+ * E2BIG:  (iommufd) the group has more than 8 devices.
  * ENOSPC: the container already holds XMEM_VFIO_MAX_GROUPS groups.
  * Other:  errno of open(2) or of VFIO_GROUP_SET_CONTAINER / VFIO_SET_IOMMU,
  *         passed through.  On failure the container is as it was. */
@@ -122,18 +165,21 @@ int xmem_vfio_group_add(struct xmem_vfio_container *c, int group_id);
  * ENOENT: the group is not in this container.
  * EBUSY:  a device fd of the group is still open (xmem_vfio_device_close);
  *         or it is the last group of a container attached to xmem's DMA
- *         layer (the kernel would drop every mapping: xmem_vfio_detach
- *         first). */
+ *         layer (type1 only: the kernel would drop every mapping;
+ *         xmem_vfio_detach first.  An IOAS keeps its mappings without
+ *         devices). */
 int xmem_vfio_group_remove(struct xmem_vfio_container *c, int group_id);
 
 /* ------------------------------------------------------------------------ */
 /* IOMMU info, map and unmap                                                */
 /* ------------------------------------------------------------------------ */
 
-/** Read VFIO_IOMMU_GET_INFO with its capability chain (valid IOVA ranges,
- * DMA_AVAIL), growing the buffer as often as the kernel asks.
+/** type1: read VFIO_IOMMU_GET_INFO with its capability chain (valid IOVA
+ * ranges, DMA_AVAIL), growing the buffer as often as the kernel asks.
+ * iommufd: read IOMMU_IOAS_IOVA_RANGES (iova_pgsizes gets the IOVA
+ * alignment it reports; iommufd has no DMA_AVAIL: has_dma_avail is 0).
  * EINVAL: c or out is NULL.
- * ENODEV: no group has been added yet (the container has no IOMMU).
+ * ENODEV: no group has been added yet (type1: the container has no IOMMU).
  * EPROTO: the capability chain is malformed (an offset outside the buffer,
  *         or a loop).
  * ENOMEM: no memory for the buffer.
@@ -141,7 +187,10 @@ int xmem_vfio_group_remove(struct xmem_vfio_container *c, int group_id);
 int xmem_vfio_get_info(struct xmem_vfio_container *c, struct xmem_vfio_info *out);
 
 /** Map [va, va + len) at [iova, iova + len) for device reads and writes with
- * one VFIO_IOMMU_MAP_DMA.
+ * one VFIO_IOMMU_MAP_DMA (type1) or IOMMU_IOAS_MAP with a fixed IOVA
+ * (iommufd).  iommufd pins pages with pin_user_pages: a PFN-mapped VA (a
+ * VFIO BAR, an mmapped udmabuf) is refused there (EFAULT); type1 accepts a
+ * PFN map of MMIO (a BAR), not of RAM pages (an mmapped udmabuf, EFAULT).
  * EINVAL: c or va is NULL; len is 0; va, iova or len is not a multiple of the
  *         IOMMU's smallest page size (4096 if unknown); va + len or
  *         iova + len wraps.
@@ -152,13 +201,16 @@ int xmem_vfio_get_info(struct xmem_vfio_container *c, struct xmem_vfio_info *out
 int xmem_vfio_dma_map(struct xmem_vfio_container *c, void *va, uint64_t iova,
                       uint64_t len);
 
-/** Unmap [iova, iova + len) with one VFIO_IOMMU_UNMAP_DMA, and check that the
- * kernel reports exactly len bytes unmapped.  If unmapped is not NULL it gets
+/** Unmap [iova, iova + len) with one VFIO_IOMMU_UNMAP_DMA (or
+ * IOMMU_IOAS_UNMAP), and check that the kernel reports exactly len bytes
+ * unmapped.  If unmapped is not NULL it gets
  * the size the kernel reported (also on failure; 0 if the ioctl failed).
  * EINVAL: c is NULL; len is 0; iova or len not page-aligned; iova + len
- *         wraps; or the kernel refused because the range cuts a mapping.
+ *         wraps; or (type1) the kernel refused because the range cuts a
+ *         mapping.
  * ENODEV: no group has been added yet.
- * ENOENT: nothing was mapped in the range (the kernel unmapped 0 bytes).
+ * ENOENT: nothing was mapped in the range (the kernel unmapped 0 bytes);
+ *         (iommufd) also when the range cuts a mapping.
  * EIO:    the kernel unmapped a size other than len (something else was, or
  *         part of the range was not, mapped).  The backend keeps its record
  *         of the mappings in the range (it cannot tell which the kernel
@@ -205,8 +257,9 @@ int xmem_vfio_get_stats(const struct xmem_vfio_container *c, struct xmem_vfio_st
 /* Devices (tests and tools)                                                */
 /* ------------------------------------------------------------------------ */
 
-/** Open a device of a group in the container (VFIO_GROUP_GET_DEVICE_FD), by
- * its name, e.g. "0000:00:03.0".  Returns the device fd, which the container
+/** Open a device of a group in the container (type1: VFIO_GROUP_GET_DEVICE_FD;
+ * iommufd: a dup() of the cdev fd xmem_vfio_group_add bound), by its name,
+ * e.g. "0000:00:03.0".  Returns the device fd, which the container
  * owns: close it with xmem_vfio_device_close.
  * EINVAL: c or name is NULL, or name is empty.
  * ENOENT: the group is not in this container.
@@ -232,18 +285,20 @@ int xmem_vfio_region_info(int device_fd, uint32_t index, struct xmem_vfio_region
 /* The container as a subscriber of xmem's DMA layer (xmem_dma.h)           */
 /* ------------------------------------------------------------------------ */
 
-/** The process-default container: opened (xmem_vfio_container_open) on the
- * first call, the same one afterwards until it is closed.  Add its groups
+/** The process-default container: opened on the first call with
+ * XMEM_VFIO_BACKEND_AUTO (the environment's XMEM_VFIO_BACKEND, else iommufd
+ * where the kernel has it, else type1), the same one afterwards until it is
+ * closed.  Add its groups
  * with xmem_vfio_group_add, then attach it with xmem_vfio_attach(NULL).
- * Errors: those of xmem_vfio_container_open (ENODEV, EACCES, EPROTO,
+ * Errors: those of xmem_vfio_container_open_backend (ENODEV, EACCES, EPROTO,
  * ENOTSUP, ENOMEM). */
 struct xmem_vfio_container *xmem_vfio_default_container(void);
 
 /** Attach a container (NULL: the default container) to xmem's DMA layer, as
- * a subscriber named "vfio:<container fd>": every existing region is mapped
+ * a subscriber named "vfio:<container fd>" (type1) or "iommufd:<fd>": every existing region is mapped
  * into it now (replay: hotplug of a container or device), every region added
  * later when it is added, and every region removed is unmapped (one
- * VFIO_IOMMU_UNMAP_DMA per entry it created, the size the kernel reports
+ * unmap call per entry it created, the size the kernel reports
  * checked).  One map call per maximal VA+IOVA-contiguous run; DMA_AVAIL is
  * checked first; EEXIST on a mapping identical to one made through this
  * container counts as success (it is not unmapped on removal).  The

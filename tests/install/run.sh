@@ -6,6 +6,8 @@
 #   install      install.sh --prefix ran
 #   exports      libxmem.so exports exactly the functions the public headers
 #                declare (no xm_* nor anything else), under version XMEM_MAJOR
+#   dpdk_exports libxmem_dpdk.so (when installed) exports exactly the
+#                functions xmem_dpdk*.h declare, under XMEM_DPDK_MAJOR
 #   soname       soname libxmem.so.MAJOR, the two links resolve
 #   needed       NEEDED is liburcu, libnuma, libck, libc (+ pthread, ld.so)
 #                only: no libstdc++
@@ -47,25 +49,49 @@ if ! XMEM_SKIP_DEPS="${XMEM_SKIP_DEPS:-1}" ./scripts/install.sh --prefix="$P" >"
 fi
 pass install "$(tail -n 1 "$T/install.log")"
 
-# exports: the dynamic symbols against the functions the headers declare.
-nm -D --defined-only "$SO" | awk '{print $NF}' | sed 's/@.*//' | sort -u >"$T/exported"
-# Declared: xmem_name( in the installed headers after the preprocessor
-# (no comments; a typedef (*xmem_x_fn)(...) does not match).
-for h in "$P"/include/xmem/*.h; do echo "#include \"$h\""; done \
-    | cc -E -P -I"$P/include" -x c - 2>/dev/null \
-    | grep -oE '\bxmem_[a-z0-9_]+[[:space:]]*\(' | sed 's/[[:space:]]*($//' | sort -u >"$T/declared"
-extra="$(comm -23 "$T/exported" "$T/declared" | grep -vx "XMEM_$MAJOR" | tr '\n' ' ')"
-absent="$(comm -13 "$T/exported" "$T/declared" | tr '\n' ' ')"
-unversioned="$(nm -D --defined-only --with-symbol-versions "$SO" 2>/dev/null \
-    | awk '$NF ~ /^xmem_/ && $NF !~ /@@XMEM_'"$MAJOR"'$/ {print $NF}' | tr '\n' ' ')"
-if [ -n "$extra" ]; then
-    fail exports "exported but not public: $extra"
-elif [ -n "$absent" ]; then
-    fail exports "declared in include/xmem but not exported: $absent"
-elif [ -n "$unversioned" ]; then
-    fail exports "not under version XMEM_$MAJOR: $unversioned"
-else
-    pass exports "$(wc -l <"$T/declared") functions, all xmem_*, version XMEM_$MAJOR"
+# exports: the dynamic symbols against the functions the headers declare:
+# libxmem.so against include/xmem/*.h but xmem_dpdk*.h, and (when installed)
+# libxmem_dpdk.so against xmem_dpdk*.h, each under its version node.
+# check_exports NAME LIBRARY NODE HEADER...
+check_exports() {
+    local name="$1" so="$2" node="$3" h
+    shift 3
+    nm -D --defined-only "$so" | awk '{print $NF}' | sed 's/@.*//' | sort -u >"$T/exported"
+    # Declared: xmem_name( in the headers after the preprocessor (no
+    # comments; a typedef (*xmem_x_fn)(...) does not match), and the arrays
+    # the headers declare extern (xmem_name[), which inline code reads.
+    for h in "$@"; do echo "#include \"$h\""; done \
+        | cc -E -P -I"$P/include" -x c - 2>/dev/null \
+        | grep -oE '\bxmem_[a-z0-9_]+[[:space:]]*[(\[]' | sed 's/[[:space:]]*[(\[]$//' | sort -u >"$T/declared.all"
+    # What the other headers declare too (xmem_dpdk.h includes xmem.h).
+    if [ "$node" = "XMEM_$MAJOR" ]; then
+        cp "$T/declared.all" "$T/declared"
+    else
+        grep '^xmem_dpdk_' "$T/declared.all" >"$T/declared"
+    fi
+    local extra absent unversioned
+    extra="$(comm -23 "$T/exported" "$T/declared" | grep -vx "$node" | tr '\n' ' ')"
+    absent="$(comm -13 "$T/exported" "$T/declared" | tr '\n' ' ')"
+    unversioned="$(nm -D --defined-only --with-symbol-versions "$so" 2>/dev/null \
+        | awk '$NF ~ /^xmem_/ && $NF !~ /@@'"$node"'$/ {print $NF}' | tr '\n' ' ')"
+    if [ -n "$extra" ]; then
+        fail "$name" "exported but not public: $extra"
+    elif [ -n "$absent" ]; then
+        fail "$name" "declared in the headers but not exported: $absent"
+    elif [ -n "$unversioned" ]; then
+        fail "$name" "not under version $node: $unversioned"
+    else
+        pass "$name" "$(wc -l <"$T/declared") functions, all xmem_*, version $node"
+    fi
+}
+core_headers=()
+for h in "$P"/include/xmem/*.h; do
+    case "$h" in */xmem_dpdk*.h) ;; *) core_headers+=("$h") ;; esac
+done
+check_exports exports "$SO" "XMEM_$MAJOR" "${core_headers[@]}"
+if [ -e "$P/lib/libxmem_dpdk.so.$MAJOR.$MINOR" ]; then
+    check_exports dpdk_exports "$P/lib/libxmem_dpdk.so.$MAJOR.$MINOR" "XMEM_DPDK_$MAJOR" \
+        "$P"/include/xmem/xmem_dpdk*.h
 fi
 
 soname="$(readelf -d "$SO" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')"

@@ -14,7 +14,9 @@
 #   the reason is on the last line of stderr, prefixed "REASON: "); 1 any other error.
 # Environment: XMEM_GUEST_CACHE (default /var/cache/xmem-guest, or ~/.cache/xmem-guest when
 #   that is not writable) holds downloads; XMEM_GUEST_EXTRA_BINS (space-separated paths) adds
-#   binaries to the image's /bin.
+#   binaries to the image's /bin.  XMEM_GUEST_KERNEL: a kernel image to boot instead of
+#   Debian's (e.g. scripts/guest_kernel.sh's bzImage, which has every driver built in): no
+#   Debian kernel is fetched and the initramfs carries no modules.
 set -euo pipefail
 
 BIN=${1:?usage: build_image.sh GUEST_BINARY OUT_DIR}
@@ -74,6 +76,12 @@ BUSYBOX=/bin/busybox
 [ -x "$BUSYBOX" ] || skip "busybox-static did not provide /bin/busybox"
 if ldd "$BUSYBOX" >/dev/null 2>&1; then skip "/bin/busybox is not statically linked"; fi
 
+declare -a ORDER=()
+if [ -n "${XMEM_GUEST_KERNEL:-}" ]; then
+    [ -f "$XMEM_GUEST_KERNEL" ] || { log "no such kernel: $XMEM_GUEST_KERNEL"; exit 1; }
+    VMLINUZ=$XMEM_GUEST_KERNEL
+    log "kernel $VMLINUZ (given; drivers built in, no modules)"
+else
 # ---------------------------------------------------------------- kernel package
 # Resolve the one kernel image package the metapackage depends on (never a glob over versions).
 KPKG=""
@@ -146,7 +154,6 @@ isbuiltin() {
     [ -f "$MODDIR/modules.builtin" ] || return 1
     awk -v n="$n" '{ b=$1; sub(/.*\//,"",b); sub(/\.ko$/,"",b); gsub(/-/,"_",b); if (b==n) f=1 } END { exit !f }' "$MODDIR/modules.builtin"
 }
-declare -a ORDER=()
 declare -A SEEN=()
 visit() { # depth-first over modules.dep, dependencies first
     local rel="$1"
@@ -168,6 +175,7 @@ for m in $WANT; do
     fi
 done
 [ "${#ORDER[@]}" -gt 0 ] || log "all VFIO modules built in"
+fi # XMEM_GUEST_KERNEL
 
 # ---------------------------------------------------------------- initramfs
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/xmem-initrd.XXXXXX")
@@ -184,13 +192,14 @@ done
 if [ -n "$ERRBIN" ]; then
     install -m 0755 "$ERRBIN" "$R/bin/errors_test"
     mkdir -p "$R/xmem"
-    cp "$ROOT/docs/errors.md" "$ROOT"/include/xmem/xmem.h "$ROOT"/include/xmem/xmem_dma.h \
-        "$ROOT"/include/xmem/xmem_vfio.h "$ROOT"/include/xmem/xmem_numa.h \
-        "$ROOT"/include/xmem/xmem_shared.h "$ROOT"/testing/xmem_testdev.h "$R/xmem/"
+    cp "$ROOT/docs/errors.md" "$ROOT"/include/xmem/xmem.h "$ROOT"/include/xmem/xmem_pool.h \
+        "$ROOT"/include/xmem/xmem_dma.h "$ROOT"/include/xmem/xmem_vfio.h \
+        "$ROOT"/include/xmem/xmem_numa.h "$ROOT"/include/xmem/xmem_devmem.h "$ROOT"/include/xmem/xmem_shared.h \
+        "$ROOT"/testing/xmem_testdev.h "$R/xmem/"
 fi
 
 : > "$R/lib/modules/load_order"
-for rel in "${ORDER[@]}"; do
+for rel in ${ORDER[@]+"${ORDER[@]}"}; do
     src="$MODDIR/$rel"
     base=${rel##*/}
     case "$base" in

@@ -1,9 +1,11 @@
 #!/bin/sh
 # tests/vfio_guest/init.sh: /init of the guest initramfs (busybox sh).
 # Owns: mounting the pseudo file systems, loading the VFIO modules in the order build_image.sh
-# wrote, reserving hugepages, running /bin/guest_test, then (when the image has it)
-# /bin/errors_test on the VFIO rows of docs/errors.md, and powering off. The harness reads
-# guest_test's lines, errors_test's lines prefixed "ERRORS: ", and "INIT:" lines.
+# wrote, reserving hugepages, running /bin/guest_test and /bin/devmem_test, then (when the image
+# has it) /bin/errors_test on the VFIO rows of docs/errors.md, then (when the image has it)
+# /bin/dpdk_guest_test, and powering off. The harness reads guest_test's and devmem_test's
+# lines, errors_test's lines prefixed "ERRORS: ", dpdk_guest_test's "CHECK" lines, and "INIT:"
+# lines.
 export PATH=/bin:/sbin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -37,13 +39,28 @@ mkdir -p /dev/shm
 mount -t tmpfs tmpfs /dev/shm
 /bin/guest_test --mp
 echo "INIT: guest_test --mp exit $?"
+if [ -x /bin/devmem_test ]; then
+    /bin/devmem_test
+    echo "INIT: devmem_test exit $?"
+    # A kernel with iommufd has type1 too: the device-memory steps run on both.
+    if [ "${XMEM_VFIO_BACKEND:-}" = iommufd ]; then
+        XMEM_VFIO_BACKEND=type1 /bin/devmem_test
+        echo "INIT: devmem_test (type1) exit $?"
+    fi
+fi
 if [ -x /bin/errors_test ]; then
-    /bin/errors_test --doc=/xmem/errors.md --header=/xmem/xmem.h --header=/xmem/xmem_dma.h \
-        --header=/xmem/xmem_vfio.h --header=/xmem/xmem_numa.h \
-        --header=/xmem/xmem_shared.h --header=/xmem/xmem_testdev.h --part=vfio > /tmp/errors.out 2>&1
+    /bin/errors_test --doc=/xmem/errors.md --header=/xmem/xmem.h --header=/xmem/xmem_pool.h \
+        --header=/xmem/xmem_dma.h --header=/xmem/xmem_vfio.h --header=/xmem/xmem_numa.h \
+        --header=/xmem/xmem_devmem.h --header=/xmem/xmem_shared.h \
+        --header=/xmem/xmem_testdev.h --part=vfio > /tmp/errors.out 2>&1
     rc=$?
     sed 's/^/ERRORS: /' /tmp/errors.out
     echo "ERRORS EXIT: $rc"
+fi
+# libxmem_dpdk's DMA subscribers through DPDK's VFIO container (when the image has it).
+if [ -x /bin/dpdk_guest_test ]; then
+    /bin/dpdk_guest_test
+    echo "INIT: dpdk_guest_test exit $?"
 fi
 # Give the console a moment to drain before the machine goes away.
 sleep 1

@@ -1,0 +1,54 @@
+/* plain_read.c - reads the figures the plain loop (bench/plain/plain_burst.c)
+ * wrote, so the report can put them beside this run's. */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bench/bench.h"
+
+static struct xb_plain g_plain;
+
+const struct xb_plain *xb_plain_result(void)
+{
+	return &g_plain;
+}
+
+int xb_plain_load(const char *path)
+{
+	struct xb_plain *out = &g_plain;
+	static const struct {
+		const char *key;
+		size_t off;
+	} keys[] = {
+#define K(f) {#f, offsetof(struct xb_plain, f)}
+		K(rounds), K(bursts_per_round), K(burst_mempool_min), K(burst_mempool_median),
+		K(burst_xmem_min), K(burst_xmem_median), K(burst_ratio), K(tr_memseg_min),
+		K(tr_memseg_median), K(tr_xmem_min), K(tr_xmem_median), K(tr_ratio),
+#undef K
+	};
+	const size_t nk = sizeof keys / sizeof keys[0];
+	char key[64];
+	double v;
+	size_t seen = 0;
+	FILE *f = fopen(path, "r");
+
+	memset(out, 0, sizeof *out);
+	if (f == NULL) {
+		snprintf(out->note, sizeof out->note, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fscanf(f, "%63s %lf", key, &v) == 2)
+		for (size_t k = 0; k < nk; k++)
+			if (strcmp(key, keys[k].key) == 0) {
+				*(double *)((char *)out + keys[k].off) = v;
+				seen |= (size_t)1 << k;
+			}
+	fclose(f);
+	if (seen != ((size_t)1 << nk) - 1) {
+		snprintf(out->note, sizeof out->note, "%s: not every figure is there", path);
+		return -1;
+	}
+	out->valid = 1;
+	return 0;
+}
