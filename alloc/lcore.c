@@ -91,19 +91,22 @@ int xmem_thread_register_id(unsigned id)
 	if (old && old->id == (int)id)
 		return (int)id;
 	pthread_once(&xm_lcore_once, xm_lcore_init);
-	pthread_mutex_lock(&xm_lcore_mu);
-	bool busy = xm_lcore_used[id];
-	xm_lcore_used[id] = true;
-	pthread_mutex_unlock(&xm_lcore_mu);
-	if (busy) {
+	/* Acquire: as in xm_lcore_slow. */
+	uint32_t free_tag = 0;
+	if (!atomic_compare_exchange_strong_explicit(
+		    &xm_st.lcore_owner[id], &free_tag, xm_member_tag,
+		    memory_order_acquire, memory_order_relaxed)) {
 		errno = EBUSY;
 		return -1;
 	}
 	/* The new id is ours: give the old one back (its caches flushed). */
 	if (old)
 		xm_lcore_release(old);
-	xm_self = (uintptr_t)&xm_lcores[id];
-	pthread_setspecific(xm_lcore_key, &xm_lcores[id]);
+	struct xm_lcore *l = &xm_st.lcores[id];
+	if (unlikely(xm_dom))
+		xm_member_lcore_got(l);
+	xm_self = (uintptr_t)l;
+	pthread_setspecific(xm_lcore_key, l);
 	return (int)id;
 }
 
