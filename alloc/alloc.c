@@ -14,6 +14,7 @@
 
 #include "cache.h"
 #include "pagemap.h"
+#include "shared.h"
 #include "vg.h"
 
 /* ---- small blocks -------------------------------------------------------- */
@@ -42,7 +43,7 @@ static inline int xm_cache_alloc(struct xmem_heap *h, int cls, void **objs, unsi
 static void xm_nocache_give(struct xmem_heap *h, int cls, void *const *objs,
 			    unsigned n)
 {
-	if (atomic_load_explicit(&xm_checked_on, memory_order_relaxed)) {
+	if (atomic_load_explicit(&xm_st.checked_on, memory_order_relaxed)) {
 		xm_span_put(objs, n, "xmem_alloc_bulk");
 		return;
 	}
@@ -78,6 +79,8 @@ static bool xm_nocache_take(struct xmem_heap *h, int cls, void **objs,
 		return false;
 	}
 	xm_count(&h->cls[cls].allocs, n);
+	if (unlikely(xm_dom))
+		xm_member_count(n, 0);
 	return true;
 }
 
@@ -107,12 +110,14 @@ static void *xm_alloc_large(struct xmem_heap *h, size_t size, size_t align)
 		errno = ENOMEM;
 		return NULL;
 	}
-	pthread_mutex_lock(&h->large_lock);
+	xm_mutex_lock(&h->large_lock);
 	struct xm_span *s = xm_large_new(h, xm_div_ceil(size, XM_UNIT), align);
 	if (s) {
 		xm_count(&h->large_count, 1);
 		atomic_fetch_add_explicit(&h->large_bytes, s->obj_size,
 					  memory_order_relaxed);
+		if (unlikely(xm_dom))
+			xm_member_count(1, 0);
 	}
 	pthread_mutex_unlock(&h->large_lock);
 	return s ? (void *)s->base : NULL;
@@ -121,7 +126,7 @@ static void *xm_alloc_large(struct xmem_heap *h, size_t size, size_t align)
 void xm_free_large(struct xm_span *s, uintptr_t p, const char *fn)
 {
 	struct xmem_heap *h = s->heap;
-	pthread_mutex_lock(&h->large_lock);
+	xm_mutex_lock(&h->large_lock);
 	/* Under the lock the entry and the descriptor are stable: a second
 	 * free of the block finds the region there, not s. */
 	bool ok = xm_pm_entry(p) == (uintptr_t)s && s->cls == XM_CLS_LARGE &&
@@ -130,6 +135,8 @@ void xm_free_large(struct xm_span *s, uintptr_t p, const char *fn)
 		xm_count(&h->large_count, -1);
 		atomic_fetch_sub_explicit(&h->large_bytes, s->obj_size,
 					  memory_order_relaxed);
+		if (unlikely(xm_dom))
+			xm_member_count(0, 1);
 		xm_large_release(h, s);
 	}
 	pthread_mutex_unlock(&h->large_lock);

@@ -13,7 +13,6 @@
 #include "meta.h"
 
 int xm_membarrier_ok;
-_Atomic int xm_checked_on;
 
 __attribute__((constructor)) static void xm_cache_init(void)
 {
@@ -24,7 +23,7 @@ __attribute__((constructor)) static void xm_cache_init(void)
 			0, 0) == 0;
 	const char *e = getenv("XMEM_CHECKED");
 	if (e && e[0] == '1')
-		atomic_store(&xm_checked_on, 1);
+		atomic_store(&xm_st.checked_on, 1);
 }
 
 /* Cache colouring: lcaches are power-of-two metadata blocks, so without an
@@ -80,6 +79,14 @@ struct xm_lcache *xm_lcache_create(struct xmem_heap *h, struct xm_lcore *l,
 		atomic_fetch_and(&lc->stop, ~XM_STOP_CHECKED);
 		if (!xm_lc_enter(lc))
 			return NULL;
+		uint64_t a = 0, f = 0;
+		for (int c = 0; c < XMEM_NUM_CLASSES; c++) {
+			a += atomic_load_explicit(&lc->cls[c].allocs, memory_order_relaxed);
+			f += atomic_load_explicit(&lc->cls[c].frees, memory_order_relaxed);
+		}
+		/* Relaxed: totals, read by member stats. */
+		atomic_fetch_add_explicit(&l->gone_allocs, a, memory_order_relaxed);
+		atomic_fetch_add_explicit(&l->gone_frees, f, memory_order_relaxed);
 		xm_lcache_init(lc, h, serial);
 		xm_lc_exit(lc);
 	} else {
@@ -101,7 +108,7 @@ struct xm_lcache *xm_lcache_create(struct xmem_heap *h, struct xm_lcore *l,
 		 * other. */
 		atomic_store(&l->lc[id], lc);
 	}
-	if (atomic_load(&xm_checked_on))
+	if (atomic_load(&xm_st.checked_on))
 		atomic_fetch_or(&lc->stop, XM_STOP_CHECKED);
 	else
 		atomic_fetch_and(&lc->stop, ~XM_STOP_CHECKED);
@@ -156,27 +163,77 @@ void xm_cache_flush(struct xm_lcache *lc, int cls)
 	xm_depot_push(lc->heap, cls, &k->objs[k->n], n);
 }
 
+/* lc's heap when lc serves a live heap, else NULL. */
+static struct xmem_heap *xm_lcache_heap(struct xm_lcache *lc)
+{
+	struct xmem_heap *h = lc ? lc->heap : NULL;
+	if (!lc || !xm_heap_live(h) ||
+	    xm_heap_serial(h) != atomic_load(&lc->serial))
+		return NULL;
+	return h;
+}
+
+/* Every object of lc (held by the caller) to h's depot. */
+static void xm_lcache_empty(struct xm_lcache *lc, struct xmem_heap *h)
+{
+	for (int c = 0; c < XMEM_NUM_CLASSES; c++)
+		while (lc->cls[c].n) {
+			struct xm_cache *k = &lc->cls[c];
+			unsigned n = k->n < xm_class_mag[c] ? k->n :
+				     xm_class_mag[c];
+			k->n -= n;
+			xm_depot_push(h, c, &k->objs[k->n], n);
+		}
+}
+
 void xm_cache_flush_lcore(struct xm_lcore *l)
 {
 	for (int i = 0; i < XMEM_MAX_HEAPS; i++) {
 		struct xm_lcache *lc = atomic_load_explicit(&l->lc[i],
 							    memory_order_acquire);
-		struct xmem_heap *h = lc ? lc->heap : NULL;
-		if (!lc || !xm_heap_live(h) ||
-		    xm_heap_serial(h) != atomic_load(&lc->serial))
-			continue;
-		if (!xm_lc_enter(lc))
+		struct xmem_heap *h = xm_lcache_heap(lc);
+		if (!h || !xm_lc_enter(lc))
 			continue;   /* a drainer is taking them anyway */
-		for (int c = 0; c < XMEM_NUM_CLASSES; c++)
-			while (lc->cls[c].n) {
-				struct xm_cache *k = &lc->cls[c];
-				unsigned n = k->n < xm_class_mag[c] ? k->n :
-					     xm_class_mag[c];
-				k->n -= n;
-				xm_depot_push(h, c, &k->objs[k->n], n);
-			}
+		xm_lcache_empty(lc, h);
 		xm_lc_exit(lc);
 	}
+}
+
+/* An owner of another process (gone, or stopped by detach's contract):
+ * its sections cannot be waited for with the owner's own handshake.  The
+ * drainer bit is taken as a drainer takes it (waiting out another drainer,
+ * which lets go within its bounded wait); busy is waited for up to wait_ns
+ * and then taken as dead: an owner killed inside a section left the burst
+ * it was moving half done, which is lost (never handed out twice: the
+ * array's count is only changed after the objects are copied out, and
+ * before they are copied in). */
+uint64_t xm_cache_take_lcore(struct xm_lcore *l, uint64_t wait_ns)
+{
+	uint64_t busy = 0;
+	for (int i = 0; i < XMEM_MAX_HEAPS; i++) {
+		struct xm_lcache *lc = atomic_load_explicit(&l->lc[i],
+							    memory_order_acquire);
+		if (!lc)
+			continue;
+		/* A live drainer lets go within its bounded wait; one that
+		 * stays longer died draining (its process is gone too, or it
+		 * would not be stuck): the cache is taken from it. */
+		for (int t = 0; t < 2000 && (atomic_fetch_or(&lc->stop, XM_STOP_DRAIN) &
+					     XM_STOP_DRAIN); t++)
+			usleep(10);
+		for (uint64_t t = 0; atomic_load(&lc->busy) && t < wait_ns;
+		     t += 100000)
+			usleep(100);
+		if (atomic_load(&lc->busy)) {
+			busy++;
+			atomic_store(&lc->busy, 0);
+		}
+		struct xmem_heap *h = xm_lcache_heap(lc);
+		if (h)
+			xm_lcache_empty(lc, h);
+		atomic_fetch_and(&lc->stop, ~XM_STOP_DRAIN);
+	}
+	return busy;
 }
 
 uint64_t xm_cache_live(const struct xmem_heap *h, int cls)
@@ -185,7 +242,7 @@ uint64_t xm_cache_live(const struct xmem_heap *h, int cls)
 	int id = xm_heap_idx(h);
 	uint64_t serial = xm_heap_serial(h);
 	for (int i = 0; i < XMEM_MAX_LCORES; i++) {
-		struct xm_lcache *lc = atomic_load_explicit(&xm_lcores[i].lc[id],
+		struct xm_lcache *lc = atomic_load_explicit(&xm_st.lcores[i].lc[id],
 							    memory_order_acquire);
 		/* Acquire: counters reset before this serial was set. */
 		if (lc && atomic_load_explicit(&lc->serial,
@@ -195,4 +252,20 @@ uint64_t xm_cache_live(const struct xmem_heap *h, int cls)
 		}
 	}
 	return a - f;   /* wraps when read mid-handoff; the caller clamps */
+}
+
+void xm_lcore_totals(struct xm_lcore *l, uint64_t *allocs, uint64_t *frees)
+{
+	uint64_t a = atomic_load_explicit(&l->gone_allocs, memory_order_relaxed);
+	uint64_t f = atomic_load_explicit(&l->gone_frees, memory_order_relaxed);
+	for (int i = 0; i < XMEM_MAX_HEAPS; i++) {
+		struct xm_lcache *lc = atomic_load_explicit(&l->lc[i],
+							    memory_order_acquire);
+		for (int c = 0; lc && c < XMEM_NUM_CLASSES; c++) {
+			a += atomic_load_explicit(&lc->cls[c].allocs, memory_order_relaxed);
+			f += atomic_load_explicit(&lc->cls[c].frees, memory_order_relaxed);
+		}
+	}
+	*allocs = a;
+	*frees = f;
 }

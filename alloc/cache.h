@@ -67,7 +67,6 @@ struct xm_lcache {
 /* 1 when membarrier(2) private expedited is registered; else the owner side
  * uses a full fence and the drainer none. */
 extern int xm_membarrier_ok;
-extern _Atomic int xm_checked_on;
 
 /* The owner's slow path of xm_lcache_of: allocate its cache for heap h
  * (serial: the heap serial the caller expects), or re-initialise the one

@@ -24,17 +24,7 @@
 #include "meta.h"
 #include "pagemap.h"
 
-#define XM_DESC_POOLS 16
 
-static struct xm_stack xm_desc_pool[XM_DESC_POOLS];
-static struct xm_stack xm_limbo;
-
-__attribute__((constructor)) static void xm_carve_init(void)
-{
-	for (int i = 0; i < XM_DESC_POOLS; i++)
-		xm_stack_init(&xm_desc_pool[i]);
-	xm_stack_init(&xm_limbo);
-}
 
 /* ---- descriptors --------------------------------------------------- */
 
@@ -56,7 +46,7 @@ static struct xm_span *xm_desc_get(size_t words)
 		errno = ENOMEM;
 		return NULL;
 	}
-	struct xm_span *s = xm_stack_pop(&xm_desc_pool[pool]);
+	struct xm_span *s = xm_stack_pop(&xm_st.desc_pool[pool]);
 	if (!s) {
 		s = xm_meta_zalloc((size_t)64 << pool);
 		if (!s)
@@ -68,7 +58,7 @@ static struct xm_span *xm_desc_get(size_t words)
 
 void xm_span_free_desc(struct xm_span *s)
 {
-	xm_stack_push(&xm_desc_pool[xm_desc_pool_of(s->desc_bytes)], s);
+	xm_stack_push(&xm_st.desc_pool[xm_desc_pool_of(s->desc_bytes)], s);
 }
 
 /* ---- unit claims ----------------------------------------------------- */
@@ -338,13 +328,13 @@ void xm_span_retire(struct xmem_heap *h, struct xm_span *s)
 	xm_pagemap_set_span(s->base, s->n_units, NULL, r);
 	xm_span_account(h, s, -1);
 	xm_units_give(r, (s->base - r->va) >> XM_UNIT_SHIFT, s->n_units);
-	xm_stack_push(&xm_limbo, s);
+	xm_stack_push(&xm_st.limbo, s);
 }
 
 void xm_limbo_flush(void)
 {
 	struct xm_span *list = NULL, *s;
-	while ((s = xm_stack_pop(&xm_limbo))) {
+	while ((s = xm_stack_pop(&xm_st.limbo))) {
 		s->link.next = (ck_stack_entry_t *)list;
 		list = s;
 	}

@@ -1,6 +1,8 @@
-/* control.c - process-wide plumbing: the control mutex, liburcu thread
- * registration for the RCU read side, the log hook, invalid-pointer reports
- * and the one-line reports of failed control-plane calls. */
+/* control.c - process-wide plumbing: the control mutex (in state.h's
+ * struct, so shared in a domain), liburcu thread registration for the RCU
+ * read side (plus the domain's read sections, shared_rcu.c), the log hook,
+ * invalid-pointer reports and the one-line reports of failed control-plane
+ * calls. */
 /* No _LGPL_SOURCE: read sections call into liburcu-memb rather than inline
  * it.  They are on control-plane lookups only, and ThreadSanitizer builds
  * then see none of liburcu's internal accesses (see below). */
@@ -11,12 +13,22 @@
 #include <string.h>
 #include <urcu/urcu-memb.h>
 
+#include "shared.h"
+#include "state.h"
 #include "xm_common.h"
 
-static pthread_mutex_t xm_ctl_mu = PTHREAD_MUTEX_INITIALIZER;
-
-void xm_ctl_lock(void)   { pthread_mutex_lock(&xm_ctl_mu); }
-void xm_ctl_unlock(void) { pthread_mutex_unlock(&xm_ctl_mu); }
+/* In a domain, also map the files other members added (cheap when none:
+ * one load of their generation), and reap when the last holder died. */
+void xm_ctl_lock(void)
+{
+	bool holder_died = xm_mutex_lock(&xm_st.ctl_mu);
+	if (unlikely(xm_dom)) {
+		if (holder_died)
+			xm_dom_reap_locked();
+		xm_dom_sync_files();
+	}
+}
+void xm_ctl_unlock(void) { pthread_mutex_unlock(&xm_st.ctl_mu); }
 
 /* liburcu-memb readers must be registered.  A thread registers on its first
  * read section; the key's destructor unregisters it when the thread exits. */
@@ -27,6 +39,7 @@ static __thread bool  xm_rcu_registered;
 static void xm_rcu_thread_exit(void *arg)
 {
 	(void)arg;
+	xm_dom_reader_exit();
 	urcu_memb_unregister_thread();
 	xm_rcu_registered = false;
 }
@@ -45,6 +58,8 @@ void xm_rcu_read_lock(void)
 		xm_rcu_registered = true;
 	}
 	urcu_memb_read_lock();
+	if (unlikely(xm_dom))
+		xm_dom_read_lock();   /* readers of other members (shared_rcu.c) */
 }
 
 /* ThreadSanitizer cannot see how liburcu-memb orders a grace period after
@@ -64,6 +79,8 @@ static char xm_rcu_tsan_token;
 
 void xm_rcu_read_unlock(void)
 {
+	if (unlikely(xm_dom))
+		xm_dom_read_unlock();
 	XM_RCU_TSAN_RELEASE();
 	urcu_memb_read_unlock();
 }
@@ -74,6 +91,8 @@ void xm_rcu_synchronize(void)
 	 * callers wait on their way out, failures included, and keep theirs. */
 	int e = errno;
 	urcu_memb_synchronize_rcu();
+	if (unlikely(xm_dom))
+		xm_dom_synchronize();
 	errno = e;
 	XM_RCU_TSAN_ACQUIRE();
 }
@@ -144,6 +163,7 @@ static const char *xm_errno_name(int e)
 	case ENOTTY:  return "ENOTTY"; /* device memory: not a VFIO device */
 	case E2BIG:   return "E2BIG";  /* iommufd: a group with too many devices */
 	case ENXIO:   return "ENXIO";  /* device memory: past the end of a dma-buf */
+	case EADDRINUSE: return "EADDRINUSE";
 	default:      return "errno";
 	}
 }

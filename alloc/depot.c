@@ -4,14 +4,8 @@
 #include <errno.h>
 
 #include "depot.h"
+#include "state.h"
 #include "meta.h"
-
-static struct xm_stack xm_mag_pool;
-
-__attribute__((constructor)) static void xm_mag_pool_init(void)
-{
-	xm_stack_init(&xm_mag_pool);
-}
 
 struct xm_mag *xm_mag_get(void)
 {
@@ -20,7 +14,7 @@ struct xm_mag *xm_mag_get(void)
 		errno = ENOMEM;
 		return NULL;
 	}
-	struct xm_mag *m = xm_stack_pop(&xm_mag_pool);
+	struct xm_mag *m = xm_stack_pop(&xm_st.mag_pool);
 	if (likely(m))
 		return m;
 	return xm_meta_zalloc(sizeof(struct xm_mag));
@@ -29,5 +23,5 @@ struct xm_mag *xm_mag_get(void)
 void xm_mag_put(struct xm_mag *m)
 {
 	m->n = 0;
-	xm_stack_push(&xm_mag_pool, m);
+	xm_stack_push(&xm_st.mag_pool, m);
 }

@@ -16,14 +16,18 @@
 
 #include "cache.h"
 #include "pagemap.h"
+#include "shared.h"
 
 /* The drainer's half of the asymmetric fence.  Without membarrier the
  * owners use seq_cst operations, which pair with the drainer's seq_cst
  * fetch_or of stop and seq_cst loads of busy: nothing more is needed. */
 static void xm_fence_all_threads(void)
 {
+	/* In a domain, owners in other members too: every member registered
+	 * for the global command (shared.c). */
 	if (xm_membarrier_ok)
-		syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+		syscall(__NR_membarrier, xm_dom ? MEMBARRIER_CMD_GLOBAL_EXPEDITED :
+			MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
 }
 
 static uint64_t xm_now_ns(void)
@@ -130,7 +134,7 @@ size_t xm_heap_drain(struct xmem_heap *h, const struct xm_region *only,
 	uint64_t serial = xm_heap_serial(h);
 	size_t moved = 0;
 	for (int i = 0; i < XMEM_MAX_LCORES; i++) {
-		struct xm_lcache *lc = atomic_load_explicit(&xm_lcores[i].lc[id],
+		struct xm_lcache *lc = atomic_load_explicit(&xm_st.lcores[i].lc[id],
 							    memory_order_acquire);
 		if (!lc || atomic_load_explicit(&lc->serial,
 						memory_order_relaxed) != serial)
@@ -153,7 +157,7 @@ int xmem_heap_trim(struct xmem_heap *h)
 		errno = EINVAL;
 		return -1;
 	}
-	pthread_mutex_lock(&h->ctl_lock);
+	xm_mutex_lock(&h->ctl_lock);
 	xm_heap_drain(h, NULL, XM_STALL_WAIT_NS);
 	xm_span_reclaim(h);
 	pthread_mutex_unlock(&h->ctl_lock);
@@ -171,14 +175,14 @@ bool xm_heap_reclaim(struct xmem_heap *h)
 
 int xmem_set_checked(int on)
 {
-	int old = atomic_exchange(&xm_checked_on, on ? 1 : 0);
+	int old = atomic_exchange(&xm_st.checked_on, on ? 1 : 0);
 	xm_ctl_lock();
 	for (int id = 0; id < XMEM_MAX_HEAPS; id++) {
-		struct xmem_heap *h = xm_heaps[id];
+		struct xmem_heap *h = xm_st.heaps[id];
 		if (!h)
 			continue;
 		for (int i = 0; i < XMEM_MAX_LCORES; i++) {
-			struct xm_lcache *lc = atomic_load(&xm_lcores[i].lc[id]);
+			struct xm_lcache *lc = atomic_load(&xm_st.lcores[i].lc[id]);
 			if (!lc || atomic_load(&lc->serial) != h->serial)
 				continue;
 			if (on)
@@ -189,7 +193,7 @@ int xmem_set_checked(int on)
 		/* Objects cached before the switch go back to spans, where
 		 * the checked paths can tell free from live. */
 		if (on) {
-			pthread_mutex_lock(&h->ctl_lock);
+			xm_mutex_lock(&h->ctl_lock);
 			xm_heap_drain(h, NULL, XM_STALL_WAIT_NS);
 			pthread_mutex_unlock(&h->ctl_lock);
 		}
@@ -200,5 +204,5 @@ int xmem_set_checked(int on)
 
 int xmem_checked(void)
 {
-	return atomic_load_explicit(&xm_checked_on, memory_order_relaxed);
+	return atomic_load_explicit(&xm_st.checked_on, memory_order_relaxed);
 }

@@ -21,6 +21,7 @@
 
 #include "cache.h"
 #include "pagemap.h"
+#include "shared.h"
 #include "vg.h"
 
 /* True when each of the m (>= 4) pointers at src is an object slot of the
@@ -133,13 +134,14 @@ static void xm_nocache_flush(struct xm_nocache *b, const char *fn)
 {
 	if (!b->n)
 		return;
-	if (atomic_load_explicit(&xm_checked_on, memory_order_relaxed)) {
-		unsigned put = xm_span_put(b->objs, b->n, fn);
-		xm_count(&b->h->cls[b->cls].frees, put);
-	} else {
+	unsigned put = b->n;
+	if (atomic_load_explicit(&xm_st.checked_on, memory_order_relaxed))
+		put = xm_span_put(b->objs, b->n, fn);
+	else
 		xm_depot_push(b->h, b->cls, b->objs, b->n);
-		xm_count(&b->h->cls[b->cls].frees, b->n);
-	}
+	xm_count(&b->h->cls[b->cls].frees, put);
+	if (unlikely(xm_dom))
+		xm_member_count(0, put);
 	b->n = 0;
 }
 
@@ -430,7 +432,7 @@ size_t xmem_usable_size(const void *ptr)
 				size = s->obj_size;
 				/* Checked mode: a free object is in its span. */
 				size_t i = (size_t)((off * s->slot_c) >> XM_SLOT_SHIFT);
-				if (atomic_load_explicit(&xm_checked_on,
+				if (atomic_load_explicit(&xm_st.checked_on,
 							 memory_order_relaxed) &&
 				    ((atomic_load_explicit(&s->free_bits[i / 64],
 							   memory_order_relaxed) >>

@@ -10,9 +10,9 @@
 #include "cache.h"
 #include "meta.h"
 #include "numa.h"
+#include "shared.h"
 #include "vg.h"
 
-struct xmem_heap *xm_heaps[XMEM_MAX_HEAPS];
 
 static void xm_heap_link(struct xmem_heap *h, struct xm_region *r);
 
@@ -33,23 +33,21 @@ static bool xm_name_ok(const char *name)
 static int xm_heap_find(const char *name)
 {
 	for (int i = 0; i < XMEM_MAX_HEAPS; i++) {
-		struct xmem_heap *h = xm_rcu_deref(xm_heaps[i]);
+		struct xmem_heap *h = xm_rcu_deref(xm_st.heaps[i]);
 		if (h && strcmp(h->name, name) == 0)
 			return i;
 	}
 	return -1;
 }
 
-/* Dead heap descriptors, for reuse as heap descriptors only (see
- * xm_heap_magic).  Control mutex held. */
-static struct xmem_heap *xm_heap_free_descs;
-
+/* Dead heap descriptors (xm_st.heap_free_descs) are reused as heap
+ * descriptors only (see xm_heap_magic).  Control mutex held. */
 static struct xmem_heap *xm_heap_desc_get(void)
 {
-	struct xmem_heap *h = xm_heap_free_descs;
+	struct xmem_heap *h = xm_st.heap_free_descs;
 	if (!h)
 		return xm_meta_zalloc(sizeof(*h));
-	xm_heap_free_descs = h->free_next;
+	xm_st.heap_free_descs = h->free_next;
 	/* Zero all but the fields a dead handle's check may be reading. */
 	const size_t keep = offsetof(struct xmem_heap, name);
 	memset((char *)h + keep, 0, sizeof(*h) - keep);
@@ -58,8 +56,8 @@ static struct xmem_heap *xm_heap_desc_get(void)
 
 static void xm_heap_desc_put(struct xmem_heap *h)
 {
-	h->free_next = xm_heap_free_descs;
-	xm_heap_free_descs = h;
+	h->free_next = xm_st.heap_free_descs;
+	xm_st.heap_free_descs = h;
 }
 
 /* For fault-injection tests only: give the dead descriptors back to the
@@ -68,9 +66,9 @@ static void xm_heap_desc_put(struct xmem_heap *h)
 void xm_heap_descs_release(void)
 {
 	xm_ctl_lock();
-	while (xm_heap_free_descs) {
-		struct xmem_heap *h = xm_heap_free_descs;
-		xm_heap_free_descs = h->free_next;
+	while (xm_st.heap_free_descs) {
+		struct xmem_heap *h = xm_st.heap_free_descs;
+		xm_st.heap_free_descs = h->free_next;
 		xm_meta_free(h, sizeof(*h));
 	}
 	xm_ctl_unlock();
@@ -89,7 +87,7 @@ static struct xmem_heap *xm_heap_create(const char *name)
 		goto out;
 	}
 	for (int i = 0; i < XMEM_MAX_HEAPS && slot < 0; i++)
-		if (!xm_heaps[i])
+		if (!xm_st.heaps[i])
 			slot = i;
 	if (slot < 0) {
 		xm_cause("%d heaps exist (XMEM_MAX_HEAPS)", XMEM_MAX_HEAPS);
@@ -107,11 +105,11 @@ static struct xmem_heap *xm_heap_create(const char *name)
 		xm_stack_init(&h->cls[c].partial);
 	}
 	strcpy(h->name, name);
-	pthread_mutex_init(&h->large_lock, NULL);
-	pthread_mutex_init(&h->ctl_lock, NULL);
+	xm_mutex_init(&h->large_lock, xm_dom != NULL);
+	xm_mutex_init(&h->ctl_lock, xm_dom != NULL);
 	__atomic_store_n(&h->magic, XM_HEAP_MAGIC, __ATOMIC_RELEASE);
 	/* Publishes the initialised descriptor (release). */
-	xm_rcu_publish(xm_heaps[slot], h);
+	xm_rcu_publish(xm_st.heaps[slot], h);
 	xm_numa_changed();   /* node choices (numa_alloc.c) are stale */
 out:
 	xm_ctl_unlock();
@@ -148,7 +146,7 @@ static int xm_heap_destroy(struct xmem_heap *h)
 				 &h->n_regions, memory_order_relaxed));
 		errno = EBUSY;
 	} else {
-		xm_rcu_publish(xm_heaps[h->id], NULL);
+		xm_rcu_publish(xm_st.heaps[h->id], NULL);
 		__atomic_store_n(&h->magic, 0, __ATOMIC_RELAXED);
 		xm_numa_changed();
 		xm_rcu_synchronize();   /* lookups that found h are done */
@@ -175,9 +173,11 @@ struct xmem_heap *xmem_heap_lookup(const char *name)
 {
 	if (!xm_name_ok(name))
 		return NULL;
+	if (unlikely(xm_dom))
+		xm_dom_sync_files();   /* its memory may be a new file */
 	xm_rcu_read_lock();
 	int i = xm_heap_find(name);
-	struct xmem_heap *h = i >= 0 ? xm_rcu_deref(xm_heaps[i]) : NULL;
+	struct xmem_heap *h = i >= 0 ? xm_rcu_deref(xm_st.heaps[i]) : NULL;
 	xm_rcu_read_unlock();
 	if (!h)
 		errno = ENOENT;
@@ -198,7 +198,7 @@ struct xmem_heap *xmem_heap_from_id(int id)
 	struct xmem_heap *h = NULL;
 	if (id >= 0 && id < XMEM_MAX_HEAPS) {
 		xm_rcu_read_lock();
-		h = xm_rcu_deref(xm_heaps[id]);
+		h = xm_rcu_deref(xm_st.heaps[id]);
 		xm_rcu_read_unlock();
 	}
 	if (!h)
@@ -366,7 +366,7 @@ static int xm_heap_remove(struct xmem_heap *h, void *va, size_t len)
 		xm_ctl_unlock();
 		return -1;
 	}
-	pthread_mutex_lock(&h->ctl_lock);
+	xm_mutex_lock(&h->ctl_lock);
 	atomic_store_explicit(&r->retiring, 1, memory_order_seq_cst);
 	xm_rcu_synchronize();
 	xm_heap_drain(h, r, XM_STALL_WAIT_NS);

@@ -29,6 +29,7 @@
 #include "depot.h"
 #include "region.h"
 #include "sizeclass.h"
+#include "state.h"
 
 #define XM_HEAP_MAGIC 0x78686561u /* "xhea" */
 #define XM_CLS_LARGE  (-1)
@@ -106,7 +107,7 @@ struct xmem_heap {
 };
 
 /* The heap table, indexed by id; slots are RCU-published. */
-extern struct xmem_heap *xm_heaps[XMEM_MAX_HEAPS];
+/* The heap table is xm_st.heaps (state.h). */
 
 /* A handle may be dead (destroyed), and its descriptor then reused, by
  * another thread, for a new heap: heap descriptors are kept on their own
@@ -135,7 +136,7 @@ static inline bool xm_heap_live(const struct xmem_heap *h)
 		return false;
 	int id = xm_heap_idx(h);
 	return (unsigned)id < XMEM_MAX_HEAPS &&
-	       __atomic_load_n(&xm_heaps[id], __ATOMIC_ACQUIRE) == h;
+	       __atomic_load_n(&xm_st.heaps[id], __ATOMIC_ACQUIRE) == h;
 }
 
 #define xm_for_each_region(r, h)                                           \

@@ -1,17 +1,18 @@
 /* lcore.c - lcore ids: assignment on first use, xmem_thread_register or
  * xmem_thread_register_id (a chosen id, as DPDK's lcore id),
  * recycling on thread exit (a TLS destructor through a pthread key) or
- * xmem_thread_unregister, after the thread's caches are flushed. */
+ * xmem_thread_unregister, after the thread's caches are flushed.  An id is
+ * claimed with one CAS of its owner word in the shared state (state.h), so
+ * ids stay unique across the members of a domain. */
 #include <errno.h>
 #include <pthread.h>
 
 #include "lcore.h"
+#include "shared.h"
+#include "state.h"
 
-struct xm_lcore xm_lcores[XMEM_MAX_LCORES];
 __thread uintptr_t xm_self XM_TLS;
 
-static pthread_mutex_t xm_lcore_mu = PTHREAD_MUTEX_INITIALIZER;
-static bool xm_lcore_used[XMEM_MAX_LCORES];   /* under xm_lcore_mu */
 static pthread_key_t xm_lcore_key;
 static pthread_once_t xm_lcore_once = PTHREAD_ONCE_INIT;
 
@@ -22,9 +23,15 @@ static void xm_lcore_release(struct xm_lcore *l)
 	xm_ctl_lock();
 	xm_cache_flush_lcore(l);
 	xm_ctl_unlock();
-	pthread_mutex_lock(&xm_lcore_mu);
-	xm_lcore_used[l->id] = false;
-	pthread_mutex_unlock(&xm_lcore_mu);
+	xm_lcore_put(l);
+}
+
+void xm_lcore_put(struct xm_lcore *l)
+{
+	if (unlikely(xm_dom))
+		xm_member_lcore_put(l);
+	/* Release: the flush above happens before the next holder's use. */
+	atomic_store_explicit(&xm_st.lcore_owner[l->id], 0, memory_order_release);
 }
 
 static void xm_lcore_thread_exit(void *arg)
@@ -36,28 +43,29 @@ static void xm_lcore_thread_exit(void *arg)
 static void xm_lcore_init(void)
 {
 	pthread_key_create(&xm_lcore_key, xm_lcore_thread_exit);
-	for (int i = 0; i < XMEM_MAX_LCORES; i++)
-		xm_lcores[i].id = i;
 }
 
 struct xm_lcore *xm_lcore_slow(void)
 {
 	pthread_once(&xm_lcore_once, xm_lcore_init);
 	int id = -1;
-	pthread_mutex_lock(&xm_lcore_mu);
-	for (int i = 0; i < XMEM_MAX_LCORES && id < 0; i++)
-		if (!xm_lcore_used[i]) {
-			xm_lcore_used[i] = true;
+	for (int i = 0; i < XMEM_MAX_LCORES && id < 0; i++) {
+		/* Acquire: the previous holder's flush (xm_lcore_put). */
+		uint32_t free_tag = 0;
+		if (atomic_compare_exchange_strong_explicit(
+			    &xm_st.lcore_owner[i], &free_tag, xm_member_tag,
+			    memory_order_acquire, memory_order_relaxed))
 			id = i;
-		}
-	pthread_mutex_unlock(&xm_lcore_mu);
+	}
 	if (id < 0) {
 		xm_self = XM_SELF_NONE;
 		return NULL;
 	}
-	xm_self = (uintptr_t)&xm_lcores[id];
-	pthread_setspecific(xm_lcore_key, &xm_lcores[id]);
-	return &xm_lcores[id];
+	if (unlikely(xm_dom))
+		xm_member_lcore_got(&xm_st.lcores[id]);
+	xm_self = (uintptr_t)&xm_st.lcores[id];
+	pthread_setspecific(xm_lcore_key, &xm_st.lcores[id]);
+	return &xm_st.lcores[id];
 }
 
 int xmem_thread_register(void)
@@ -83,19 +91,22 @@ int xmem_thread_register_id(unsigned id)
 	if (old && old->id == (int)id)
 		return (int)id;
 	pthread_once(&xm_lcore_once, xm_lcore_init);
-	pthread_mutex_lock(&xm_lcore_mu);
-	bool busy = xm_lcore_used[id];
-	xm_lcore_used[id] = true;
-	pthread_mutex_unlock(&xm_lcore_mu);
-	if (busy) {
+	/* Acquire: as in xm_lcore_slow. */
+	uint32_t free_tag = 0;
+	if (!atomic_compare_exchange_strong_explicit(
+		    &xm_st.lcore_owner[id], &free_tag, xm_member_tag,
+		    memory_order_acquire, memory_order_relaxed)) {
 		errno = EBUSY;
 		return -1;
 	}
 	/* The new id is ours: give the old one back (its caches flushed). */
 	if (old)
 		xm_lcore_release(old);
-	xm_self = (uintptr_t)&xm_lcores[id];
-	pthread_setspecific(xm_lcore_key, &xm_lcores[id]);
+	struct xm_lcore *l = &xm_st.lcores[id];
+	if (unlikely(xm_dom))
+		xm_member_lcore_got(l);
+	xm_self = (uintptr_t)l;
+	pthread_setspecific(xm_lcore_key, l);
 	return (int)id;
 }
 

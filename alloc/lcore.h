@@ -15,9 +15,14 @@ struct xm_lcache;
 struct xm_lcore {
 	int id;
 	struct xm_lcache *_Atomic lc[XMEM_MAX_HEAPS];
+	/* Per-member accounting in a domain (shared.c), after lc so that the
+	 * fast path's offsets do not move.  gone: the counts of lcaches that
+	 * were re-initialised for another heap (owner only); base: the
+	 * lcore's totals when its holder claimed it (the holder only). */
+	_Atomic uint64_t gone_allocs, gone_frees;
+	uint64_t base_allocs, base_frees;
 };
 
-extern struct xm_lcore xm_lcores[XMEM_MAX_LCORES];
 
 /* The calling thread's lcore in one word, so the fast path reads one TLS
  * variable: an xm_lcore pointer, or XM_SELF_UNSET (no id yet: assign one on
@@ -46,7 +51,16 @@ static inline struct xm_lcore *xm_lcore_self(void)
 	return s == XM_SELF_NONE ? NULL : xm_lcore_slow();
 }
 
+/* Give lcore l's id back (its caches already flushed). */
+void xm_lcore_put(struct xm_lcore *l);
+
 /* Flush every cache of lcore l to the depots (thread exit, unregister). */
 void xm_cache_flush_lcore(struct xm_lcore *l);
+/* Objects ever allocated and freed through lcore l's caches, all heaps
+ * (the lcaches' counters plus those of re-initialised ones). */
+void xm_lcore_totals(struct xm_lcore *l, uint64_t *allocs, uint64_t *frees);
+/* The same for an lcore whose owner is in another process that is gone or
+ * stopped (shared.c): returns how many caches it had left mid-section. */
+uint64_t xm_cache_take_lcore(struct xm_lcore *l, uint64_t wait_ns);
 
 #endif

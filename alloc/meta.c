@@ -13,7 +13,10 @@
  *  - Blocks below XM_META_SLAB are cut from the current 1 MiB slab with one
  *    fetch_add on its fill mark.  A thread that finds the slab full maps a
  *    new one and installs it with one CAS; the loser of that race unmaps
- *    its own, never published, slab.  Bigger blocks get their own mapping. */
+ *    its own, never published, slab.  Bigger blocks get their own mapping.
+ *  - In a domain, slabs, bigger blocks and pages come from the domain
+ *    file's arena instead of anonymous mappings (xm_map), and the lists
+ *    and the current slab are the domain's (state.h). */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
@@ -21,13 +24,14 @@
 #include <unistd.h>
 
 #include "meta.h"
+#include "shared.h"
+#include "state.h"
 #include "stack.h"
 #include "vg.h"
 
 #define XM_META_MIN_SHIFT 6                   /* 64-byte blocks */
 #define XM_META_SLAB      ((size_t)1 << 20)   /* slab and slab-class limit */
 #define XM_META_HDR       64                  /* slab header, one line */
-#define XM_META_CLASSES   48
 
 struct xm_slab {
 	/* Bytes of the slab handed out (or claimed by a losing fetch_add).
@@ -36,18 +40,8 @@ struct xm_slab {
 	_Atomic size_t used;
 };
 
-static struct xm_stack xm_meta_lists[XM_META_CLASSES];
-static struct xm_slab *_Atomic xm_meta_cur;
-/* Statistics, relaxed: a figure on its own. */
-static _Atomic size_t xm_meta_used;
 
 _Atomic(xm_meta_fault_fn) xm_meta_fault_hook;
-
-__attribute__((constructor)) static void xm_meta_init(void)
-{
-	for (int c = 0; c < XM_META_CLASSES; c++)
-		xm_stack_init(&xm_meta_lists[c]);
-}
 
 static unsigned xm_meta_class(size_t size)
 {
@@ -57,8 +51,13 @@ static unsigned xm_meta_class(size_t size)
 	return c;
 }
 
+/* Fresh zero-filled memory: anonymous pages, or in a domain a piece of
+ * the domain file (shared.c), so that every member sees it at the same
+ * address (invariant 7). */
 static void *xm_map(size_t len)
 {
+	if (unlikely(xm_dom))
+		return xm_arena_take(len);
 	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
@@ -72,7 +71,7 @@ static void *xm_meta_bump(size_t bsz)
 {
 	for (;;) {
 		/* Acquire: pairs with the CAS that installed the slab. */
-		struct xm_slab *s = atomic_load_explicit(&xm_meta_cur,
+		struct xm_slab *s = atomic_load_explicit(&xm_st.meta_cur,
 							 memory_order_acquire);
 		if (s) {
 			size_t off = atomic_fetch_add_explicit(&s->used, bsz,
@@ -88,10 +87,16 @@ static void *xm_meta_bump(size_t bsz)
 				      memory_order_relaxed);
 		/* Release: publishes the slab's header. */
 		if (atomic_compare_exchange_strong_explicit(
-			    &xm_meta_cur, &s, n, memory_order_release,
+			    &xm_st.meta_cur, &s, n, memory_order_release,
 			    memory_order_acquire))
 			return (char *)n + XM_META_HDR;
-		munmap(n, XM_META_SLAB);   /* never published */
+		/* Never published. */
+		if (xm_dom) {
+			memset(n, 0, XM_META_HDR);
+			xm_arena_give(n, XM_META_SLAB);
+		} else {
+			munmap(n, XM_META_SLAB);
+		}
 	}
 }
 
@@ -109,14 +114,14 @@ void *xm_meta_zalloc(size_t size)
 	}
 	unsigned c = xm_meta_class(size);
 	size_t bsz = (size_t)1 << c;
-	void *p = xm_stack_pop(&xm_meta_lists[c]);
+	void *p = xm_stack_pop(&xm_st.meta_lists[c]);
 	if (!p)
 		p = bsz < XM_META_SLAB / 2 ? xm_meta_bump(bsz) : xm_map(bsz);
 	if (!p) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	atomic_fetch_add_explicit(&xm_meta_used, bsz, memory_order_relaxed);
+	atomic_fetch_add_explicit(&xm_st.meta_used, bsz, memory_order_relaxed);
 	memset(p, 0, size);
 	return p;
 }
@@ -128,9 +133,9 @@ void xm_meta_free(void *p, size_t size)
 	if (size == 0)
 		size = 1;
 	unsigned c = xm_meta_class(size);
-	atomic_fetch_sub_explicit(&xm_meta_used, (size_t)1 << c,
+	atomic_fetch_sub_explicit(&xm_st.meta_used, (size_t)1 << c,
 				  memory_order_relaxed);
-	xm_stack_push(&xm_meta_lists[c], p);
+	xm_stack_push(&xm_st.meta_lists[c], p);
 }
 
 void *xm_meta_pages(size_t size)
@@ -142,11 +147,11 @@ void *xm_meta_pages(size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	atomic_fetch_add_explicit(&xm_meta_used, size, memory_order_relaxed);
+	atomic_fetch_add_explicit(&xm_st.meta_used, size, memory_order_relaxed);
 	return p;
 }
 
 size_t xm_meta_in_use(void)
 {
-	return atomic_load_explicit(&xm_meta_used, memory_order_relaxed);
+	return atomic_load_explicit(&xm_st.meta_used, memory_order_relaxed);
 }

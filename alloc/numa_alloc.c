@@ -43,7 +43,7 @@ static struct xmem_heap *xm_numa_choose(int node)
 	}
 	struct xmem_heap *best = NULL;
 	for (int i = 0; i < XMEM_MAX_HEAPS; i++) {
-		struct xmem_heap *h = xm_rcu_deref(xm_heaps[i]);
+		struct xmem_heap *h = xm_rcu_deref(xm_st.heaps[i]);
 		if (!h || (best && xm_heap_serial(h) > xm_heap_serial(best)))
 			continue;
 		xm_numa_heap_bytes(h, &b);
@@ -92,7 +92,7 @@ static inline struct xmem_heap *xm_numa_pick(int node)
 	if (likely(xm_nt.gen == g && id)) {
 		/* The slot still holds the chosen heap: replacing it bumps the
 		 * generation (destroy, create), which g would show. */
-		struct xmem_heap *h = xm_rcu_deref(xm_heaps[id - 1]);
+		struct xmem_heap *h = xm_rcu_deref(xm_st.heaps[id - 1]);
 		if (likely(h))
 			return h;
 	}

@@ -3,22 +3,25 @@
 #include <errno.h>
 
 #include "heap.h"
+#include "state.h"
 #include "meta.h"
 #include "pagemap.h"
 #include "region.h"
 
-struct xm_pm_leaf *_Atomic xm_pm_root[1u << XM_PM_ROOT_BITS];
-uint64_t *xmem_iova_dir[(size_t)1 << (XMEM_VA_BITS - 30)];
-
-/* Fine tables ever made; under the control mutex, read relaxed by stats. */
-static _Atomic size_t xm_pm_n_fine;
+/* Both directories are page-aligned and a whole number of pages (2 MiB
+ * each), so that a domain member can map the domain's copies over them
+ * (shared.c). */
+struct xm_pm_leaf *_Atomic xm_pm_root[1u << XM_PM_ROOT_BITS]
+	__attribute__((aligned(4096)));
+uint64_t *xmem_iova_dir[(size_t)1 << (XMEM_VA_BITS - 30)]
+	__attribute__((aligned(4096)));
 
 #define XM_PM_BLK   ((uintptr_t)1 << XM_PM_BLK_SHIFT)
 #define XM_PM_BLKS  (1u << (XM_PM_LEAF_BITS - 9))
 
 size_t xm_pagemap_fine_bytes(void)
 {
-	return atomic_load_explicit(&xm_pm_n_fine, memory_order_relaxed) *
+	return atomic_load_explicit(&xm_st.pm_n_fine, memory_order_relaxed) *
 	       sizeof(struct xm_pm_fine);
 }
 
@@ -122,7 +125,7 @@ static int xm_pm_prepare(struct xm_region *r)
 			atomic_store_explicit(&f->iova[u], XMEM_BAD_IOVA,
 					      memory_order_relaxed);
 		bl->fine[k] = f;
-		atomic_fetch_add_explicit(&xm_pm_n_fine, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&xm_st.pm_n_fine, 1, memory_order_relaxed);
 	}
 	r->meta_bytes += fine * sizeof(struct xm_pm_fine);
 	return 0;

@@ -55,6 +55,10 @@ void xm_region_free(struct xm_region *r);   /* keeps errno */
  * the run map.  Only before r is published.  -1 with ENOMEM, r unchanged. */
 int  xm_region_set_iova(struct xm_region *r, const uint64_t *iova);
 
+/* How many regions are published (control mutex held, or a quiet
+ * process). */
+size_t xm_region_count(void);
+
 /* A published region that [va, va + len) overlaps, or NULL.  Control
  * mutex held. */
 struct xm_region *xm_region_overlaps(uintptr_t va, size_t len);

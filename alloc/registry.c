@@ -8,8 +8,10 @@
  * xmem_iova2virt searches it inside an RCU read section without locks. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "meta.h"
+#include "state.h"
 #include "pagemap.h"
 #include "region.h"
 #include "region_events.h"
@@ -28,18 +30,49 @@ struct xm_iova_table {
 	struct xm_iova_ent e[];
 };
 
-/* Writer-side list of regions sorted by va. */
-static struct xm_region **xm_regs;
-static size_t xm_n_regs, xm_cap_regs;
 
-static struct xm_iova_table *xm_iova_tab; /* RCU-published */
+/* Writer-side list of the published regions sorted by va
+ * (xm_st.regs): one block, never changed in place but rebuilt aside and
+ * replaced with one store, so that a domain member killed while changing
+ * it leaves the old list or the new one, never a half-shifted array.
+ * NULL: none. */
+struct xm_regs {
+	size_t n;
+	struct xm_region *r[];
+};
+
+static const struct xm_regs xm_regs_none;
+
+static const struct xm_regs *xm_regs(void)
+{
+	return xm_st.regs ? xm_st.regs : &xm_regs_none;
+}
+
+static size_t xm_regs_bytes(size_t n)
+{
+	return sizeof(struct xm_regs) + n * sizeof(struct xm_region *);
+}
+
+static void xm_regs_replace(struct xm_regs *nw)
+{
+	struct xm_regs *old = xm_st.regs;
+	__atomic_store_n(&xm_st.regs, nw, __ATOMIC_RELEASE);
+	if (old)
+		xm_meta_free(old, xm_regs_bytes(old->n));
+}
+
+size_t xm_region_count(void)
+{
+	return xm_regs()->n;
+}
 
 static size_t xm_regs_lower_bound(uintptr_t va)
 {
-	size_t lo = 0, hi = xm_n_regs;
+	const struct xm_regs *R = xm_regs();
+	size_t lo = 0, hi = R->n;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
-		if (xm_regs[mid]->va < va)
+		if (R->r[mid]->va < va)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -49,10 +82,11 @@ static size_t xm_regs_lower_bound(uintptr_t va)
 
 struct xm_region *xm_region_overlaps(uintptr_t va, size_t len)
 {
+	const struct xm_regs *R = xm_regs();
 	size_t i = xm_regs_lower_bound(va);
-	if (i > 0 && xm_regs[i - 1]->va + xm_regs[i - 1]->len > va)
-		return xm_regs[i - 1];
-	return i < xm_n_regs && xm_regs[i]->va < va + len ? xm_regs[i] : NULL;
+	if (i > 0 && R->r[i - 1]->va + R->r[i - 1]->len > va)
+		return R->r[i - 1];
+	return i < R->n && R->r[i]->va < va + len ? R->r[i] : NULL;
 }
 
 static int xm_iova_ent_cmp(const void *a, const void *b)
@@ -85,10 +119,11 @@ static size_t xm_region_iova_runs(const struct xm_region *r,
 static struct xm_iova_table *xm_iova_build(const struct xm_region *add,
 					   const struct xm_region *skip)
 {
+	const struct xm_regs *R = xm_regs();
 	size_t n = add ? xm_region_iova_runs(add, NULL) : 0;
-	for (size_t i = 0; i < xm_n_regs; i++)
-		if (xm_regs[i] != skip)
-			n += xm_region_iova_runs(xm_regs[i], NULL);
+	for (size_t i = 0; i < R->n; i++)
+		if (R->r[i] != skip)
+			n += xm_region_iova_runs(R->r[i], NULL);
 	size_t bytes = sizeof(struct xm_iova_table) + n * sizeof(struct xm_iova_ent);
 	struct xm_iova_table *t = xm_meta_zalloc(bytes);
 	if (!t)
@@ -96,9 +131,9 @@ static struct xm_iova_table *xm_iova_build(const struct xm_region *add,
 	t->bytes = bytes;
 	if (add)
 		t->n += xm_region_iova_runs(add, t->e);
-	for (size_t i = 0; i < xm_n_regs; i++)
-		if (xm_regs[i] != skip)
-			t->n += xm_region_iova_runs(xm_regs[i], t->e + t->n);
+	for (size_t i = 0; i < R->n; i++)
+		if (R->r[i] != skip)
+			t->n += xm_region_iova_runs(R->r[i], t->e + t->n);
 	qsort(t->e, t->n, sizeof(t->e[0]), xm_iova_ent_cmp);
 	uint64_t reach = 0;
 	for (size_t i = 0; i < t->n; i++) {
@@ -111,8 +146,8 @@ static struct xm_iova_table *xm_iova_build(const struct xm_region *add,
 
 static void xm_iova_replace(struct xm_iova_table *t)
 {
-	struct xm_iova_table *old = xm_iova_tab;
-	xm_rcu_publish(xm_iova_tab, t);
+	struct xm_iova_table *old = xm_st.iova_tab;
+	xm_rcu_publish(xm_st.iova_tab, t);
 	/* Readers that found the old table leave it before this returns. */
 	xm_rcu_synchronize();
 	if (old)
@@ -211,17 +246,12 @@ int xm_region_publish(struct xm_region *r)
  * is visible. */
 static int xm_region_publish_tables(struct xm_region *r)
 {
-	/* A full array is replaced by one twice its size, but only once
-	 * nothing else can fail: a failed publish keeps the old array (and the
-	 * metadata in use) exactly as it was. */
-	struct xm_region **grown = NULL;
-	size_t cap = xm_cap_regs;
-	if (xm_n_regs == xm_cap_regs) {
-		cap = xm_cap_regs ? 2 * xm_cap_regs : 64;
-		grown = xm_meta_zalloc(cap * sizeof(*grown));
-		if (!grown)
-			return -1;
-	}
+	/* The new list is built aside and replaces the old one only once
+	 * nothing else can fail. */
+	const struct xm_regs *o = xm_regs();
+	struct xm_regs *nw = xm_meta_zalloc(xm_regs_bytes(o->n + 1));
+	if (!nw)
+		return -1;
 	struct xm_iova_table *t = xm_iova_build(r, NULL);
 	if (!t)
 		goto fail;
@@ -229,22 +259,16 @@ static int xm_region_publish_tables(struct xm_region *r)
 		xm_meta_free(t, t->bytes);
 		goto fail;
 	}
-	if (grown) {
-		for (size_t i = 0; i < xm_n_regs; i++)
-			grown[i] = xm_regs[i];
-		xm_meta_free(xm_regs, xm_cap_regs * sizeof(*grown));
-		xm_regs = grown;
-		xm_cap_regs = cap;
-	}
 	size_t i = xm_regs_lower_bound(r->va);
-	for (size_t j = xm_n_regs; j > i; j--)
-		xm_regs[j] = xm_regs[j - 1];
-	xm_regs[i] = r;
-	xm_n_regs++;
+	memcpy(nw->r, o->r, i * sizeof(nw->r[0]));
+	nw->r[i] = r;
+	memcpy(nw->r + i + 1, o->r + i, (o->n - i) * sizeof(nw->r[0]));
+	nw->n = o->n + 1;
+	xm_regs_replace(nw);
 	xm_iova_replace(t);
 	return 0;
 fail:
-	xm_meta_free(grown, cap * sizeof(*grown));
+	xm_meta_free(nw, xm_regs_bytes(o->n + 1));
 	return -1;
 }
 
@@ -253,21 +277,31 @@ int xm_region_unpublish(struct xm_region *r)
 	/* Everything that can fail comes first: the smaller IOVA table, then
 	 * the listeners' removing (device unmaps).  Either failure leaves r
 	 * published, translatable and mapped. */
-	struct xm_iova_table *t = xm_iova_build(NULL, r);
-	if (!t)
+	const struct xm_regs *o = xm_regs();
+	struct xm_regs *nw = NULL;
+	if (o->n > 1 && !(nw = xm_meta_zalloc(xm_regs_bytes(o->n - 1))))
 		return -1;
+	struct xm_iova_table *t = xm_iova_build(NULL, r);
+	if (!t) {
+		xm_meta_free(nw, xm_regs_bytes(o->n - 1));
+		return -1;
+	}
 	if (xm_notify_removing(r)) {
 		int e = errno;
 		xm_meta_free(t, t->bytes);
+		xm_meta_free(nw, xm_regs_bytes(o->n - 1));
 		errno = e;
 		return -1;
 	}
 	/* Leaves exist for every unit of r, so clearing cannot fail. */
 	xm_pagemap_set(r, false);
-	size_t i = xm_regs_lower_bound(r->va);
-	for (; i + 1 < xm_n_regs; i++)
-		xm_regs[i] = xm_regs[i + 1];
-	xm_n_regs--;
+	if (nw) {
+		size_t i = xm_regs_lower_bound(r->va);
+		memcpy(nw->r, o->r, i * sizeof(nw->r[0]));
+		memcpy(nw->r + i, o->r + i + 1, (o->n - i - 1) * sizeof(nw->r[0]));
+		nw->n = o->n - 1;
+	}
+	xm_regs_replace(nw);
 	xm_iova_replace(t); /* includes the grace period r's callers need */
 	xm_notify_removed(r, xm_n_listeners);
 	return 0;
@@ -275,23 +309,25 @@ int xm_region_unpublish(struct xm_region *r)
 
 struct xm_region *xm_region_find_exact(uintptr_t va, size_t len)
 {
+	const struct xm_regs *R = xm_regs();
 	size_t i = xm_regs_lower_bound(va);
-	if (i < xm_n_regs && xm_regs[i]->va == va && xm_regs[i]->len == len)
-		return xm_regs[i];
+	if (i < R->n && R->r[i]->va == va && R->r[i]->len == len)
+		return R->r[i];
 	return NULL;
 }
 
 void xm_region_foreach(void (*fn)(struct xm_region *r, void *arg), void *arg)
 {
-	for (size_t i = 0; i < xm_n_regs; i++)
-		fn(xm_regs[i], arg);
+	const struct xm_regs *R = xm_regs();
+	for (size_t i = 0; i < R->n; i++)
+		fn(R->r[i], arg);
 }
 
 void *xmem_iova2virt(uint64_t iova)
 {
 	void *va = NULL;
 	xm_rcu_read_lock();
-	struct xm_iova_table *t = xm_rcu_deref(xm_iova_tab);
+	struct xm_iova_table *t = xm_rcu_deref(xm_st.iova_tab);
 	if (t && t->n) {
 		/* Last entry whose iova <= the one asked for. */
 		size_t lo = 0, hi = t->n;

@@ -321,7 +321,7 @@ static bool xm_span_all_free(struct xm_span *s, void *arg)
  * the walk (see xm_region_spans). */
 bool xm_region_idle(const struct xm_region *r)
 {
-	pthread_mutex_lock(&r->heap->large_lock);
+	xm_mutex_lock(&r->heap->large_lock);
 	xm_rcu_read_lock();
 	bool idle = xm_region_spans(r, true, xm_span_all_free, NULL);
 	xm_rcu_read_unlock();
@@ -341,7 +341,7 @@ static bool xm_span_relist(struct xm_span *s, void *arg)
 
 void xm_region_relist(struct xm_region *r)
 {
-	pthread_mutex_lock(&r->heap->large_lock);
+	xm_mutex_lock(&r->heap->large_lock);
 	xm_rcu_read_lock();
 	xm_region_spans(r, false, xm_span_relist, NULL);
 	xm_rcu_read_unlock();
@@ -366,7 +366,7 @@ size_t xm_region_collect(const struct xm_region *r, struct xm_span **v,
 			 size_t cap)
 {
 	struct xm_span_list l = {v, 0, cap};
-	pthread_mutex_lock(&r->heap->large_lock);
+	xm_mutex_lock(&r->heap->large_lock);
 	xm_rcu_read_lock();
 	xm_region_spans(r, true, xm_span_collect, &l);
 	xm_rcu_read_unlock();

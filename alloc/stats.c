@@ -132,8 +132,8 @@ int xmem_heap_dump(FILE *f)
 		f = stdout;
 	xm_ctl_lock();
 	for (int i = 0; i < XMEM_MAX_HEAPS; i++)
-		if (xm_heaps[i])
-			xm_dump_heap(f, xm_heaps[i]);
+		if (xm_st.heaps[i])
+			xm_dump_heap(f, xm_st.heaps[i]);
 	xm_region_foreach(xm_dump_translation, f);
 	xm_ctl_unlock();
 	if (fflush(f) || ferror(f)) {

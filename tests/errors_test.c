@@ -5,8 +5,9 @@
  * and "errno" cells, so a case never restates an errno.  Before anything
  * runs, the test checks that doc, headers and cases agree (errors_table.h):
  * every row has a case, every case a row, every function declared in
- * xmem.h / xmem_dma.h / xmem_vfio.h / xmem_numa.h a row, and every errno a row names is
- * in its function's header comment.
+ * the public headers (xmem.h, xmem_pool.h, xmem_dma.h, xmem_vfio.h,
+ * xmem_numa.h, xmem_devmem.h, xmem_shared.h) a row, and every errno a row
+ * names is in its function's header comment.
  *
  * Around every call the harness checks that nothing changed: the stats of
  * the case's scratch heap, of a witness heap and of any extra heap the case
@@ -81,6 +82,9 @@ static const char *const control_fns[] = {
 	"xmem_vfio_detach", "xmem_vfio_container_open", "xmem_vfio_group_add",
 	"xmem_vfio_group_remove", "xmem_vfio_container_open_backend", "xmem_heap_add_bar",
 	"xmem_heap_remove_bar", "xmem_heap_add_dmabuf", "xmem_heap_remove_dmabuf",
+	"xmem_shared_create", "xmem_shared_attach", "xmem_shared_detach",
+	"xmem_shared_reap", "xmem_shared_unlink", "xmem_shared_sync",
+	"xmem_heap_add_file",
 };
 static const char *const data_fns[] = {
 	"xmem_alloc", "xmem_zalloc", "xmem_alloc_bulk", "xmem_free",
@@ -491,6 +495,7 @@ static void cases_collect(void)
 		{cases_dma, n_cases_dma},
 		{cases_vfio, n_cases_vfio},
 		{cases_numa, n_cases_numa},
+		{cases_shared, n_cases_shared},
 	};
 	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
 		n_cases += parts[i].n;
@@ -586,9 +591,9 @@ static void run_row(void)
 	env_fini(&e, live, inv0, logs0);
 }
 
-/* The six public headers and the test library's testing/xmem_testdev.h
+/* The seven public headers and the test library's testing/xmem_testdev.h
  * (the test backend has rows too). */
-#define N_HEADERS 7
+#define N_HEADERS 8
 
 static void usage_paths(int argc, char **argv, const char **doc,
 			const char *hdrs[N_HEADERS], int *nh)
@@ -600,6 +605,7 @@ static void usage_paths(int argc, char **argv, const char **doc,
 	static const char *names[N_HEADERS] = {"xmem/xmem.h", "xmem/xmem_pool.h",
 					       "xmem/xmem_dma.h", "xmem/xmem_vfio.h",
 					       "xmem/xmem_numa.h", "xmem/xmem_devmem.h",
+					       "xmem/xmem_shared.h",
 					       "../testing/xmem_testdev.h"};
 	if (inc)
 		for (int i = 0; i < N_HEADERS; i++) {
@@ -622,7 +628,7 @@ static void usage_paths(int argc, char **argv, const char **doc,
 		XT_FATAL("usage: errors_test --doc=docs/errors.md --header=include/xmem/xmem.h "
 			 "--header=.../xmem_pool.h --header=.../xmem_dma.h "
 			 "--header=.../xmem_vfio.h --header=.../xmem_numa.h "
-			 "--header=.../xmem_devmem.h "
+			 "--header=.../xmem_devmem.h --header=.../xmem_shared.h "
 			 "--header=testing/xmem_testdev.h [--part=host|vfio] "
 			 "[--only=<id prefix>]");
 }

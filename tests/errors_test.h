@@ -193,7 +193,8 @@ struct xcase {
 
 /* The case tables, one a file; errors_test.c joins them in this order. */
 extern const struct xcase cases_heap[], cases_alloc[], cases_dma[], cases_vfio[],
-	cases_numa[];
-extern const size_t n_cases_heap, n_cases_alloc, n_cases_dma, n_cases_vfio, n_cases_numa;
+	cases_numa[], cases_shared[];
+extern const size_t n_cases_heap, n_cases_alloc, n_cases_dma, n_cases_vfio, n_cases_numa,
+	n_cases_shared;
 
 #endif /* XMEM_TESTS_ERRORS_TEST_H */

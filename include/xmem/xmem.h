@@ -25,6 +25,8 @@
 
 /* NUMA: XMEM_NUMA_NODE_UNKNOWN, node-aware allocation (xmem_numa.h). */
 #include <xmem/xmem_numa.h>
+/* Heaps shared by several processes (xmem_shared.h). */
+#include <xmem/xmem_shared.h>
 
 #ifdef __cplusplus
 extern "C" {

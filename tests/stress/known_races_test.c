@@ -24,7 +24,7 @@
  *    their memory is reused for other metadata of the same size class (here:
  *    IOVA tables of xmem_register), written by another thread with plain
  *    stores at that moment.  The result is still right (the slot check
- *    xm_heaps[id] == h decides), but it is a C11 data race. */
+ *    xm_st.heaps[id] == h decides), but it is a C11 data race. */
 #include <pthread.h>
 
 #include "tests/xt_util.h"

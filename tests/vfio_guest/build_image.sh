@@ -194,7 +194,7 @@ if [ -n "$ERRBIN" ]; then
     mkdir -p "$R/xmem"
     cp "$ROOT/docs/errors.md" "$ROOT"/include/xmem/xmem.h "$ROOT"/include/xmem/xmem_pool.h \
         "$ROOT"/include/xmem/xmem_dma.h "$ROOT"/include/xmem/xmem_vfio.h \
-        "$ROOT"/include/xmem/xmem_numa.h "$ROOT"/include/xmem/xmem_devmem.h \
+        "$ROOT"/include/xmem/xmem_numa.h "$ROOT"/include/xmem/xmem_devmem.h "$ROOT"/include/xmem/xmem_shared.h \
         "$ROOT"/testing/xmem_testdev.h "$R/xmem/"
 fi
 

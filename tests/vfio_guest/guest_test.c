@@ -21,6 +21,8 @@
  *      unmap when xmem_heap_remove_memory unmaps: EIO, the region stays
  *      (allocatable, translated, DMA works), xmem's records (backend and
  *      registry) match what the kernel maps, and the retry succeeds
+ *   m  (guest_test --mp, run by /init as a fresh process) a secondary
+ *      process's edu DMA on buffers the primary allocated in a shared heap
  * The same steps run on either backend: the default container is type1 or
  * iommufd as XMEM_VFIO_BACKEND says (run.sh passes it on the kernel command
  * line, which hands it to /init's environment); on iommufd groups join as
@@ -48,6 +50,7 @@
 #include <sys/ioctl.h>
 #include <sys/klog.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -191,9 +194,90 @@ static void step_h(struct xmem_vfio_container *c, struct xmem_dma_subscriber *s,
 
 /* ---------------------------------------------------------------- main */
 
-int main(void)
+/* ---------------------------------------------------------------- multi-process */
+
+/* m (guest_test --mp, a fresh process): the primary creates a domain and a
+ * heap on a /dev/shm file with an IOVA table, allocates two buffers and
+ * starts a secondary (fork+exec of this binary, --mp-secondary) that
+ * attaches, opens the edu through its own VFIO container (the layer maps
+ * the regions the primary added when it attaches: docs/multiprocess.md) and
+ * DMAs the first buffer into the second.  The primary then checks the data
+ * the device wrote. */
+#define MP_IOVA ((uint64_t)1 << 32)
+#define MP_LEN  (2UL << 20)
+
+static int mp_secondary(unsigned char *a, unsigned char *b)
+{
+    char bdf[64];
+    int group = find_pci(EDU_VENDOR, EDU_DEVICE, bdf, sizeof(bdf)) == 0 ?
+                xmem_vfio_group_of(bdf) : -1;
+    if (xmem_shared_attach("guest") != 0 || group < 0) {
+        info("mp secondary: attach or edu: %s", strerror(errno));
+        return 1;
+    }
+    struct xmem_vfio_container *c = xmem_vfio_default_container();
+    struct edu ed = {.fd = -1};
+    if (!c || xmem_vfio_group_add(c, group) != 0 || !xmem_vfio_attach(NULL) ||
+        edu_open(c, group, bdf, &ed) != 0) {
+        info("mp secondary: VFIO: %s", strerror(errno));
+        return 1;
+    }
+    uint64_t ia = xmem_virt2iova(a), ib = xmem_virt2iova(b);
+    int rc = edu_copy(&ed, ia, ib, DMA_LEN);
+    int same = rc == 0 && memcmp(a, b, DMA_LEN) == 0;
+    info("mp secondary: edu DMA %#llx -> %#llx (buffers of the primary): %s",
+         (unsigned long long)ia, (unsigned long long)ib, same ? "data ok" : "FAILED");
+    edu_close(c, &ed);
+    xmem_vfio_container_close(c);
+    xmem_shared_detach();
+    return same ? 0 : 1;
+}
+
+static int mp_primary(void)
+{
+    const char *path = "/dev/shm/guest-mp";
+    static uint64_t iova[MP_LEN / PG];
+    for (size_t i = 0; i < MP_LEN / PG; i++)
+        iova[i] = MP_IOVA + i * PG;
+    int fd = open(path, O_RDWR | O_CREAT, 0600);
+    struct xmem_heap *h = NULL;
+    unsigned char *va = NULL, *a = NULL, *b = NULL;
+    if (fd < 0 || ftruncate(fd, MP_LEN) != 0 || xmem_shared_create("guest") != 0 ||
+        !(h = xmem_heap_create("mp")) ||
+        !(va = xmem_heap_add_file(h, path, 0, MP_LEN, iova, MP_LEN / PG, PG)) ||
+        !(a = xmem_alloc(h, DMA_LEN, 0)) || !(b = xmem_alloc(h, DMA_LEN, 0))) {
+        step('m', 0, "primary: domain, heap on %s or buffers: %s", path, strerror(errno));
+        return 1;
+    }
+    fill(a, DMA_LEN, 77);
+    memset(b, 0, DMA_LEN);
+    char sa[32], sb[32];
+    snprintf(sa, sizeof(sa), "%p", (void *)a);
+    snprintf(sb, sizeof(sb), "%p", (void *)b);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("/proc/self/exe", "guest_test", "--mp-secondary", sa, sb, (char *)NULL);
+        _exit(127);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    int ok = WIFEXITED(st) && WEXITSTATUS(st) == 0 && memcmp(a, b, DMA_LEN) == 0;
+    step('m', ok, "a secondary process attached to the domain, DMAed with its own container "
+         "from buffer %p to %p allocated by the primary (IOVA %#llx, %#llx); the primary sees "
+         "the data", (void *)a, (void *)b, (unsigned long long)xmem_virt2iova(a),
+         (unsigned long long)xmem_virt2iova(b));
+    xmem_shared_unlink("guest");
+    return ok ? 0 : 1;
+}
+
+int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc > 1 && strcmp(argv[1], "--mp") == 0)
+        return mp_primary();
+    if (argc > 3 && strcmp(argv[1], "--mp-secondary") == 0)
+        return mp_secondary((unsigned char *)(uintptr_t)strtoull(argv[2], NULL, 16),
+                            (unsigned char *)(uintptr_t)strtoull(argv[3], NULL, 16));
     const char *be = getenv("XMEM_VFIO_BACKEND");
     printf("GUEST TEST: xmem DMA layer over VFIO (heap, registry, replay), backend %s\n",
            be ? be : "auto");

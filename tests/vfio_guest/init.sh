@@ -34,6 +34,11 @@ fi
 echo "INIT: hugepages $(cat /proc/sys/vm/nr_hugepages)"
 /bin/guest_test
 echo "INIT: guest_test exit $?"
+# The multi-process step (a domain in /dev/shm) in a fresh process.
+mkdir -p /dev/shm
+mount -t tmpfs tmpfs /dev/shm
+/bin/guest_test --mp
+echo "INIT: guest_test --mp exit $?"
 if [ -x /bin/devmem_test ]; then
     /bin/devmem_test
     echo "INIT: devmem_test exit $?"
@@ -46,7 +51,7 @@ fi
 if [ -x /bin/errors_test ]; then
     /bin/errors_test --doc=/xmem/errors.md --header=/xmem/xmem.h --header=/xmem/xmem_pool.h \
         --header=/xmem/xmem_dma.h --header=/xmem/xmem_vfio.h --header=/xmem/xmem_numa.h \
-        --header=/xmem/xmem_devmem.h \
+        --header=/xmem/xmem_devmem.h --header=/xmem/xmem_shared.h \
         --header=/xmem/xmem_testdev.h --part=vfio > /tmp/errors.out 2>&1
     rc=$?
     sed 's/^/ERRORS: /' /tmp/errors.out

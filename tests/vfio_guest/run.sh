@@ -182,6 +182,7 @@ if [ "$DPDK" != 0 ]; then
 fi
 if grep -q '^GUEST RESULT: PASS' "$OUT/console.log" && ! grep -q '^STEP . FAIL' "$OUT/console.log" \
         && grep -q '^DEVMEM RESULT: PASS' "$OUT/console.log" \
+        && grep -q '^STEP m PASS' "$OUT/console.log" \
         && ! grep -q '^DEVMEM RESULT: FAIL' "$OUT/console.log" && [ "$errors_ok" = 1 ] \
         && [ "$dpdk_ok" = 1 ]; then
     echo "vfio_guest: PASS"
