@@ -10,6 +10,8 @@
  *                   ops
  *   stress_mem.c    memory slots: layouts, add, remove, register,
  *                   unregister, eviction, the largest_free check
+ *   stress_mp.c     the multi-process mode (--procs=N): members of one
+ *                   domain against a shared shadow
  *   stress_churn.c  the carving and drain phases: a window of live objects
  *                   over many classes that grows and shrinks, the control
  *                   thread (trim, stats, add/remove, checked mode while the
@@ -69,6 +71,8 @@ struct opts {
 	                           and seeds, no time bound; 0: off */
 	bool v2;                /* XMEM_STRESS_V2=1: the second release's
 	                           contract (bad frees in every mode) */
+	unsigned procs;         /* --procs / XMEM_STRESS_PROCS: the
+	                           multi-process mode (stress_mp.c); 0: off */
 };
 
 extern struct opts O;
@@ -263,6 +267,11 @@ void op_remove(struct thr *t);
 void op_translation_only(struct thr *t);
 void evict(struct thr *t, int i);
 void check_largest_free(struct thr *t, int hi);
+
+/* ---- stress_mp.c ---- */
+/* The multi-process mode: the parent (O.procs members) or, with argv[1]
+ * --mp-member=I, one member. */
+int stress_mp_main(int argc, char **argv);
 
 /* ---- stress_churn.c ---- */
 void op_churn(struct thr *t);

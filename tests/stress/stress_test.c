@@ -34,6 +34,7 @@
  *   stress_test [--threads=N] [--seed=S] [--seeds=K] [--seconds=T]
  *               [--ops=N] [--batch=N] [--longer] [--selftest-double]
  *               [--known-races[=1|2]] [--control=0|1] [--total-ops=N]
+ *               [--procs=N]
  *
  *   --threads   worker threads (default 2, or XMEM_STRESS_THREADS)
  *   --seed      first seed (default XMEM_STRESS_SEED, else from the clock;
@@ -58,6 +59,10 @@
  *               that --threads=1 replays stay exact)
  *   --total-ops the soak: N ops of all workers over all seeds, no time
  *               bound (or XMEM_STRESS_OPS=N); a progress line a minute
+ *   --procs     the multi-process mode (or XMEM_STRESS_PROCS=N): N member
+ *               processes of one domain instead of threads, one seed,
+ *               --seconds and --batch as above, --selftest-double plants a
+ *               double hand-out (stress_mp.c says what it checks)
  *
  * The soak of docs/reliability.md (10^8 operations):
  *   bazel build -c opt //tests/stress:stress_test
@@ -496,6 +501,8 @@ int main(int argc, char **argv)
 {
 	bool seed_set = false;
 	uint64_t v;
+	if (argc > 1 && !strncmp(argv[1], "--mp-member=", 12))
+		return stress_mp_main(argc, argv);
 	/* The environment first (bazel test --test_env=...), then argv. */
 	const char *env = getenv("XMEM_STRESS_THREADS");
 	if (env && *env)
@@ -506,6 +513,8 @@ int main(int argc, char **argv)
 	}
 	if ((env = getenv("XMEM_STRESS_SECONDS")) && *env)
 		O.seconds = strtod(env, NULL);
+	if ((env = getenv("XMEM_STRESS_PROCS")) && *env)
+		O.procs = (unsigned)strtoul(env, NULL, 0);
 	if ((env = getenv("XMEM_STRESS_OPS")) && *env)
 		O.total_ops = strtoull(env, NULL, 0);
 	/* On by default since the safety core landed; XMEM_STRESS_V2=0 off. */
@@ -539,11 +548,13 @@ int main(int argc, char **argv)
 			O.control = (int)v;
 		else if (arg_u64(a, "--total-ops", &v))
 			O.total_ops = v;
+		else if (arg_u64(a, "--procs", &v))
+			O.procs = (unsigned)v;
 		else {
 			fprintf(stderr, "usage: %s [--threads=N] [--seed=S] [--seeds=K] "
 				"[--seconds=T] [--ops=N] [--batch=N] [--longer] "
 				"[--selftest-double] [--known-races[=1|2]] [--control=0|1] "
-				"[--total-ops=N]\n", argv[0]);
+				"[--total-ops=N] [--procs=N]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -561,7 +572,7 @@ int main(int argc, char **argv)
 		printf("stress: soak of %" PRIu64 " ops: %" PRIu64 " per thread and seed, "
 		       "no time bound\n", O.total_ops, O.ops);
 	}
-	if (O.v2)
+	if (O.v2 && !O.procs)
 		printf("stress: XMEM_STRESS_V2=1: interior pointers of small blocks are "
 		       "freed in every mode\n");
 	if (!seed_set) {
@@ -571,6 +582,8 @@ int main(int argc, char **argv)
 			 ((uint64_t)getpid() << 16);
 		O.seed %= 1000000007u;
 	}
+	if (O.procs)
+		return stress_mp_main(argc, argv);
 	xmem_set_log(quiet_log);
 	R.thr = calloc(MAX_THREADS, sizeof(*R.thr));
 	if (!R.thr)
