@@ -38,8 +38,8 @@
  *
  * With --selftest-double member 0 hands one block it still holds to member
  * 1 as a fresh allocation (a double hand-out, as the library would make
- * it): member 1 reports OVERLAP, or member 0 does when it freed the block
- * first and got it back while member 1 holds it. */
+ * it; member 0 keeps it in the shadow for good): member 1 must report
+ * OVERLAP. */
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -265,13 +265,14 @@ static void m_handoff(void)
 		return;
 	uint32_t i = (uint32_t)(rnd(&mrng) % m->n_held);
 	struct mps_blk b = m->held[i];
+	m->held[i] = m->held[--m->n_held];
 	if (A->selftest && me == 0 && mop >= 100) {
-		/* The planted bug: b stays held here and goes to `to` as if
+		/* The planted bug: b stays member 0's in the shadow (as a
+		 * block it still uses, never freed) and goes to `to` as if
 		 * the library had handed it out a second time. */
 		b.fresh = 1;
 		A->selftest = 0;
 	} else {
-		m->held[i] = m->held[--m->n_held];
 		tag_check(&b);
 		mnote("handoff", b.p, to);
 		shadow_move(&b, (uint8_t)(me + 1), (uint8_t)(IN_FLIGHT | (to + 1)), "HANDOFF");
