@@ -19,8 +19,8 @@
 #   tsan    bazel test --config=tsan, tests tagged "concurrency" (skipped if none)
 #   stress  tests/stress against the reference model (tests/model), under ASan
 #           and under TSan (XMEM_STRESS_SEED / _SECONDS / _THREADS / _V2 pass
-#           through); then its multi-process mode (3 members, 10 s), plain and
-#           under ASan
+#           through); then its multi-process mode (3 members, 10 s, kills), plain
+#           and under ASan
 #   fuzz    tests/fuzz/run.sh: the libFuzzer target (clang, ASan + UBSan) from
 #           the corpus, bounded (200000 runs or 90 s), then --selftest (a
 #           planted double free must be caught); XMEM_FUZZ_V2=0 passes
@@ -224,8 +224,8 @@ stage_stress() {
         //tests/stress:stress_test
     run_bazel_test stress-tsan " (stress, tsan)" --config=tsan "${env[@]}" -- \
         //tests/stress:stress_test
-    # The multi-process mode (3 member processes, 10 s), plain and under
-    # ASan.  Not under TSan: it sees one process at a time, and the members
+    # The multi-process mode (3 member processes, 10 s, kill -9 and reap of
+    # a member every 25th quiescent point), plain and under ASan.  Not under TSan: it sees one process at a time, and the members
     # synchronise through shared memory it cannot follow across processes.
     run_bazel_test stress-mp " (stress, multi-process)" --test_env=XMEM_STRESS_SEED -- \
         //tests/stress:stress_mp_test

@@ -73,6 +73,8 @@ struct opts {
 	                           contract (bad frees in every mode) */
 	unsigned procs;         /* --procs / XMEM_STRESS_PROCS: the
 	                           multi-process mode (stress_mp.c); 0: off */
+	unsigned kill_every;    /* --kill-every=Q: there, SIGKILL a member
+	                           every Q-th quiescent point; 0: never */
 };
 
 extern struct opts O;

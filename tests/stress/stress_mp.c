@@ -29,6 +29,12 @@
  * parent a last time (no live block in either heap, as many frees as
  * allocs, member stats exact), then detach and exit.
  *
+ * With --kill-every=Q, every Q-th quiescent point the parent kills a
+ * random member with SIGKILL while it waits (its lcore cache holding what
+ * it freed), reaps it (xmem_shared_reap must return 1; its slot must keep
+ * its counts, alive 0, no lcores), frees the blocks it held, checks the
+ * heaps exactly again, and starts a new member in its place.
+ *
  * A violation prints `VIOLATION seed=S proc=P op=K: what` (P is the member,
  * or "parent" for the quiescent checks) with the member's last ops, and
  * the run exits 1.  Each member's op sequence is a function of (seed, P);
@@ -74,6 +80,7 @@ struct mps_member {
 	uint32_t n_held;
 	uint64_t allocs, frees, ops;
 	int member_id;                   /* xmem_shared_member_id */
+	unsigned gen;                    /* members started in this place */
 };
 
 struct mps_area {
@@ -345,7 +352,7 @@ static void meet(void)
 static int member_main(unsigned idx)
 {
 	me = idx;
-	mrng = A->seed * 0x9e3779b97f4a7c15ULL + idx + 1;
+	mrng = A->seed * 0x9e3779b97f4a7c15ULL + idx + 1 + ((uint64_t)A->m[idx].gen << 32);
 	if (xmem_shared_attach(dom) != 0) {
 		printf("stress-mp: member %u: attach %s: errno %d\n", idx, dom, errno);
 		return 1;
@@ -442,9 +449,9 @@ static void __attribute__((noreturn)) fail(const char *fmt, ...)
 
 /* Waits until every member arrived; a member that exits first fails the
  * run.  While waiting, control calls on the heaps (with ctl). */
-static void gather(bool ctl, uint64_t *crng)
+static void gather(unsigned n, bool ctl, uint64_t *crng)
 {
-	for (unsigned spin = 0; atomic_load(&A->arrived) < A->procs; spin++) {
+	for (unsigned spin = 0; atomic_load(&A->arrived) < n; spin++) {
 		int st;
 		pid_t p = waitpid(-1, &st, WNOHANG);
 		if (p > 0) {
@@ -469,17 +476,87 @@ static void gather(bool ctl, uint64_t *crng)
 	atomic_store(&A->arrived, 0);
 }
 
+/* Member i: fork+exec of this binary. */
+static void spawn(unsigned i)
+{
+	char a1[32], a2[160], a3[96];
+	snprintf(a1, sizeof(a1), "--mp-member=%u", i);
+	snprintf(a2, sizeof(a2), "--mp-area=%s", area_path);
+	snprintf(a3, sizeof(a3), "--mp-domain=%s", dom);
+	kids[i] = fork();
+	if (kids[i] == 0) {
+		execl("/proc/self/exe", "stress_test", a1, a2, a3, (char *)NULL);
+		_exit(127);
+	}
+	if (kids[i] < 0)
+		fail("stress-mp: fork: %s", strerror(errno));
+}
+
 static void release_all(void)
 {
 	/* release: arrived = 0 and stop before the members see gen move */
 	atomic_fetch_add(&A->gen, 1);
 }
 
+/* Of the killed members: ops, allocs, and frees (theirs and the parent's
+ * of what they held). */
+static uint64_t kills, dead_ops, dead_allocs, dead_frees;
+static void check(uint64_t q, bool end);
+
+/* At a quiescent point (every member waits at its second meeting, its
+ * cache full of what it freed): SIGKILL a random member, reap it (exactly
+ * one), check that its figures stay and the heaps are exact once the
+ * blocks it held are freed here, then start a new member in its place and
+ * end the meeting.  Kills inside bursts and control calls are
+ * tests/mp's. */
+static void kill_one(uint64_t *crng, uint64_t q)
+{
+	unsigned k = (unsigned)(rnd(crng) % A->procs);
+	struct mps_member *m = &A->m[k];
+	int st;
+	kill(kids[k], SIGKILL);
+	waitpid(kids[k], &st, 0);
+	kids[k] = 0;
+	int r = xmem_shared_reap();
+	if (r != 1)
+		fail("VIOLATION seed=%" PRIu64 " proc=parent quiescent=%" PRIu64
+		     ": REAP: xmem_shared_reap() = %d (errno %d) after killing member %u, not 1",
+		     A->seed, q, r, errno, k);
+	struct xmem_shared_member_stats ms;
+	if (xmem_shared_member_stats(m->member_id, &ms) != 0 || ms.alive || ms.lcores)
+		fail("VIOLATION seed=%" PRIu64 " proc=parent quiescent=%" PRIu64
+		     ": REAP: member %u (id %d) alive %d lcores %u after its reap", A->seed,
+		     q, k, m->member_id, ms.alive, ms.lcores);
+	/* Its blocks: the application's (here, the parent's) to free. */
+	while (m->n_held) {
+		struct mps_blk b = m->held[--m->n_held];
+		uintptr_t a = (uintptr_t)b.p;
+		for (; a < (uintptr_t)b.p + b.usable; a += MPS_GRAIN) {
+			uint8_t v = (uint8_t)(k + 1);
+			if (!atomic_compare_exchange_strong(shadow_at(b.heap, a), &v, 0))
+				fail("VIOLATION seed=%" PRIu64 " proc=parent: dead member %u's "
+				     "block %p: shadow %#x", A->seed, k, b.p, v);
+		}
+		xmem_free(b.p);
+		dead_frees++;
+	}
+	check(q, false);   /* the dead member's figures kept, heaps exact */
+	dead_ops += m->ops;
+	dead_allocs += m->allocs;
+	dead_frees += m->frees;
+	m->allocs = m->frees = m->ops = 0;
+	m->gen++;
+	kills++;
+	spawn(k);
+	gather(1, false, crng);   /* the new member attached */
+	/* the others still wait at the meeting the caller ends */
+}
+
 /* The quiescent check: heaps and members, exactly. */
 static void check(uint64_t q, bool end)
 {
 	uint64_t cnt[MPS_HEAPS] = { 0 }, bytes[MPS_HEAPS] = { 0 };
-	uint64_t allocs = 0, frees = 0;
+	uint64_t allocs = dead_allocs, frees = dead_frees;
 	for (unsigned i = 0; i < A->procs; i++) {
 		struct mps_member *m = &A->m[i];
 		for (uint32_t k = 0; k < m->n_held; k++) {
@@ -562,31 +639,22 @@ static int parent_main(void)
 			fail("stress-mp: heap %s: errno %d", name, errno);
 		A->file_va[i] = (uintptr_t)va;
 	}
-	printf("stress-mp: procs=%u seed=%" PRIu64 " batch=%u seconds=%.0f domain=%s\n",
-	       O.procs, O.seed, O.batch, O.seconds, dom);
+	printf("stress-mp: procs=%u seed=%" PRIu64 " batch=%u seconds=%.0f kill-every=%u "
+	       "domain=%s\n", O.procs, O.seed, O.batch, O.seconds, O.kill_every, dom);
 	fflush(stdout);
-	for (unsigned i = 0; i < O.procs; i++) {
-		char a1[32], a2[160], a3[96];
-		snprintf(a1, sizeof(a1), "--mp-member=%u", i);
-		snprintf(a2, sizeof(a2), "--mp-area=%s", area_path);
-		snprintf(a3, sizeof(a3), "--mp-domain=%s", dom);
-		kids[i] = fork();
-		if (kids[i] == 0) {
-			execl("/proc/self/exe", "stress_test", a1, a2, a3, (char *)NULL);
-			_exit(127);
-		}
-		if (kids[i] < 0)
-			fail("stress-mp: fork: %s", strerror(errno));
-	}
+	for (unsigned i = 0; i < O.procs; i++)
+		spawn(i);
 	double t0 = now_s(), t_end = t0 + O.seconds;
 	uint64_t crng = O.seed ^ 0xc0ffee, q = 0;
-	gather(false, &crng);   /* all attached */
+	gather(A->procs, false, &crng);   /* all attached */
 	release_all();
 	for (;;) {
-		gather(true, &crng);      /* nobody sends any more */
+		gather(A->procs, true, &crng);    /* nobody sends any more */
 		release_all();
-		gather(false, &crng);     /* inboxes empty */
+		gather(A->procs, false, &crng);   /* inboxes empty */
 		check(++q, false);
+		if (O.kill_every && q % O.kill_every == 0 && now_s() < t_end)
+			kill_one(&crng, ++q);
 		if (now_s() >= t_end)
 			atomic_store(&A->stop, 1);
 		bool stop = atomic_load(&A->stop);
@@ -594,10 +662,10 @@ static int parent_main(void)
 		if (stop)
 			break;
 	}
-	gather(false, &crng);     /* everything freed */
+	gather(A->procs, false, &crng);   /* everything freed */
 	check(++q, true);
 	release_all();
-	uint64_t ops = 0;
+	uint64_t ops = dead_ops;
 	for (unsigned i = 0; i < O.procs; i++) {
 		int st;
 		waitpid(kids[i], &st, 0);
@@ -609,7 +677,8 @@ static int parent_main(void)
 		ops += A->m[i].ops;
 	}
 	printf("stress-mp: procs=%u seed=%" PRIu64 " ops=%" PRIu64 " quiescent=%" PRIu64
-	       " violations=0 seconds=%.1f\n", O.procs, O.seed, ops, q, now_s() - t0);
+	       " kills=%" PRIu64 " violations=0 seconds=%.1f\n", O.procs, O.seed, ops, q,
+	       kills, now_s() - t0);
 	cleanup();
 	return 0;
 }

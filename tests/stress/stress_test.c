@@ -34,7 +34,7 @@
  *   stress_test [--threads=N] [--seed=S] [--seeds=K] [--seconds=T]
  *               [--ops=N] [--batch=N] [--longer] [--selftest-double]
  *               [--known-races[=1|2]] [--control=0|1] [--total-ops=N]
- *               [--procs=N]
+ *               [--procs=N [--kill-every=Q]]
  *
  *   --threads   worker threads (default 2, or XMEM_STRESS_THREADS)
  *   --seed      first seed (default XMEM_STRESS_SEED, else from the clock;
@@ -62,7 +62,9 @@
  *   --procs     the multi-process mode (or XMEM_STRESS_PROCS=N): N member
  *               processes of one domain instead of threads, one seed,
  *               --seconds and --batch as above, --selftest-double plants a
- *               double hand-out (stress_mp.c says what it checks)
+ *               double hand-out, --kill-every=Q kills a member with
+ *               SIGKILL every Q-th quiescent point, reaps it and starts
+ *               another (stress_mp.c says what it checks)
  *
  * The soak of docs/reliability.md (10^8 operations):
  *   bazel build -c opt //tests/stress:stress_test
@@ -550,11 +552,13 @@ int main(int argc, char **argv)
 			O.total_ops = v;
 		else if (arg_u64(a, "--procs", &v))
 			O.procs = (unsigned)v;
+		else if (arg_u64(a, "--kill-every", &v))
+			O.kill_every = (unsigned)v;
 		else {
 			fprintf(stderr, "usage: %s [--threads=N] [--seed=S] [--seeds=K] "
 				"[--seconds=T] [--ops=N] [--batch=N] [--longer] "
 				"[--selftest-double] [--known-races[=1|2]] [--control=0|1] "
-				"[--total-ops=N] [--procs=N]\n", argv[0]);
+				"[--total-ops=N] [--procs=N [--kill-every=Q]]\n", argv[0]);
 			return 2;
 		}
 	}
