@@ -69,15 +69,24 @@ static uint64_t xm_pm_whole_word(const struct xm_region *r, uintptr_t b)
 	if (!r->iova)
 		return XM_PM_NOIOVA_BLK;
 	uint64_t first = xm_region_iova(r, b);
-	if (first == XMEM_BAD_IOVA || (first & (XM_UNIT - 1)))
-		return 0;
+	if (first == XMEM_BAD_IOVA)
+		goto not_linear;
 	/* Linear when every page of the block continues the first: with
 	 * pages of 2 MiB or more, one page is the whole block. */
 	size_t step = (size_t)1 << r->page_shift;
 	for (uintptr_t a = b + step; a < b + XM_PM_BLK; a += step)
 		if (xm_region_iova(r, a) != first + (a - b))
-			return 0;
+			goto not_linear;
 	return first | XM_PM_LINEAR;
+not_linear:
+	/* 4 KiB pages in any order: the region's own table has one IOVA per
+	 * unit already (XMEM_BAD_IOVA for none), so the block word points
+	 * into it and no fine table is needed.  That table is metadata, never
+	 * unmapped, and not replaced once r is published (listeners set it
+	 * before). */
+	if (r->page_shift == XM_UNIT_SHIFT)
+		return (uint64_t)(uintptr_t)&r->iova[(b - r->va) >> XM_UNIT_SHIFT];
+	return 0;
 }
 
 /* Does r's part of block b need a fine table? */

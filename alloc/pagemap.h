@@ -13,8 +13,11 @@
  *                                (every block of a region of 2 MiB or 1 GiB
  *                                pages; 4 KiB pages whose IOVAs follow each
  *                                other; IOVA = VA)
- *              fine table        otherwise: a pointer to 512 IOVAs, one per
- *                                unit (XMEM_BAD_IOVA: unregistered,
+ *              unit table        otherwise: a pointer to 512 IOVAs, one per
+ *                                unit: into the region's own IOVA table when
+ *                                one region of 4 KiB pages covers the
+ *                                block, else a fine table of the map's own
+ *                                (XMEM_BAD_IOVA: unregistered,
  *                                XM_PM_NOIOVA: registered without IOVA)
  *            So memory of 2 MiB or 1 GiB pages costs one word per 2 MiB, as
  *            SPDK's map does, and a lookup over it reads a 4 KiB array per
