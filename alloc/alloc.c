@@ -185,23 +185,10 @@ static int xm_alloc_n(struct xmem_heap *h, size_t size, size_t align,
 	return -1;
 }
 
-/* The common case in a few loads: a class size, no alignment, a burst the
- * cache takes, a heap with a cache on this lcore.  The cache proves the heap
- * live (a destroyed heap's caches are re-initialised before reuse: its
- * serial matches none), so only the magic is checked before h->id is
- * trusted.  Anything else, or an empty cache, goes the checked way. */
-static inline bool xm_alloc_fast(struct xmem_heap *h, size_t size,
-				 void **objs, unsigned n)
-{
-	return likely(size - 1 < XMEM_MAX_CLASS_SIZE && n <= XM_BURST_MAX &&
-		      h && xm_heap_magic(h) == XM_HEAP_MAGIC) &&
-	       likely(xm_cache_alloc(h, xm_class_of(size), objs, n) == 1);
-}
-
 void *xmem_alloc(struct xmem_heap *h, size_t size, size_t align)
 {
 	void *p;
-	if (!(likely(align == 0) && xm_alloc_fast(h, size, &p, 1)) &&
+	if (!(likely(align == 0) && xm_alloc_bulk_fast(h, size, &p, 1)) &&
 	    (xm_alloc_check(h, size, align) || xm_alloc_n(h, size, align, &p, 1)))
 		return NULL;
 	xm_vg_on_alloc(&p, 1, size);
@@ -228,27 +215,13 @@ static __attribute__((noinline)) int xm_alloc_bulk_slow(struct xmem_heap *h,
 	return xm_alloc_n(h, size, 0, objs, n);
 }
 
-/* The common case inline, with nothing to save across a call, and
- * everything else a tail call. */
+/* The common case inline (xm_alloc_bulk_fast), with nothing to save
+ * across a call, and everything else a tail call. */
 int xmem_alloc_bulk(struct xmem_heap *h, size_t size, void **objs, unsigned n)
 {
-	if (likely(objs && n - 1 < XM_BURST_MAX && size - 1 < XMEM_MAX_CLASS_SIZE &&
-		   h && xm_heap_magic(h) == XM_HEAP_MAGIC)) {
-		struct xm_lcache *lc = xm_lcache_peek(xm_heap_idx(h),
-						      xm_heap_serial(h));
-		if (likely(lc) && likely(xm_lc_enter(lc))) {
-			int cls = xm_class_of(size);
-			struct xm_cache *k = &lc->cls[cls];
-			if (likely(k->n >= n)) {
-				k->n -= n;
-				xm_ptr_copy(objs, &k->objs[k->n], n);
-				xm_lc_count(&lc->cls[cls].allocs, n);
-				xm_lc_exit(lc);
-				xm_vg_on_alloc(objs, n, size);
-				return 0;
-			}
-			xm_lc_exit(lc);
-		}
+	if (likely(xm_alloc_bulk_fast(h, size, objs, n))) {
+		xm_vg_on_alloc(objs, n, size);
+		return 0;
 	}
 	/* A tail call: the valgrind hook (memcheck builds only) is empty
 	 * otherwise, and then so is everything after the call. */

@@ -30,6 +30,7 @@
 
 #include "heap.h"
 #include "lcore.h"
+#include "sizeclass.h"
 
 /* Bulk calls of up to XM_BURST_MAX objects take the fast path in every
  * class (the smallest cache holds two of the smallest magazines). */
@@ -158,6 +159,34 @@ static inline void xm_lc_count(_Atomic uint64_t *c, unsigned n)
 {
 	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
 			      memory_order_relaxed);
+}
+
+/* The common case of a bulk allocation, inline for xmem_alloc_bulk and
+ * the by-node calls: a class size, a burst the cache takes, a heap with a
+ * cache on this lcore, enough objects in it.  True when done (objs filled);
+ * false changes nothing and the caller takes the rest of the way.  The
+ * cache proves the heap live (a destroyed heap's caches are re-initialised
+ * before reuse: its serial matches none), so only the magic is checked
+ * before h->id is trusted. */
+static inline bool xm_alloc_bulk_fast(struct xmem_heap *h, size_t size,
+				      void **objs, unsigned n)
+{
+	if (unlikely(!(objs && n - 1 < XM_BURST_MAX && size - 1 < XMEM_MAX_CLASS_SIZE &&
+		       h && xm_heap_magic(h) == XM_HEAP_MAGIC)))
+		return false;
+	struct xm_lcache *lc = xm_lcache_peek(xm_heap_idx(h), xm_heap_serial(h));
+	if (unlikely(!lc) || unlikely(!xm_lc_enter(lc)))
+		return false;
+	int cls = xm_class_of(size);
+	struct xm_cache *k = &lc->cls[cls];
+	bool ok = likely(k->n >= n);
+	if (ok) {
+		k->n -= n;
+		xm_ptr_copy(objs, &k->objs[k->n], n);
+		xm_lc_count(&k->allocs, n);
+	}
+	xm_lc_exit(lc);
+	return ok;
 }
 
 /* Inside a section: make cls hold at least need (<= its cap) objects,

@@ -6,8 +6,10 @@
 #include <sched.h>
 #include <string.h>
 
+#include "cache.h"
 #include "heap.h"
 #include "numa.h"
+#include "vg.h"
 
 /* Per-node defaults: the heap and its serial (a destroyed heap's
  * descriptor may come back as another heap).  Written under the control
@@ -117,7 +119,14 @@ int xmem_alloc_bulk_node(int node, size_t size, void **objs, unsigned n)
 		return -1;
 	}
 	struct xmem_heap *h = xm_numa_pick(node);
-	return h ? xmem_alloc_bulk(h, size, objs, n) : -1;
+	if (unlikely(!h))
+		return -1;
+	/* Once the heap is chosen, xmem_alloc_bulk's own fast path, inline. */
+	if (likely(xm_alloc_bulk_fast(h, size, objs, n))) {
+		xm_vg_on_alloc(objs, n, size);
+		return 0;
+	}
+	return xmem_alloc_bulk(h, size, objs, n);
 }
 
 int xmem_heap_set_node_default(int node, struct xmem_heap *heap)
