@@ -8,12 +8,17 @@
  *           /dev/shm file), then starts itself twice with fork+exec as the
  *           producer and the consumer member.
  * Each runs N objects (default 20M) `rounds` times (default 3, best kept)
- * and prints ns per object and the ratio shared/local (throughput).
- *   mp_bench [objects] [rounds]
- * (the roles: mp_bench --member <domain> <area> produce|consume <n>) */
+ * and prints ns per object and the ratio shared/local (throughput).  The
+ * producer runs on CPU 0, the consumer on CPU 1.  With --dpdk the same
+ * pipeline also runs on rte_mempool, across a DPDK primary and secondary
+ * and within one process (mp_bench_dpdk.c), and the ratios are printed.
+ *   mp_bench [--dpdk] [objects] [rounds]
+ * (the roles: mp_bench --member <domain> <area> produce|consume <n>,
+ *  --dpdk-primary ..., --dpdk-secondary ...) */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -25,6 +30,8 @@
 #include <unistd.h>
 
 #include <xmem/xmem.h>
+
+#include "mp_bench_dpdk.h"
 
 #define BURST 32
 #define RING  4096
@@ -48,9 +55,19 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* The calling thread onto one CPU (the stage's, as DPDK's lcores are). */
+static void pin(int cpu)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
 static void produce(unsigned long n)
 {
 	void *b[BURST];
+	pin(0);
 	uint64_t h = atomic_load_explicit(&R->head, memory_order_relaxed);
 	for (unsigned long done = 0; done < n; done += BURST) {
 		if (xmem_alloc_bulk(H, OBJ, b, BURST) != 0) {
@@ -69,6 +86,7 @@ static void produce(unsigned long n)
 static void consume(unsigned long n)
 {
 	void *b[BURST];
+	pin(1);
 	uint64_t t = atomic_load_explicit(&R->tail, memory_order_relaxed);
 	for (unsigned long done = 0; done < n; done += BURST) {
 		while (atomic_load_explicit(&R->head, memory_order_acquire) - t < BURST)
@@ -158,6 +176,13 @@ int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "--member"))
 		return member(argv + 2);
+	if (argc > 1 && !strcmp(argv[1], "--dpdk-primary"))
+		return mp_dpdk_primary(argv[0], argv + 2);
+	if (argc > 1 && !strcmp(argv[1], "--dpdk-secondary"))
+		return mp_dpdk_secondary(argv[0], argv + 2);
+	bool dpdk = argc > 1 && !strcmp(argv[1], "--dpdk");
+	if (dpdk)
+		argv[1] = argv[0], argc--, argv++;
 	unsigned long n = argc > 1 ? strtoul(argv[1], NULL, 0) : 20000000ul;
 	int rounds = argc > 2 ? atoi(argv[2]) : 3;
 	n -= n % BURST;
@@ -215,5 +240,22 @@ int main(int argc, char **argv)
 	printf("  two processes, one domain:   %6.2f ns/object\n", best_shared * 1e9 / n);
 	printf("  throughput shared/local:     %6.2fx (goal >= 0.90x)\n",
 	       best_local / best_shared);
+	if (!dpdk)
+		return 0;
+	double d[2];
+	char why[160];
+	fflush(stdout);
+	int rc = mp_dpdk_run(argv[0], n, rounds, d, why, sizeof(why));
+	if (rc == -1)
+		return printf("SKIPPED: DPDK peer: %s\n", why), 0;
+	if (rc != 0)
+		return printf("%s\n", why), 1;
+	printf("DPDK rte_mempool (%d B elements, cache %d, ring_mp_mc; rte_ring SP/SC), same pipeline:\n",
+	       2048, 256);
+	printf("  one process, two lcores:     %6.2f ns/object\n", d[1] * 1e9 / n);
+	printf("  primary + secondary:         %6.2f ns/object\n", d[0] * 1e9 / n);
+	printf("  throughput cross/in-process: xmem %.2fx, DPDK %.2fx\n",
+	       best_local / best_shared, d[1] / d[0]);
+	printf("  throughput xmem/DPDK, cross-process: %.2fx\n", d[0] / best_shared);
 	return 0;
 }
