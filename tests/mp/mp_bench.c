@@ -1,5 +1,5 @@
 /* mp_bench.c - a pipeline across two processes against the same pipeline
- * in one process.  The producer allocates bursts of 32 objects of 256 bytes
+ * in one process.  The producer allocates bursts of 32 objects of 2 KiB
  * and passes them through a single-producer/single-consumer ring; the
  * consumer frees them in bursts of 32.
  *   local:  one process, two threads, no domain (the single-process
@@ -35,7 +35,7 @@
 
 #define BURST 32
 #define RING  4096
-#define OBJ   256
+#define OBJ   2048   /* as the DPDK peer's elements (and an mbuf's data room) */
 #define LEN   ((size_t)64 << 20)
 
 struct ring {
@@ -134,8 +134,10 @@ static int member(char **argv)
 		return 1;
 	}
 	unsigned long n = strtoul(argv[3], NULL, 0);
+	/* Ready; then wait for the parent's start (go == 3), which it gives
+	 * after reading its clock, so that no work happens before t0. */
 	atomic_fetch_add(&R->go, 1);
-	while (atomic_load(&R->go) < 2)
+	while (atomic_load(&R->go) < 3)
 		;
 	if (!strcmp(argv[2], "produce"))
 		produce(n);
@@ -161,6 +163,7 @@ static double run_shared(const char *self, const char *dom, const char *ring,
 	while (atomic_load(&R->go) < 2)
 		;
 	double t0 = now();
+	atomic_store(&R->go, 3);   /* start: both members are ready */
 	int bad = 0;
 	for (int i = 0; i < 2; i++) {
 		int st;
