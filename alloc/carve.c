@@ -229,7 +229,7 @@ static struct xm_span *xm_span_init(struct xmem_heap *h, struct xm_region *r,
 	s->cls = cls;
 	s->slot_c = cls == XM_CLS_LARGE ? 0 :
 		    (((uint64_t)1 << XM_SLOT_SHIFT) + obj - 1) / obj;
-	s->heap_serial = h->serial;
+	s->cache_key = xm_span_key(h->serial, cls);
 	s->heap_id = h->id;
 	s->n_objs = (uint32_t)n_objs;
 	s->heap = h;

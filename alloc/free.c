@@ -110,11 +110,11 @@ static inline struct xm_lcache *xm_lc_switch(struct xm_lcache *lc,
 					     const struct xm_span *s)
 {
 	if (likely(lc && atomic_load_explicit(&lc->serial, memory_order_relaxed) ==
-			 s->heap_serial))
+			 xm_span_serial(s)))
 		return lc;
 	if (lc)
 		xm_lc_exit(lc);
-	lc = xm_lcache_of(s->heap, s->heap_id, s->heap_serial);
+	lc = xm_lcache_of(s->heap, s->heap_id, xm_span_serial(s));
 	if (likely(lc) && likely(xm_lc_enter(lc)))
 		return lc;
 	return NULL;
@@ -209,7 +209,7 @@ xm_free_one_span(void *const *objs, unsigned n, enum xm_isa isa)
 	const struct xm_span *s = (const struct xm_span *)e;
 	if (unlikely((e & XM_PM_REGION) || !e || s->cls == XM_CLS_LARGE))
 		return false;
-	struct xm_lcache *lc = xm_lcache_peek(s->heap_id, s->heap_serial);
+	struct xm_lcache *lc = xm_lcache_peek(s->heap_id, xm_span_serial(s));
 	if (unlikely(!lc) || unlikely(!xm_lc_enter(lc)))
 		return false;
 	int cls = s->cls;
@@ -244,7 +244,9 @@ xm_free_body(void *const *objs, unsigned n, const char *fn, enum xm_isa isa)
 	struct xm_nocache *nc = NULL;   /* on the stack once needed */
 	struct xm_nocache nc_store;
 	int cls = 0;
-	uint64_t c_serial = 0;          /* the heap serial of c's lcache */
+	uint64_t c_key = 0;             /* the cache key of c's heap and class */
+	struct xm_pm_leaf *leaf = NULL; /* the page-map leaf of GiB leaf_gib */
+	uintptr_t leaf_gib = UINTPTR_MAX;
 	uint32_t cn = 0, cap = 0;       /* c->n and c->cap while c is in use */
 	uint32_t counted = 0;           /* cn when frees were last counted */
 	uintptr_t lo = 0, used = 0;     /* the current span; used 0: none */
@@ -269,11 +271,21 @@ xm_free_body(void *const *objs, unsigned n, const char *fn, enum xm_isa isa)
 			for (; k < n; k++) {
 				uintptr_t p = (uintptr_t)objs[k], off = p - lo;
 				if (unlikely(off >= used)) {
-					uintptr_t e = xm_pm_entry(p);
+					/* The leaf of the last lookup serves while
+					 * the pointers stay in its GiB. */
+					if (unlikely((p >> 30) != leaf_gib)) {
+						struct xm_pm_leaf *l = xm_pm_leaf_of(p);
+						if (unlikely(!l))
+							break;
+						leaf = l;
+						leaf_gib = p >> 30;
+					}
+					uintptr_t e = atomic_load_explicit(
+						&leaf->ent[(p >> XM_UNIT_SHIFT) & XM_PM_LEAF_MASK],
+						memory_order_acquire);
 					const struct xm_span *s = (const struct xm_span *)e;
 					if (unlikely(!e || (e & XM_PM_REGION) ||
-						     s->cls != cls ||
-						     s->heap_serial != c_serial))
+						     s->cache_key != c_key))
 						break;
 					lo = s->base;
 					used = s->used_len;
@@ -310,7 +322,7 @@ xm_free_body(void *const *objs, unsigned n, const char *fn, enum xm_isa isa)
 			k++;
 			continue;
 		}
-		if (c && s->cls == cls && s->heap_serial == c_serial) {
+		if (c && s->cache_key == c_key) {
 			/* The array is full: one magazine to the depot. */
 			c->n = cn;
 			xm_cache_flush(lc, cls);
@@ -338,7 +350,7 @@ xm_free_body(void *const *objs, unsigned n, const char *fn, enum xm_isa isa)
 		used = s->used_len;
 		slot_c = s->slot_c;
 		cls = s->cls;
-		c_serial = s->heap_serial;
+		c_key = s->cache_key;
 		c = &lc->cls[cls];
 		cn = counted = c->n;
 		cap = c->cap;

@@ -49,8 +49,11 @@ struct xm_span {
 	uint32_t used_len;            /* n_objs * obj_size: objects end here */
 	int32_t  cls;                 /* class index, or XM_CLS_LARGE */
 	uint64_t slot_c;              /* the slot test's constant */
-	uint64_t heap_serial;         /* heap->serial and heap->id, copied so */
-	int32_t  heap_id;             /* that free finds its cache from here */
+	/* heap->serial << 8 | (uint8_t)cls, and heap->id, copied so that
+	 * free finds its cache from here; one compare of the key tells that
+	 * another span shares the heap and class of the last one. */
+	uint64_t cache_key;
+	int32_t  heap_id;
 	uint32_t n_objs;
 	struct xmem_heap *heap;
 	struct xm_region *region;
@@ -115,6 +118,17 @@ struct xmem_heap {
  * only ever written as what they are.  Handle checks read them with these
  * atomic loads, and creation writes them atomically, magic last with
  * release (plain moves on x86-64). */
+static inline uint64_t xm_span_key(uint64_t heap_serial, int cls)
+{
+	return heap_serial << 8 | (uint8_t)cls;
+}
+
+/* The serial of the heap span s belongs to. */
+static inline uint64_t xm_span_serial(const struct xm_span *s)
+{
+	return s->cache_key >> 8;
+}
+
 static inline uint32_t xm_heap_magic(const struct xmem_heap *h)
 {
 	return __atomic_load_n(&h->magic, __ATOMIC_ACQUIRE);
