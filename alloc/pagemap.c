@@ -3,7 +3,6 @@
 #include <errno.h>
 
 #include "heap.h"
-#include "state.h"
 #include "meta.h"
 #include "pagemap.h"
 #include "region.h"
@@ -18,12 +17,6 @@ uint64_t *xmem_iova_dir[(size_t)1 << (XMEM_VA_BITS - 30)]
 
 #define XM_PM_BLK   ((uintptr_t)1 << XM_PM_BLK_SHIFT)
 #define XM_PM_BLKS  (1u << (XM_PM_LEAF_BITS - 9))
-
-size_t xm_pagemap_fine_bytes(void)
-{
-	return atomic_load_explicit(&xm_st.pm_n_fine, memory_order_relaxed) *
-	       sizeof(struct xm_pm_fine);
-}
 
 bool xm_pagemap_registered(uintptr_t va)
 {
@@ -134,7 +127,6 @@ static int xm_pm_prepare(struct xm_region *r)
 			atomic_store_explicit(&f->iova[u], XMEM_BAD_IOVA,
 					      memory_order_relaxed);
 		bl->fine[k] = f;
-		atomic_fetch_add_explicit(&xm_st.pm_n_fine, 1, memory_order_relaxed);
 	}
 	r->meta_bytes += fine * sizeof(struct xm_pm_fine);
 	return 0;

@@ -133,7 +133,9 @@ static inline uint64_t xm_pm_block(uintptr_t va)
 				    memory_order_acquire);
 }
 
-/* True when va is registered (translation only or heap memory). */
+/* True when va is registered (translation only or heap memory).  For the
+ * reports of invalid frees only: a page registered without an IOVA whose
+ * block points into its region's own table reads as not registered. */
 bool xm_pagemap_registered(uintptr_t va);
 
 /* on: point [r->va, r->va + r->len) at r (its translation, and its units
@@ -149,15 +151,12 @@ void xm_pagemap_set_span(uintptr_t va, size_t n, struct xm_span *s,
 			 struct xm_region *r);
 
 /* Page-map bytes a region of len bytes takes: the unit entries of heap
- * memory and one block word per 2 MiB (fine tables are counted by
- * xm_pagemap_fine_bytes). */
+ * memory and one block word per 2 MiB (the fine tables it uses are added
+ * to its meta_bytes when it is set). */
 static inline size_t xm_pagemap_bytes(size_t len, bool heap)
 {
 	return (heap ? (len >> XM_UNIT_SHIFT) * sizeof(uintptr_t) : 0) +
 	       ((len >> XM_PM_BLK_SHIFT) + 1) * sizeof(uint64_t);
 }
-
-/* Bytes of fine tables in the map (process-wide). */
-size_t xm_pagemap_fine_bytes(void);
 
 #endif

@@ -28,9 +28,8 @@ struct xm_iova_table;
 struct xm_regs;
 
 struct xm_state {
-	/* Fine tables ever made (pagemap.c; the root itself, xm_pm_root, is
-	 * a page-aligned static of its own, mapped over the same way). */
-	_Atomic size_t pm_n_fine;
+	/* (The page map's roots, xm_pm_root and xmem_iova_dir, are
+	 * page-aligned statics of their own, mapped over the same way.) */
 
 	/* The control mutex (control.c).  Robust and process-shared in a
 	 * domain. */
