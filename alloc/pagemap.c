@@ -1,22 +1,59 @@
-/* pagemap.c - writers of the page map (see pagemap.h for the layout and the
- * no-free invariant that keeps its readers lock-free). */
+/* pagemap.c - the page map's reservation and its writers (see pagemap.h for
+ * the layout and the no-free invariant that keeps its readers lock-free). */
 #include <errno.h>
+#include <stdlib.h>
+#include <sys/mman.h>
 
 #include "heap.h"
 #include "meta.h"
 #include "pagemap.h"
 #include "region.h"
 
-/* Both directories are page-aligned and a whole number of pages (2 MiB
- * each), so that a domain member can map the domain's copies over them
- * (shared.c). */
+/* Page-aligned and a whole number of pages (2 MiB), so that a domain
+ * member can map the domain's copy over it (shared.c). */
 struct xm_pm_leaf *_Atomic xm_pm_root[1u << XM_PM_ROOT_BITS]
 	__attribute__((aligned(4096)));
-uint64_t *xmem_iova_dir[(size_t)1 << (XMEM_VA_BITS - 30)]
-	__attribute__((aligned(4096)));
+/* Set once, by the constructor below, before any code that could read it
+ * runs (a program's own constructors run after priority 101, in a static
+ * link too); never changed after, so readers load it plainly. */
+uint64_t *xmem_iova_map;
+
+/* Reserve the map.  Without it no lookup could be made safe, so a failure
+ * stops the program here, with the reason, rather than at its first
+ * xmem_virt2iova. */
+__attribute__((constructor(101))) static void xm_pagemap_reserve(void)
+{
+	void *p = mmap(NULL, XM_PM_MAP_BYTES, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) {
+		xm_log("xmem: cannot reserve %zu MiB of address space for the "
+		       "translation map (RLIMIT_AS?)", XM_PM_MAP_BYTES >> 20);
+		abort();
+	}
+	xmem_iova_map = p;
+}
+
+int xm_pagemap_map_shared(int fd, off_t off)
+{
+	return mmap(xmem_iova_map, XM_PM_MAP_BYTES, PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_FIXED, fd, off) == MAP_FAILED ? -1 : 0;
+}
+
+/* The slot of block va's kept fine table (in the words after the block
+ * words). */
+static struct xm_pm_fine **xm_pm_fine_of(uintptr_t va)
+{
+	return (struct xm_pm_fine **)&xmem_iova_map[XM_PM_MAP_WORDS +
+						    (va >> XM_PM_BLK_SHIFT)];
+}
+
+/* Block va's word, for the writers. */
+static _Atomic uint64_t *xm_pm_word_of(uintptr_t va)
+{
+	return (_Atomic uint64_t *)&xmem_iova_map[va >> XM_PM_BLK_SHIFT];
+}
 
 #define XM_PM_BLK   ((uintptr_t)1 << XM_PM_BLK_SHIFT)
-#define XM_PM_BLKS  (1u << (XM_PM_LEAF_BITS - 9))
 
 bool xm_pagemap_registered(uintptr_t va)
 {
@@ -33,17 +70,6 @@ static struct xm_pm_leaf *xm_pm_leaf_at(uintptr_t va)
 {
 	return atomic_load_explicit(&xm_pm_root[va >> (XM_UNIT_SHIFT + XM_PM_LEAF_BITS)],
 				    memory_order_relaxed);
-}
-
-static struct xm_pm_blocks *xm_pm_blocks_at(uintptr_t va)
-{
-	return (struct xm_pm_blocks *)__atomic_load_n(&xmem_iova_dir[va >> 30],
-						      __ATOMIC_RELAXED);
-}
-
-static size_t xm_pm_blk_index(uintptr_t va)
-{
-	return (va >> XM_PM_BLK_SHIFT) & (XM_PM_BLKS - 1);
 }
 
 /* What unit a of r translates to in a fine table. */
@@ -70,7 +96,7 @@ static uint64_t xm_pm_whole_word(const struct xm_region *r, uintptr_t b)
 	for (uintptr_t a = b + step; a < b + XM_PM_BLK; a += step)
 		if (xm_region_iova(r, a) != first + (a - b))
 			goto not_linear;
-	return first | XM_PM_LINEAR;
+	return (first - b) | XM_PM_LINEAR;
 not_linear:
 	/* 4 KiB pages in any order: the region's own table has one IOVA per
 	 * unit already (XMEM_BAD_IOVA for none), so the block word points
@@ -89,24 +115,14 @@ static bool xm_pm_needs_fine(const struct xm_region *r, uintptr_t b)
 	return !whole || xm_pm_whole_word(r, b) == 0;
 }
 
-/* Pass 1 of a set: every directory page, leaf (heap memory) and fine
- * table r needs exists.  The fine tables r uses count in its metadata. */
+/* Pass 1 of a set: every leaf (heap memory) and fine table r needs
+ * exists.  The fine tables r uses count in its metadata. */
 static int xm_pm_prepare(struct xm_region *r)
 {
 	size_t fine = 0;
 	uintptr_t end = r->va + r->len;
 	for (uintptr_t b = r->va & ~(XM_PM_BLK - 1); b < end; b += XM_PM_BLK) {
 		uintptr_t i = b >> 30;
-		struct xm_pm_blocks *bl = xm_pm_blocks_at(b);
-		if (!bl) {
-			bl = xm_meta_pages(sizeof(*bl));
-			if (!bl)
-				return -1;
-			/* Release: readers that see the page see it
-			 * zero-filled. */
-			__atomic_store_n(&xmem_iova_dir[i], (uint64_t *)bl,
-					 __ATOMIC_RELEASE);
-		}
 		if (r->heap && !xm_pm_leaf_at(b)) {
 			struct xm_pm_leaf *leaf = xm_meta_pages(sizeof(*leaf));
 			if (!leaf)
@@ -114,11 +130,11 @@ static int xm_pm_prepare(struct xm_region *r)
 			atomic_store_explicit(&xm_pm_root[i], leaf,
 					      memory_order_release);
 		}
-		size_t k = xm_pm_blk_index(b);
 		if (!xm_pm_needs_fine(r, b))
 			continue;
 		fine++;
-		if (bl->fine[k])
+		struct xm_pm_fine **kept = xm_pm_fine_of(b);
+		if (*kept)
 			continue;
 		struct xm_pm_fine *f = xm_meta_pages(sizeof(*f));
 		if (!f)
@@ -126,21 +142,19 @@ static int xm_pm_prepare(struct xm_region *r)
 		for (unsigned u = 0; u < XM_PM_BLK_UNITS; u++)
 			atomic_store_explicit(&f->iova[u], XMEM_BAD_IOVA,
 					      memory_order_relaxed);
-		bl->fine[k] = f;
+		*kept = f;
 	}
 	r->meta_bytes += fine * sizeof(struct xm_pm_fine);
 	return 0;
 }
 
 /* The translation of r's part of block b, set (on) or cleared. */
-static void xm_pm_set_block(struct xm_pm_blocks *bl, const struct xm_region *r,
-			    uintptr_t b, bool on)
+static void xm_pm_set_block(const struct xm_region *r, uintptr_t b, bool on)
 {
-	size_t k = xm_pm_blk_index(b);
 	uintptr_t lo = b > r->va ? b : r->va;
 	uintptr_t hi = b + XM_PM_BLK < r->va + r->len ? b + XM_PM_BLK : r->va + r->len;
 	uint64_t whole = lo == b && hi == b + XM_PM_BLK ? xm_pm_whole_word(r, b) : 0;
-	struct xm_pm_fine *f = bl->fine[k];
+	struct xm_pm_fine *f = *xm_pm_fine_of(b);
 	/* r's units in the block's fine table: its IOVAs when r is set and
 	 * shares the block or is not linear there, else XMEM_BAD_IOVA, so a
 	 * table kept for the block's next registration holds nothing of r.
@@ -152,12 +166,12 @@ static void xm_pm_set_block(struct xm_pm_blocks *bl, const struct xm_region *r,
 					      memory_order_relaxed);
 	if (whole || (!on && lo == b && hi == b + XM_PM_BLK)) {
 		/* Release: nothing to order but the word itself. */
-		atomic_store_explicit(&bl->word[k], on ? whole : 0,
+		atomic_store_explicit(xm_pm_word_of(b), on ? whole : 0,
 				      memory_order_release);
 		return;
 	}
 	/* Release: a reader that loads the pointer sees the entries. */
-	atomic_store_explicit(&bl->word[k], (uint64_t)(uintptr_t)f,
+	atomic_store_explicit(xm_pm_word_of(b), (uint64_t)(uintptr_t)f,
 			      memory_order_release);
 }
 
@@ -167,7 +181,7 @@ int xm_pagemap_set(struct xm_region *r, bool on)
 		return -1;
 	uintptr_t end = r->va + r->len;
 	for (uintptr_t b = r->va & ~(XM_PM_BLK - 1); b < end; b += XM_PM_BLK)
-		xm_pm_set_block(xm_pm_blocks_at(b), r, b, on);
+		xm_pm_set_block(r, b, on);
 	if (!r->heap)
 		return 0;   /* translation only: no unit entries */
 	/* Heap memory: the units, after the translation, with release, so a

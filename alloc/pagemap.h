@@ -3,16 +3,20 @@
  *
  * A 48-bit address splits into an 18-bit root index (1 GiB of address space
  * per entry), a 9-bit block index (2 MiB) and a 9-bit unit index (4 KiB).
- * Two directories share that root index:
- *   xmem_iova_dir (public, xmem.h: xmem_virt2iova reads it inline) points
- *   at 512 block words per GiB; word b is the translation of block b:
+ *   xmem_iova_map (public, xmem.h: xmem_virt2iova reads it inline) is one
+ *   flat array of block words indexed by va >> 21, reserved once at load
+ *   (2^27 words, MAP_NORESERVE: only the pages holding words of registered
+ *   blocks take memory, 4 KiB per GiB registered).  Word b is the
+ *   translation of block b:
  *              0                 nothing registered
  *              XM_PM_NOIOVA_BLK  registered, no IOVA anywhere in the block
- *              iova | 1          IOVA-linear: the whole block is registered
+ *              (iova - va) | 1   IOVA-linear: the whole block is registered
  *                                and unit u's IOVA is iova + u * 4 KiB
  *                                (every block of a region of 2 MiB or 1 GiB
  *                                pages; 4 KiB pages whose IOVAs follow each
- *                                other; IOVA = VA)
+ *                                other; IOVA = VA), stored as the distance
+ *                                from the block's address so that a lookup
+ *                                is one load and one add
  *              unit table        otherwise: a pointer to 512 IOVAs, one per
  *                                unit: into the region's own IOVA table when
  *                                one region of 4 KiB pages covers the
@@ -20,8 +24,9 @@
  *                                (XMEM_BAD_IOVA: unregistered,
  *                                XM_PM_NOIOVA: registered without IOVA)
  *            So memory of 2 MiB or 1 GiB pages costs one word per 2 MiB, as
- *            SPDK's map does, and a lookup over it reads a 4 KiB array per
- *            GiB, which stays in L1.
+ *            SPDK's map does, and a lookup needs no directory level.  The
+ *            2^27 words after the block words (same reservation, not ABI)
+ *            hold each block's kept fine table (xm_pm_fine_of).
  *   xm_pm_root points at a leaf of unit entries per GiB, for heap memory
  *   only; ent[u] is the unit's owner, tagged in bit 0:
  *              0                 not heap memory (unregistered, or
@@ -67,14 +72,10 @@ struct xm_pm_fine {
 	_Atomic uint64_t iova[XM_PM_BLK_UNITS];
 };
 
-/* One GiB of translations: what xmem_iova_dir[va >> 30] points at (the
- * public part is word[], the block words of xmem.h), then the fine table
- * each block has had, kept for its next use (never freed; written under
- * the control mutex only). */
-struct xm_pm_blocks {
-	_Atomic uint64_t word[XM_PM_BLK_UNITS];
-	struct xm_pm_fine *fine[XM_PM_BLK_UNITS];
-};
+#define XM_PM_MAP_WORDS ((size_t)1 << (XMEM_VA_BITS - XM_PM_BLK_SHIFT))
+/* The reservation behind xmem_iova_map: the block words, then the fine
+ * table pointers. */
+#define XM_PM_MAP_BYTES (2 * XM_PM_MAP_WORDS * sizeof(uint64_t))
 
 /* The unit entries of one GiB of heap memory. */
 struct xm_pm_leaf {
@@ -113,24 +114,14 @@ static inline struct xm_span *xm_pagemap_span(uintptr_t va)
 	return (e & XM_PM_REGION) ? NULL : (struct xm_span *)e;
 }
 
-/* The translations of va's GiB, or NULL.  Acquire: see xmem_virt2iova. */
-static inline struct xm_pm_blocks *xm_pm_blocks_of(uintptr_t va)
-{
-	if (unlikely(va >> XMEM_VA_BITS))
-		return NULL;
-	return (struct xm_pm_blocks *)__atomic_load_n(&xmem_iova_dir[va >> 30],
-						      __ATOMIC_ACQUIRE);
-}
-
-/* The block word of va (0 when nothing is registered there). */
+/* The block word of va (0 when nothing is registered there).  Acquire:
+ * see xmem_virt2iova. */
 static inline uint64_t xm_pm_block(uintptr_t va)
 {
-	struct xm_pm_blocks *b = xm_pm_blocks_of(va);
-	if (unlikely(!b))
+	if (unlikely(va >> XMEM_VA_BITS))
 		return 0;
-	return atomic_load_explicit(&b->word[(va >> XM_PM_BLK_SHIFT) &
-					     (XM_PM_BLK_UNITS - 1)],
-				    memory_order_acquire);
+	return __atomic_load_n(&xmem_iova_map[va >> XM_PM_BLK_SHIFT],
+			       __ATOMIC_ACQUIRE);
 }
 
 /* True when va is registered (translation only or heap memory).  For the
@@ -151,12 +142,16 @@ void xm_pagemap_set_span(uintptr_t va, size_t n, struct xm_span *s,
 			 struct xm_region *r);
 
 /* Page-map bytes a region of len bytes takes: the unit entries of heap
- * memory and one block word per 2 MiB (the fine tables it uses are added
- * to its meta_bytes when it is set). */
+ * memory, one block word and one fine-table pointer per 2 MiB (the fine
+ * tables it uses are added to its meta_bytes when it is set). */
 static inline size_t xm_pagemap_bytes(size_t len, bool heap)
 {
 	return (heap ? (len >> XM_UNIT_SHIFT) * sizeof(uintptr_t) : 0) +
-	       ((len >> XM_PM_BLK_SHIFT) + 1) * sizeof(uint64_t);
+	       ((len >> XM_PM_BLK_SHIFT) + 1) * 2 * sizeof(uint64_t);
 }
+
+/* Map the domain's copy of the translation map (fd at off, XM_PM_MAP_BYTES)
+ * over this process's: shared.c, when joining.  -1 with errno. */
+int xm_pagemap_map_shared(int fd, off_t off);
 
 #endif

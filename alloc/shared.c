@@ -6,9 +6,11 @@
  * that whatever the program maps later (DPDK's EAL, a GiB of buffers) lands
  * elsewhere.  Joining maps the domain file at the window's base and then
  * maps the file's copy of the process-global state (state.h) and of the
- * page-map root over the library's own statics: from then on every
- * reference to them reads the domain's, at the same static addresses as
- * before, so the data path is the single-process one. */
+ * page-map root over the library's own statics, and its translation map
+ * over this process's (the map holds no pointer into itself, so its
+ * address may differ between members): from then on every reference to
+ * them reads the domain's, at the same addresses as before, so the data
+ * path is the single-process one. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/membarrier.h>
@@ -240,7 +242,7 @@ static int xm_join(int fd, bool creating)
 			goto unmap;
 		}
 		if (d->base != xm_win_base || d->window != xm_win_size ||
-		    d->version != sizeof(struct xm_state)) {
+		    d->version != (XM_DOM_LAYOUT << 24 | sizeof(struct xm_state))) {
 			xm_cause("domain made with another window or library");
 			errno = EINVAL;
 			goto unmap;
@@ -279,8 +281,7 @@ static int xm_join(int fd, bool creating)
 		 MAP_SHARED | MAP_FIXED, fd, (off_t)d->state_off) == MAP_FAILED ||
 	    mmap(xm_pm_root, sizeof(xm_pm_root), PROT_READ | PROT_WRITE,
 		 MAP_SHARED | MAP_FIXED, fd, (off_t)d->root_off) == MAP_FAILED ||
-	    mmap(xmem_iova_dir, sizeof(xmem_iova_dir), PROT_READ | PROT_WRITE,
-		 MAP_SHARED | MAP_FIXED, fd, (off_t)d->iodir_off) == MAP_FAILED) {
+	    xm_pagemap_map_shared(fd, (off_t)d->map_off) != 0) {
 		/* The statics are now in an unknown state: nothing to go
 		 * back to. */
 		xm_log("xmem: cannot map the domain's state over the library's");
@@ -320,13 +321,11 @@ static int xm_window_check(void)
 	return -1;
 }
 
-/* The statics mapped over must start on a page (a copy relocation of
- * xmem_iova_dir into a program keeps the library's alignment with GNU ld;
- * checked anyway). */
+/* The statics mapped over must start on a page (checked, as a linker could
+ * place them otherwise). */
 static bool xm_statics_mappable(void)
 {
-	return (uintptr_t)&xm_st % 4096 == 0 && (uintptr_t)xm_pm_root % 4096 == 0 &&
-	       (uintptr_t)xmem_iova_dir % 4096 == 0;
+	return (uintptr_t)&xm_st % 4096 == 0 && (uintptr_t)xm_pm_root % 4096 == 0;
 }
 
 static int xm_begin(const char *name)
@@ -401,8 +400,10 @@ int xmem_shared_create(const char *name)
 			errno = errno == ENOENT ? ENOTSUP : errno;
 		goto out;
 	}
+	/* The part mapped over the window, then the translation map (mapped
+	 * over this process's own; sparse, as the map is). */
 	size_t fsize = xm_win_size / 16;
-	if (ftruncate(fd, (off_t)fsize) != 0) {
+	if (ftruncate(fd, (off_t)(fsize + XM_PM_MAP_BYTES)) != 0) {
 		errno = ENOMEM;
 		goto fail_unlink;
 	}
@@ -410,22 +411,22 @@ int xmem_shared_create(const char *name)
 	 * mapping; xm_join maps the file for good. */
 	size_t state_off = xm_pg_up(sizeof(struct xm_domain));
 	size_t root_off = state_off + sizeof(struct xm_state);
-	size_t iodir_off = root_off + sizeof(xm_pm_root);
-	size_t arena_off = xm_align_up(iodir_off + sizeof(xmem_iova_dir), XM_WIN_ALIGN);
+	size_t map_off = fsize;
+	size_t arena_off = xm_align_up(root_off + sizeof(xm_pm_root), XM_WIN_ALIGN);
 	struct xm_domain *d = mmap(NULL, root_off, PROT_READ | PROT_WRITE,
 				   MAP_SHARED, fd, 0);
 	if (d == MAP_FAILED) {
 		errno = ENOMEM;
 		goto fail_unlink;
 	}
-	d->version = sizeof(struct xm_state);
+	d->version = XM_DOM_LAYOUT << 24 | sizeof(struct xm_state);
 	d->fenced = !xm_membarrier_ok;
 	d->base = xm_win_base;
 	d->window = xm_win_size;
 	d->file_size = fsize;
 	d->state_off = state_off;
 	d->root_off = root_off;
-	d->iodir_off = iodir_off;
+	d->map_off = map_off;
 	d->arena_off = arena_off;
 	atomic_store(&d->arena_cur, arena_off);
 	d->files_cur = fsize;
@@ -469,7 +470,7 @@ int xmem_shared_attach(const char *name)
 	if (xm_begin(name) != 0)
 		goto out;
 	struct stat st;
-	if (fstat(fd, &st) != 0 || (size_t)st.st_size != xm_win_size / 16) {
+	if (fstat(fd, &st) != 0 || (size_t)st.st_size != xm_win_size / 16 + XM_PM_MAP_BYTES) {
 		xm_cause("domain made with another window size");
 		errno = EINVAL;
 		goto out;

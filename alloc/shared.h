@@ -12,6 +12,9 @@
 #include "xm_common.h"
 
 #define XM_DOM_MAGIC   0x316d6f646d656d78ull   /* "xmemdom1" */
+/* The file layout's version, in the top byte of xm_domain.version (2: the
+ * translation map after the window's part). */
+#define XM_DOM_LAYOUT  2u
 #define XM_DOM_READERS 1024
 
 /* A member slot.  state: 0 free, 1 being claimed or reaped, 2 live;
@@ -53,11 +56,12 @@ struct xm_file_rec {
 /* The domain file's header, at the window's base. */
 struct xm_domain {
 	_Atomic uint64_t magic;        /* written last by the creator, release */
-	uint32_t version;              /* sizeof(struct xm_state), as a check */
+	uint32_t version;              /* XM_DOM_LAYOUT << 24 | sizeof(struct
+	                                  xm_state), as a check */
 	uint32_t fenced;               /* 1: owners use fenced cache sections */
 	uintptr_t base;
 	size_t   window, file_size;
-	size_t   state_off, root_off, iodir_off, arena_off;
+	size_t   state_off, root_off, map_off, arena_off;
 	/* Bytes of the file handed out; one fetch_add (or a CAS giving back
 	 * the last piece) each, relaxed: the pieces are disjoint. */
 	_Atomic size_t arena_cur;

@@ -28,8 +28,9 @@ struct xm_iova_table;
 struct xm_regs;
 
 struct xm_state {
-	/* (The page map's roots, xm_pm_root and xmem_iova_dir, are
-	 * page-aligned statics of their own, mapped over the same way.) */
+	/* (The page map's root, xm_pm_root, is a page-aligned static of its
+	 * own, and its translation map, xmem_iova_map, a reservation; both
+	 * are mapped over the same way.) */
 
 	/* The control mutex (control.c).  Robust and process-shared in a
 	 * domain. */

@@ -1,6 +1,7 @@
 /* translate_test.c - xmem_virt2iova against the caller's table, for the
  * cases the page map stores differently (alloc/pagemap.h): one linear word
- * per 2 MiB block (2 MiB pages, 4 KiB pages whose IOVAs follow each other),
+ * per 2 MiB block (2 MiB pages, 4 KiB pages whose IOVAs follow each other;
+ * IOVAs above, below and equal to the address),
  * fine tables (IOVAs in any order, blocks shared by several regions or
  * partly registered), pages without an IOVA, IOVA 0, far IOVAs, regions on
  * both sides of a 1 GiB leaf boundary, and removal (every word cleared). */
@@ -181,6 +182,36 @@ static void huge_pages(void)
 	xt_unmap(va, N * MIB2);
 }
 
+/* A linear block's word holds the IOVA's distance from the block's address
+ * (xmem.h): IOVA = VA (distance 0), IOVAs far above and far below the
+ * address, and IOVA 0, each over 2 MiB pages and over 4 KiB pages. */
+static void linear_distances(void)
+{
+	enum { N = 4 };
+	char *va = xt_map(N * MIB2, MIB2, PROT_NONE);
+	if (!CHECK(va))
+		return;
+	uint64_t base[4] = {(uint64_t)(uintptr_t)va, (uint64_t)1 << 62, 0,
+			    (uint64_t)(uintptr_t)va - ((uint64_t)1 << 40)};
+	static uint64_t tab[N * 512];
+	for (int k = 0; k < 4; k++) {
+		for (size_t ps = PAGE4K; ps <= MIB2; ps *= 512) {
+			size_t n = N * MIB2 / ps;
+			for (size_t i = 0; i < n; i++)
+				tab[i] = base[k] + i * ps;
+			if (!CHECK_EQ(xmem_register(va, N * MIB2, tab, n, ps), 0))
+				continue;
+			for (size_t off = 0; off < N * MIB2; off += 4093 * 13)
+				if (!CHECK_EQ(xmem_virt2iova(va + off), base[k] + off))
+					break;
+			CHECK_EQ(xmem_virt2iova(va + N * MIB2 - 1), base[k] + N * MIB2 - 1);
+			CHECK_EQ(xmem_unregister(va, N * MIB2), 0);
+			check_cleared(va, N * MIB2);
+		}
+	}
+	xt_unmap(va, N * MIB2);
+}
+
 /* 4 KiB pages over whole blocks: linear IOVAs (one word per block), then
  * the same with one page out of order (a fine table), then neighbours that
  * share a block, one removed while the other stays. */
@@ -275,6 +306,7 @@ int main(void)
 	xt_run("across_leaves", across_leaves);
 	xt_run("heap_memory", heap_memory);
 	xt_run("huge_pages", huge_pages);
+	xt_run("linear_distances", linear_distances);
 	xt_run("whole_and_shared_blocks", whole_and_shared_blocks);
 	xt_run("huge_heap_metadata", huge_heap_metadata);
 	return xt_done();

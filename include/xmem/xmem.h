@@ -295,45 +295,46 @@ int xmem_checked(void);
 /* Translation                                                              */
 /* ------------------------------------------------------------------------ */
 
-/** The translation directory, read by the inline xmem_virt2iova below: for
- * each GiB of address space (va >> 30), NULL or 512 block words, one per
- * 2 MiB (bits 29..21 of va):
+/** The translation map, read by the inline xmem_virt2iova below: one word
+ * per 2 MiB block of address space, indexed by va >> 21 (bits 47..21):
  *  - 0 or 2: no IOVA (nothing registered there, or no IOVA given);
- *  - odd: the block is IOVA-linear, va's IOVA is (word - 1) + (va & (2 MiB - 1));
+ *  - odd: the block is IOVA-linear, va's IOVA is va + (word - 1) (the word
+ *    holds the block's IOVA minus its address, plus 1);
  *  - otherwise: a pointer to 512 IOVAs, one per 4 KiB unit (bits 20..12), where
  *    values of XMEM_BAD_IOVA - 1 and above mean no IOVA.
- * Written by the library only (release stores under its control mutex);
- * directory entries, block arrays and unit arrays are never freed.  This
- * layout is part of the ABI (docs/abi.md): a program compiled against this
- * header reads it directly. */
-extern uint64_t *xmem_iova_dir[(size_t)1 << (XMEM_VA_BITS - 30)];
+ * The library reserves the map's address space at load (before main, before
+ * any constructor of the program) and never moves it; only the pages holding
+ * words of registered blocks take memory.  Written by the library only
+ * (release stores under its control mutex); unit arrays are never freed.
+ * This layout is part of the ABI (docs/abi.md): a program compiled against
+ * this header reads it directly. */
+extern uint64_t *xmem_iova_map;
 
 #if defined(XMEM_NO_INLINE)
 /** IOVA of any byte of registered or added memory (out of line; the inline
  * version below is the same function). */
 uint64_t xmem_virt2iova(const void *va);
 #else
-/** IOVA of any byte of registered or added memory: three dependent loads at
- * most (two for memory of 2 MiB or 1 GiB pages, or IOVA-linear 4 KiB pages),
- * no lock, no RCU section, no call: inline, as translation sits in every
- * descriptor write of a poll loop.  XMEM_BAD_IOVA when the address is not
- * registered or its page has no IOVA.  Translating an address while its own
- * region is being removed is a caller race (as with any use of memory being
- * freed).  The library also exports it as a function (for dlsym and other
- * languages); define XMEM_NO_INLINE to call that instead. */
+/** IOVA of any byte of registered or added memory: one load for memory of
+ * 2 MiB or 1 GiB pages or IOVA-linear 4 KiB pages, two for 4 KiB pages in any
+ * IOVA order; no lock, no RCU section, no call: inline, as translation sits
+ * in every descriptor write of a poll loop.  XMEM_BAD_IOVA when the address
+ * is not registered or its page has no IOVA.  Translating an address while
+ * its own region is being removed is a caller race (as with any use of
+ * memory being freed).  The library also exports it as a function (for dlsym
+ * and other languages); define XMEM_NO_INLINE to call that instead. */
 static inline uint64_t xmem_virt2iova(const void *va)
 {
 	uintptr_t a = (uintptr_t)va;
-	if (__builtin_expect(a >> XMEM_VA_BITS, 0))
+	/* A compare, not a shift: it fuses with its branch. */
+	if (__builtin_expect(a >= ((uintptr_t)1 << XMEM_VA_BITS), 0))
 		return XMEM_BAD_IOVA;
 	/* Acquire, against the library's release stores: a reader that sees a
-	 * pointer sees what it points at (plain loads on x86-64). */
-	const uint64_t *blk = __atomic_load_n(&xmem_iova_dir[a >> 30], __ATOMIC_ACQUIRE);
-	if (__builtin_expect(!blk, 0))
-		return XMEM_BAD_IOVA;
-	uint64_t w = __atomic_load_n(&blk[(a >> 21) & 511], __ATOMIC_ACQUIRE);
+	 * unit-array pointer sees the array's entries (a plain load on
+	 * x86-64). */
+	uint64_t w = __atomic_load_n(&xmem_iova_map[a >> 21], __ATOMIC_ACQUIRE);
 	if (__builtin_expect(w & 1, 1))
-		return (w - 1) + (a & ((1u << 21) - 1));
+		return a + (w - 1);
 	if (w <= 2)
 		return XMEM_BAD_IOVA;
 	uint64_t io = __atomic_load_n(&((const uint64_t *)(uintptr_t)w)[(a >> 12) & 511],

@@ -4,7 +4,7 @@
 # scripts/install.sh and checks, one line each:
 #   INSTALL: PASS <check> [(note)]   or   INSTALL: FAIL <check> (why)
 #   install      install.sh --prefix ran
-#   exports      libxmem.so exports exactly the functions the public headers
+#   exports      libxmem.so exports exactly the functions and variables the public headers
 #                declare (no xm_* nor anything else), under version XMEM_MAJOR
 #   dpdk_exports libxmem_dpdk.so (when installed) exports exactly the
 #                functions xmem_dpdk*.h declare, under XMEM_DPDK_MAJOR
@@ -58,11 +58,15 @@ check_exports() {
     shift 3
     nm -D --defined-only "$so" | awk '{print $NF}' | sed 's/@.*//' | sort -u >"$T/exported"
     # Declared: xmem_name( in the headers after the preprocessor (no
-    # comments; a typedef (*xmem_x_fn)(...) does not match), and the arrays
-    # the headers declare extern (xmem_name[), which inline code reads.
+    # comments; a typedef (*xmem_x_fn)(...) does not match), and the
+    # variables the headers declare extern (extern ... xmem_name; or [),
+    # which inline code reads.
     for h in "$@"; do echo "#include \"$h\""; done \
-        | cc -E -P -I"$P/include" -x c - 2>/dev/null \
-        | grep -oE '\bxmem_[a-z0-9_]+[[:space:]]*[(\[]' | sed 's/[[:space:]]*[(\[]$//' | sort -u >"$T/declared.all"
+        | cc -E -P -I"$P/include" -x c - 2>/dev/null >"$T/pre.c"
+    {
+        grep -oE '\bxmem_[a-z0-9_]+[[:space:]]*[(]' "$T/pre.c"
+        grep -oE '^extern [^;(]*\bxmem_[a-z0-9_]+[[:space:]]*[;\[]' "$T/pre.c" | grep -oE '\bxmem_[a-z0-9_]+[[:space:]]*[;\[]$'
+    } | sed 's/[[:space:]]*[(\[;]$//' | sort -u >"$T/declared.all"
     # What the other headers declare too (xmem_dpdk.h includes xmem.h).
     if [ "$node" = "XMEM_$MAJOR" ]; then
         cp "$T/declared.all" "$T/declared"
@@ -81,7 +85,7 @@ check_exports() {
     elif [ -n "$unversioned" ]; then
         fail "$name" "not under version $node: $unversioned"
     else
-        pass "$name" "$(wc -l <"$T/declared") functions, all xmem_*, version $node"
+        pass "$name" "$(wc -l <"$T/declared") functions and variables, all xmem_*, version $node"
     fi
 }
 core_headers=()
