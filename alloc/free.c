@@ -268,37 +268,41 @@ xm_free_body(void *const *objs, unsigned n, const char *fn, enum xm_isa isa)
 				}
 				try_runs = false;   /* mixed spans: one at a time */
 			}
-			for (; k < n; k++) {
-				uintptr_t p = (uintptr_t)objs[k], off = p - lo;
-				if (unlikely(off >= used)) {
-					/* The leaf of the last lookup serves while
-					 * the pointers stay in its GiB. */
-					if (unlikely((p >> 30) != leaf_gib)) {
-						struct xm_pm_leaf *l = xm_pm_leaf_of(p);
-						if (unlikely(!l))
-							break;
-						leaf = l;
-						leaf_gib = p >> 30;
-					}
-					uintptr_t e = atomic_load_explicit(
-						&leaf->ent[(p >> XM_UNIT_SHIFT) & XM_PM_LEAF_MASK],
-						memory_order_acquire);
-					const struct xm_span *s = (const struct xm_span *)e;
-					if (unlikely(!e || (e & XM_PM_REGION) ||
-						     s->cache_key != c_key))
+			/* One pointer at a time, each looked up: in a
+			 * scattered burst nearly every pointer is in
+			 * another span than the last, so no test of the
+			 * last span goes first.  At most what the array
+			 * holds: a full array ends the loop, not a test. */
+			void *const *src = &objs[k];
+			void **dst = &c->objs[cn];
+			unsigned lim = n - k < cap - cn ? n - k : cap - cn, j = 0;
+			for (; j < lim; j++) {
+				uintptr_t p = (uintptr_t)src[j];
+				/* The leaf of the last lookup serves while the
+				 * pointers stay in its GiB. */
+				if (unlikely((p >> 30) != leaf_gib)) {
+					struct xm_pm_leaf *l = xm_pm_leaf_of(p);
+					if (unlikely(!l))
 						break;
-					lo = s->base;
-					used = s->used_len;
-					slot_c = s->slot_c;
-					off = p - lo;
-					if (unlikely(off >= used))
-						break;
+					leaf = l;
+					leaf_gib = p >> 30;
 				}
-				if (unlikely(((off * slot_c) & XM_SLOT_MASK) >= slot_c) ||
-				    unlikely(cn == cap))
+				uintptr_t e = atomic_load_explicit(
+					&leaf->ent[(p >> XM_UNIT_SHIFT) & XM_PM_LEAF_MASK],
+					memory_order_acquire);
+				const struct xm_span *s = (const struct xm_span *)e;
+				if (unlikely(!e || (e & XM_PM_REGION) ||
+					     s->cache_key != c_key))
 					break;
-				c->objs[cn++] = (void *)p;
+				uintptr_t off = p - s->base;
+				uint64_t sc = s->slot_c;
+				if (unlikely(off >= s->used_len) ||
+				    unlikely(((off * sc) & XM_SLOT_MASK) >= sc))
+					break;
+				dst[j] = (void *)p;
 			}
+			cn += j;
+			k += j;
 			if (k == n)
 				break;
 		}
