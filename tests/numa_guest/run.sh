@@ -19,13 +19,9 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 TIMEOUT=${XMEM_GUEST_TIMEOUT:-150}
-if [ -n "${XMEM_GUEST_OUT:-}" ]; then
-    OUT=$XMEM_GUEST_OUT
-    mkdir -p "$OUT"
-else
-    OUT=$(mktemp -d "${TMPDIR:-/tmp}/xmem-numa-guest.XXXXXX")
-    trap 'rm -rf "$OUT"' EXIT
-fi
+# shellcheck source=tests/vfio_guest/guest_run_lib.sh
+. "$ROOT/tests/vfio_guest/guest_run_lib.sh"
+guest_out_dir xmem-numa-guest
 # Every check the guest must print (numa_guest.c's header lists them).
 CHECKS="topology heap_node0_4K heap_node0_2M heap_node1_4K heap_node1_2M alloc_node0 alloc_node1
         local_follows edu_node locality_warning locality_quiet locality_strict numa_exp"
@@ -47,18 +43,7 @@ fi
 grep -E 'error|warning' "$OUT/build.log" | head -n 20
 
 echo "numa_guest: building the guest image (tests/vfio_guest/build_image.sh)"
-XMEM_GUEST_EXTRA_BINS="$OUT/bin/numa_exp" \
-    "$ROOT/tests/vfio_guest/build_image.sh" "$OUT/guest_test" "$OUT" 2> "$OUT/build_image.log"
-rc=$?
-if [ $rc -eq 2 ]; then
-    reason=$(sed -n 's/^REASON: //p' "$OUT/build_image.log" | tail -n1)
-    echo "SKIPPED: ${reason:-guest image dependencies unavailable}"
-    exit 0
-elif [ $rc -ne 0 ]; then
-    cat "$OUT/build_image.log"
-    echo "numa_guest: FAIL: build_image.sh exited $rc"
-    exit 1
-fi
+XMEM_GUEST_EXTRA_BINS="$OUT/bin/numa_exp" guest_image numa_guest "$OUT/guest_test"
 
 echo "numa_guest: booting the 2-node guest (TCG, -smp 2, timeout ${TIMEOUT}s)"
 t1=$(date +%s)
@@ -75,7 +60,7 @@ timeout --kill-after=10 "$TIMEOUT" qemu-system-x86_64 -accel tcg -m 1024 -smp 2 
     -nographic -no-reboot < /dev/null > "$OUT/console.raw" 2>&1
 qrc=$?
 t2=$(date +%s)
-sed -e 's/\x1b\[[0-9;?]*[a-zA-Z]//g' -e 's/\x1bc//g' -e 's/\r$//' "$OUT/console.raw" > "$OUT/console.log"
+guest_console
 grep -E '^(INIT:|NUMA|  numa_exp\|)' "$OUT/console.log"
 
 n_ok=0; n_all=0

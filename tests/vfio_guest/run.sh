@@ -34,13 +34,9 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 TIMEOUT=${XMEM_GUEST_TIMEOUT:-120}
-if [ -n "${XMEM_GUEST_OUT:-}" ]; then
-    OUT=$XMEM_GUEST_OUT
-    mkdir -p "$OUT"
-else
-    OUT=$(mktemp -d "${TMPDIR:-/tmp}/xmem-guest.XXXXXX")
-    trap 'rm -rf "$OUT"' EXIT
-fi
+# shellcheck source=tests/vfio_guest/guest_run_lib.sh
+. "$HERE/guest_run_lib.sh"
+guest_out_dir xmem-guest
 
 t0=$(date +%s)
 echo "vfio_guest: building the static guest test (all of libxmem, static)"
@@ -107,17 +103,7 @@ VFIO_ROWS=$(awk -F'|' '/^\| `/ { id=$2; run=$(NF-1); gsub(/[ `]/, "", id); gsub(
 
 echo "vfio_guest: building the guest image"
 XMEM_GUEST_EXTRA_BINS="${XMEM_GUEST_EXTRA_BINS:-} $OUT/devmem_test $DPDK_BIN" \
-    "$HERE/build_image.sh" "$OUT/guest_test" "$OUT" "$OUT/errors_test" 2> "$OUT/build_image.log"
-rc=$?
-if [ $rc -eq 2 ]; then
-    reason=$(sed -n 's/^REASON: //p' "$OUT/build_image.log" | tail -n1)
-    echo "SKIPPED: ${reason:-guest image dependencies unavailable}"
-    exit 0
-elif [ $rc -ne 0 ]; then
-    cat "$OUT/build_image.log"
-    echo "vfio_guest: FAIL: build_image.sh exited $rc"
-    exit 1
-fi
+    guest_image vfio_guest "$OUT/guest_test" "$OUT/errors_test"
 grep '^build_image: ' "$OUT/build_image.log" | grep -v 'apt-get update' | sed 's/^/  /'
 
 echo "vfio_guest: booting the guest (TCG, timeout ${TIMEOUT}s)"
@@ -139,8 +125,7 @@ timeout --kill-after=10 "$TIMEOUT" qemu-system-x86_64 -accel tcg -m 1536 -smp 1 
     -nographic -no-reboot < /dev/null > "$OUT/console.raw" 2>&1
 qrc=$?
 t2=$(date +%s)
-# Strip the firmware's terminal escapes and carriage returns.
-sed -e 's/\x1b\[[0-9;?]*[a-zA-Z]//g' -e 's/\x1bc//g' -e 's/\r$//' "$OUT/console.raw" > "$OUT/console.log"
+guest_console
 
 # The guest's own lines, plus the kernel's DMAR lines.
 grep -E '^(INIT:|GUEST|DEVMEM|STEP|DPDK|CHECK|  )|DMAR' "$OUT/console.log"
