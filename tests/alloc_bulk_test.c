@@ -220,18 +220,12 @@ static void case_zalloc(int with_table)
 
 int main(void)
 {
+	static const struct xt_tb_case cases[] = {
+		XT_TB_CASE(case_bulk_64),        XT_TB_CASE(case_bulk_2048),
+		XT_TB_CASE(case_bulk_3000),      XT_TB_CASE(case_bulk_large),
+		XT_TB_CASE(case_bulk_many_sizes), XT_TB_CASE(case_zalloc),
+	};
 	xt_seed();
-	for (int tb = 1; tb >= 0; tb--) {
-		char name[64];
-#define RUN(fn)                                                                      \
-	snprintf(name, sizeof name, "%s[%s]", #fn, tb ? "table" : "no table");       \
-	xt_run_arg(name, fn, tb)
-		RUN(case_bulk_64);
-		RUN(case_bulk_2048);
-		RUN(case_bulk_3000);
-		RUN(case_bulk_large);
-		RUN(case_bulk_many_sizes);
-		RUN(case_zalloc);
-	}
+	xt_run_tables(cases, sizeof cases / sizeof cases[0]);
 	return xt_done();
 }

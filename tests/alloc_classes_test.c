@@ -213,17 +213,12 @@ static void case_align_64k(int with_table) { alignments_on(with_table, 65536, 32
 
 int main(void)
 {
+	static const struct xt_tb_case cases[] = {
+		XT_TB_CASE(case_every_class), XT_TB_CASE(case_align_4k),
+		XT_TB_CASE(case_align_64k),   XT_TB_CASE(case_align_2m),
+	};
 	xt_seed();
 	xt_run("class_table", case_class_table);
-	for (int tb = 1; tb >= 0; tb--) {
-		char name[64];
-#define RUN(fn)                                                                      \
-	snprintf(name, sizeof name, "%s[%s]", #fn, tb ? "table" : "no table");       \
-	xt_run_arg(name, fn, tb)
-		RUN(case_every_class);
-		RUN(case_align_4k);
-		RUN(case_align_64k);
-		RUN(case_align_2m);
-	}
+	xt_run_tables(cases, sizeof cases / sizeof cases[0]);
 	return xt_done();
 }

@@ -247,17 +247,12 @@ static void case_whole_chunk_after_free(int with_table)
 
 int main(void)
 {
+	static const struct xt_tb_case cases[] = {
+		XT_TB_CASE(case_random_2m_aligned), XT_TB_CASE(case_largest_run_4k),
+		XT_TB_CASE(case_largest_run_2m),    XT_TB_CASE(case_whole_chunk_after_free),
+	};
 	xt_seed();
 	xt_run("random_two_heaps", case_random_two_heaps);
-	for (int tb = 1; tb >= 0; tb--) {
-		char name[64];
-#define RUN(fn)                                                                      \
-	snprintf(name, sizeof name, "%s[%s]", #fn, tb ? "table" : "no table");       \
-	xt_run_arg(name, fn, tb)
-		RUN(case_random_2m_aligned);
-		RUN(case_largest_run_4k);
-		RUN(case_largest_run_2m);
-		RUN(case_whole_chunk_after_free);
-	}
+	xt_run_tables(cases, sizeof cases / sizeof cases[0]);
 	return xt_done();
 }

@@ -300,16 +300,11 @@ int main(void)
 	xt_seed();
 	mem = xt_map(NPG * PAGE4K, 65536, PROT_READ | PROT_WRITE);
 	mem2m = xt_map(8 * PAGE2M, PAGE2M, PROT_READ | PROT_WRITE);
-	for (int tb = 1; tb >= 0; tb--) {
-		char name[64];
-#define RUN(fn)                                                                      \
-	snprintf(name, sizeof name, "%s[%s]", #fn, tb ? "table" : "no table");       \
-	xt_run_arg(name, fn, tb)
-		RUN(case_null_len0);
-		RUN(case_n_pages);
-		RUN(case_page_size);
-		RUN(case_overlap);
-		RUN(case_overlap_page_sizes);
-	}
+	static const struct xt_tb_case cases[] = {
+		XT_TB_CASE(case_null_len0), XT_TB_CASE(case_n_pages),
+		XT_TB_CASE(case_page_size), XT_TB_CASE(case_overlap),
+		XT_TB_CASE(case_overlap_page_sizes),
+	};
+	xt_run_tables(cases, sizeof cases / sizeof cases[0]);
 	return xt_done();
 }

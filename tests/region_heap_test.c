@@ -271,17 +271,12 @@ static void case_several_regions(int with_table)
 
 int main(void)
 {
+	static const struct xt_tb_case cases[] = {
+		XT_TB_CASE(case_heap_4k),     XT_TB_CASE(case_heap_2m),
+		XT_TB_CASE(case_register_4k), XT_TB_CASE(case_register_2m),
+		XT_TB_CASE(case_several_regions),
+	};
 	xt_seed();
-	for (int tb = 1; tb >= 0; tb--) {
-		char name[64];
-#define RUN(fn)                                                                      \
-	snprintf(name, sizeof name, "%s[%s]", #fn, tb ? "table" : "no table");       \
-	xt_run_arg(name, fn, tb)
-		RUN(case_heap_4k);
-		RUN(case_heap_2m);
-		RUN(case_register_4k);
-		RUN(case_register_2m);
-		RUN(case_several_regions);
-	}
+	xt_run_tables(cases, sizeof cases / sizeof cases[0]);
 	return xt_done();
 }

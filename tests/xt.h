@@ -180,6 +180,26 @@ static inline void xt_run_arg(const char *name, void (*fn)(int), int arg)
 	xt_case_name = "(none)";
 }
 
+/* A case run with an IOVA table (arg 1) and without one (arg 0). */
+struct xt_tb_case {
+	const char *name;
+	void (*fn)(int with_table);
+};
+#define XT_TB_CASE(fn) {#fn, fn}
+
+/* Every case with a table, then every case without, each reported as
+ * "name[table]" or "name[no table]". */
+static inline void xt_run_tables(const struct xt_tb_case *c, size_t n)
+{
+	for (int tb = 1; tb >= 0; tb--)
+		for (size_t i = 0; i < n; i++) {
+			char name[96];
+			snprintf(name, sizeof name, "%s[%s]", c[i].name,
+				 tb ? "table" : "no table");
+			xt_run_arg(name, c[i].fn, tb);
+		}
+}
+
 /* One case in a forked child: a crash (a segfault inside the library, an
  * abort, a sanitizer's exit) fails that case and the run goes on.  A child
  * that finishes prints its own PASS/FAIL line and exits 0 or
