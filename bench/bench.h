@@ -187,6 +187,32 @@ struct xb_tail {
 void xb_w_tail_run(const struct xb_cfg *cfg);
 const struct xb_tail *xb_tail_result(void);
 
+/* One 2-thread pipeline run (pipe_run.c): scrambled TX order, no writes; RX
+ * runs at least min_s and min_bursts, at most max_s.  hr, ht: histograms of
+ * RX's and TX's bursts, or NULL; tpn: ticks per ns of the run; obj_per_s:
+ * objects through the whole pipeline per second.  -1 when the peer failed. */
+struct xb_pipe_limits {
+	double   min_s, max_s;
+	uint64_t min_bursts;
+};
+int xb_pipe_run(const struct xb_peer *p, const struct xb_pipe_limits *lim,
+		struct xb_hist *hr, struct xb_hist *ht, double *tpn, double *obj_per_s);
+
+/* The same pipeline for xmem and rte_mempool in alternating rounds
+ * (w_pairs.c): the ratio of each round, and their median. */
+#define XB_PAIR_ROUNDS_MAX 15
+struct xb_pairs {
+	int    valid;
+	int    rounds;
+	double seconds;                      /* per peer per round */
+	double xmem[XB_PAIR_ROUNDS_MAX];     /* objects per second */
+	double mempool[XB_PAIR_ROUNDS_MAX];
+	double median, min, max;             /* of xmem / rte_mempool per round */
+	char   note[120];
+};
+void xb_w_pairs_run(const struct xb_cfg *cfg);
+const struct xb_pairs *xb_pairs_result(void);
+
 /* How xmem's costs grow (w_curves.c). */
 struct xb_curves {
 	int    ran, valid;

@@ -73,7 +73,8 @@ int xb_bench_main(struct xb_cfg *cfg, struct xb_overhead *ov_out)
 	};
 	int nw = (int)(sizeof w / sizeof w[0]);
 	/* overhead, and latency, tail, curves when selected */
-	int total = 1 + selected(cfg, "latency") + selected(cfg, "tail") + selected(cfg, "curves");
+	int total = 1 + selected(cfg, "latency") + selected(cfg, "tail") + selected(cfg, "curves") +
+		    selected(cfg, "pipeline");
 	for (int k = 0; k < nw; k++)
 		total += selected(cfg, w[k].key);
 	if (selected(cfg, "translate") && xb_w_translate_setup(cfg, err, sizeof err) != 0)
@@ -91,6 +92,12 @@ int xb_bench_main(struct xb_cfg *cfg, struct xb_overhead *ov_out)
 	}
 	if (selected(cfg, "numa"))
 		xb_w_numa_print(stdout);
+	if (selected(cfg, "pipeline")) {
+		printf("\n[%d/%d] pipeline in alternating rounds: xmem and rte_mempool, 2 threads, "
+		       "scrambled, no writes\n", ++step, total);
+		fflush(stdout);
+		xb_w_pairs_run(cfg);
+	}
 	if (!selected(cfg, "mixed"))
 		xb_w_mixed_register(cfg); /* generates the size sequence; never run */
 	if (selected(cfg, "latency")) {

@@ -202,6 +202,10 @@ int xb_targets(struct target *t, int cap, const struct xb_overhead *ov)
 		what = buf;
 		ADD(OK(px) && OK(pp), px.v >= pp.v, " (%.2fx)", px.v / pp.v);
 	}
+	const struct xb_pairs *pr = xb_pairs_result();
+	what = "pipeline (scrambled, no writes), alternating rounds: median xmem >= 1.0x "
+	       "rte_mempool";
+	ADD(pr->valid, pr->median >= 1.0, " (%.3fx over %d rounds)", pr->median, pr->rounds);
 	what = "translation, 1 GiB of 4 KiB pages: xmem <= 1.5 ns per lookup";
 	ADD(OK(tx), tx.ns <= 1.5, " (%.2f ns)", tx.ns);
 	what = "translation, 1 GiB of 4 KiB pages: xmem >= 8x DPDK memseg";
@@ -262,6 +266,9 @@ static void write_ratios(FILE *f)
 			fprintf(f, "%s_xmem_per_mempool_stack_throughput %.4f\n", xb_pipe_wl[w],
 				a.v / b.v);
 	}
+	const struct xb_pairs *pr = xb_pairs_result();
+	if (pr->valid)
+		fprintf(f, "pipeline_pairs_xmem_per_mempool_median %.4f\n", pr->median);
 	a = xb_lookup("translate", XB_XMEM, 1, K_NS_PER_OBJ);
 	b = xb_lookup("translate", XB_RTE_MALLOC, 1, K_NS_PER_OBJ);
 	if (a.have && !a.err && b.have && !b.err)

@@ -129,6 +129,16 @@ static void write_extra(FILE *f)
 		}
 	fprintf(f, "]");
 
+	const struct xb_pairs *pr = xb_pairs_result();
+	fprintf(f, ",\n  \"pipeline_pairs\": {\"valid\": %s, \"rounds\": %d, \"seconds\": ",
+		pr->valid ? "true" : "false", pr->rounds);
+	json_num(f, pr->seconds);
+	json_arr(f, "xmem_obj_per_s", pr->xmem, pr->valid ? pr->rounds : 0);
+	json_arr(f, "rte_mempool_obj_per_s", pr->mempool, pr->valid ? pr->rounds : 0);
+	fprintf(f, ", \"median_ratio\": ");
+	json_num(f, pr->valid ? pr->median : NAN);
+	fprintf(f, "}");
+
 	const struct xb_curves *c = xb_curves_result();
 	fprintf(f, ",\n  \"curves\": {\"ran\": %s, \"note\": ", c->ran ? "true" : "false");
 	json_str(f, c->note);

@@ -204,6 +204,19 @@ static void print_lifo(FILE *f)
 	        c[1][0].v / c[0][0].v, c[1][1].v / c[0][1].v, c[1][2].v / c[0][2].v);
 }
 
+static void print_pairs(FILE *f)
+{
+	const struct xb_pairs *p = xb_pairs_result();
+	if (!p->valid)
+		return;
+	fprintf(f, "\n### The pipeline in alternating rounds (2 threads, scrambled, no writes)\n\n"
+	        "%d rounds, each running xmem and rte_mempool for %.2f s in turn (the order flips "
+	        "every round), so that a slow spell of the machine falls on both.\n\n"
+	        "| | median | min | max |\n|---|---:|---:|---:|\n"
+	        "| xmem / rte_mempool throughput | **%.3fx** | %.3fx | %.3fx |\n",
+	        p->rounds, p->seconds, p->median, p->min, p->max);
+}
+
 static void print_tail(FILE *f)
 {
 	const struct xb_tail *t = xb_tail_result();
@@ -317,6 +330,7 @@ void xb_print_table(FILE *f, const struct xb_cfg *cfg, const struct xb_overhead 
 	print_harness(f);
 	print_plain(f);
 	print_lifo(f);
+	print_pairs(f);
 	print_tail(f);
 	print_curves(f);
 	print_memory(f, ov);

@@ -9,18 +9,14 @@
  * after MAX_SECONDS (the slow peers: their p99.99 then rests on fewer
  * samples, which the table shows).  Reports p50, p99, p99.9, p99.99 and
  * max in ns. */
-#define _GNU_SOURCE
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bench/bench.h"
 #include "bench/hist.h"
-#include "bench/ring.h"
 
-#define CHUNK 64   /* bursts per loop call (a multiple of XB_TX_WINDOW) */
+#define CHUNK 64   /* bursts per loop call */
 #define MIN_BURSTS(cfg)  ((cfg)->quick ? 2048u : 200000u)
 #define MIN_SECONDS(cfg) ((cfg)->quick ? 0.01 : 0.3)
 #define MAX_SECONDS(cfg) ((cfg)->quick ? 0.2 : 1.5)
@@ -34,83 +30,10 @@ static int more(const struct xb_cfg *cfg, uint64_t n, double t)
 const char *const xb_tail_name[XB_TAIL_N] = {"burst", "pipeline alloc", "pipeline free"};
 
 static struct xb_tail g_tail;
-static struct xb_ring g_ring;
 
 const struct xb_tail *xb_tail_result(void)
 {
 	return &g_tail;
-}
-
-struct pipe_arg {
-	const struct xb_peer *p;
-	struct xb_hist *h;
-	_Atomic uint64_t target;   /* bursts RX pushed in all; UINT64_MAX while running */
-	int failed;
-};
-
-static void *tx_main(void *arg)
-{
-	struct pipe_arg *a = arg;
-	struct xb_tx_order ord = {.perm = xb_tx_perms()};
-	uint64_t done = 0;
-	cpu_set_t saved;
-
-	xb_pin_self(1, &saved);
-	xb_peer_enter(a->p);
-	for (;;) {
-		/* RX publishes target before it sets abort (both seq_cst): once
-		 * a pop fails, target is final. */
-		if (done >= atomic_load(&a->target))
-			break;
-		if (a->p->loops->tx(&g_ring, XB_TX_WINDOW, &ord, a->h) != 0) {
-			if (done >= atomic_load(&a->target))
-				break;
-			a->failed = 1;
-			break;
-		}
-		done += XB_TX_WINDOW;
-	}
-	xb_peer_leave(a->p);
-	return NULL;
-}
-
-static int run_pipe(const struct xb_peer *p, const struct xb_cfg *cfg, struct xb_hist *hr,
-		    struct xb_hist *ht, double *tpn)
-{
-	struct pipe_arg a = {.p = p, .h = ht, .target = UINT64_MAX};
-	uint64_t n = 0;
-	pthread_t tid;
-	cpu_set_t saved;
-	int rc = 0;
-
-	atomic_store(&g_ring.abort, 0);
-	if (pthread_create(&tid, NULL, tx_main, &a) != 0)
-		return -1;
-	xb_pin_self(0, &saved);
-	xb_peer_enter(p);
-	uint64_t ns0 = xb_mono_ns(), tk0 = xb_ticks(), ns1;
-	do {
-		if (p->loops->rx(&g_ring, CHUNK, 0, hr) != 0) {
-			rc = -1;
-			break;
-		}
-		n += CHUNK;
-		ns1 = xb_mono_ns();
-	} while (more(cfg, n, (double)(ns1 - ns0) * 1e-9));
-	uint64_t tk1 = xb_ticks();
-	ns1 = xb_mono_ns();
-	atomic_store(&a.target, n);
-	atomic_store(&g_ring.abort, 1);
-	pthread_join(tid, NULL);
-	xb_peer_leave(p);
-	xb_unpin_self(&saved);
-	/* Whatever is left after a failure goes back to the peer. */
-	void *objs[XB_BURST];
-	unsigned k;
-	while ((k = xb_ring_drain(&g_ring, objs, XB_BURST)) > 0)
-		p->free_bulk(objs, k);
-	*tpn = xb_ticks_per_ns(tk0, tk1, ns0, ns1);
-	return rc != 0 || a.failed ? -1 : 0;
 }
 
 static int run_burst(const struct xb_peer *p, const struct xb_cfg *cfg, struct xb_hist *h,
@@ -160,7 +83,9 @@ void xb_w_tail_run(const struct xb_cfg *cfg)
 		}
 		if (xb_peer_in(p, 1)) {
 			memset(h, 0, 2 * sizeof *h);
-			int ok = run_pipe(p, cfg, &h[0], &h[1], &tpn) == 0;
+			struct xb_pipe_limits lim = {MIN_SECONDS(cfg), MAX_SECONDS(cfg),
+						     MIN_BURSTS(cfg)};
+			int ok = xb_pipe_run(p, &lim, &h[0], &h[1], &tpn, NULL) == 0;
 			fill(&g_tail.row[XB_TAIL_PIPE_ALLOC][i], &h[0], tpn, ok);
 			fill(&g_tail.row[XB_TAIL_PIPE_FREE][i], &h[1], tpn, ok);
 		}
