@@ -74,6 +74,14 @@ __attribute__((constructor)) static void xm_window_reserve(void)
 
 static size_t xm_pg_up(size_t x) { return xm_align_up(x, 4096); }
 
+/* A domain file's size: the part mapped over the window (its first
+ * sixteenth), then the translation map (mapped over this process's own;
+ * sparse, as the map is).  Create and attach must agree on it. */
+static size_t xm_dom_file_bytes(void)
+{
+	return xm_win_size / 16 + XM_PM_MAP_BYTES;
+}
+
 static bool xm_name_ok(const char *name)
 {
 	size_t n = name ? strnlen(name, XMEM_SHARED_NAME_MAX + 1) : 0;
@@ -400,10 +408,8 @@ int xmem_shared_create(const char *name)
 			errno = errno == ENOENT ? ENOTSUP : errno;
 		goto out;
 	}
-	/* The part mapped over the window, then the translation map (mapped
-	 * over this process's own; sparse, as the map is). */
 	size_t fsize = xm_win_size / 16;
-	if (ftruncate(fd, (off_t)(fsize + XM_PM_MAP_BYTES)) != 0) {
+	if (ftruncate(fd, (off_t)xm_dom_file_bytes()) != 0) {
 		errno = ENOMEM;
 		goto fail_unlink;
 	}
@@ -470,7 +476,7 @@ int xmem_shared_attach(const char *name)
 	if (xm_begin(name) != 0)
 		goto out;
 	struct stat st;
-	if (fstat(fd, &st) != 0 || (size_t)st.st_size != xm_win_size / 16 + XM_PM_MAP_BYTES) {
+	if (fstat(fd, &st) != 0 || (size_t)st.st_size != xm_dom_file_bytes()) {
 		xm_cause("domain made with another window size");
 		errno = EINVAL;
 		goto out;

@@ -208,7 +208,6 @@ struct xb_pairs {
 	double xmem[XB_PAIR_ROUNDS_MAX];     /* objects per second */
 	double mempool[XB_PAIR_ROUNDS_MAX];
 	double median, min, max;             /* of xmem / rte_mempool per round */
-	char   note[120];
 };
 void xb_w_pairs_run(const struct xb_cfg *cfg);
 const struct xb_pairs *xb_pairs_result(void);
