@@ -145,20 +145,38 @@ static inline void xm_lc_exit(struct xm_lcache *lc)
 	atomic_store_explicit(&lc->busy, 0, memory_order_release);
 }
 
-/* Four object pointers as one vector: 32-byte moves where the including
- * function is compiled for AVX2, two 16-byte ones otherwise. */
+/* Two and four object pointers as one vector: a 16-byte move, and a
+ * 32-byte one where the including function is compiled for AVX2 (two
+ * 16-byte ones otherwise). */
+typedef long long xm_ptr2 __attribute__((vector_size(16), aligned(8), may_alias));
 typedef long long xm_ptr4 __attribute__((vector_size(32), aligned(8), may_alias));
 
-/* Copy n object pointers: blocks of eight as two vector moves each (no
- * call), then the rest.  In xmem_alloc_bulk's AVX2 instance the stores
- * into the caller's array are 32 bytes wide, as free's loads are
- * (isa.h). */
-static inline void xm_ptr_copy(void **dst, void *const *src, unsigned n)
+/* Copy n object pointers into dst, the caller's array: blocks of eight as
+ * vector moves (no call), then the rest.  The stores are 32 bytes wide
+ * where dst is 32-byte aligned (in xmem_alloc_bulk's AVX2 instance), else
+ * 16: a 32-byte store at 16 mod 32 crosses a line every other time and a
+ * page once per page, and a store split across pages cost a burst 1.3 to
+ * 1.9 times its time (a stack array is only 16-byte aligned).  Free loads a
+ * 32-byte aligned array as wide as this stored it (free.c, isa.h). */
+static inline __attribute__((always_inline)) void
+xm_ptr_copy(void **dst, void *const *src, unsigned n)
 {
-	for (; n >= 8; n -= 8, dst += 8, src += 8) {
-		xm_ptr4 a = *(const xm_ptr4 *)src, b = *(const xm_ptr4 *)(src + 4);
-		*(xm_ptr4 *)dst = a;
-		*(xm_ptr4 *)(dst + 4) = b;
+	if (((uintptr_t)dst & 31) == 0) {
+		for (; n >= 8; n -= 8, dst += 8, src += 8) {
+			xm_ptr4 a = *(const xm_ptr4 *)src, b = *(const xm_ptr4 *)(src + 4);
+			*(xm_ptr4 *)dst = a;
+			*(xm_ptr4 *)(dst + 4) = b;
+		}
+	} else {
+		for (; n >= 8; n -= 8, dst += 8, src += 8) {
+			const xm_ptr2 *s2 = (const xm_ptr2 *)src;
+			xm_ptr2 a = s2[0], b = s2[1], c = s2[2], d = s2[3];
+			xm_ptr2 *d2 = (xm_ptr2 *)dst;
+			d2[0] = a;
+			d2[1] = b;
+			d2[2] = c;
+			d2[3] = d;
+		}
 	}
 	while (n--)
 		*dst++ = *src++;

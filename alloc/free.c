@@ -159,10 +159,12 @@ static void xm_nocache_add(struct xm_nocache *b, const struct xm_span *s,
 
 /* The same test with AVX-512, eight lanes a register and the answers in
  * mask registers; m >= 8.  The pointers are loaded 32 bytes at a time, as
- * wide as xmem_alloc_bulk stores them (isa.h): one 64-byte load of an array
- * just filled with 32-byte stores would wait for both stores to reach the
- * cache, which made a loop that allocates and frees at once 1.5 times
- * slower in some processes and not in others. */
+ * wide as xmem_alloc_bulk stores them into a 32-byte aligned array (isa.h):
+ * one 64-byte load of an array just filled with 32-byte stores would wait
+ * for both stores to reach the cache, which made a loop that allocates and
+ * frees at once 1.5 times slower in some processes and not in others.  (An
+ * array aligned to 16 only gets 16-byte stores, xm_ptr_copy; loading it 16
+ * bytes at a time here measured no faster.) */
 __attribute__((target("avx512f"))) static inline bool
 xm_store_if_slots_avx512(void **dst, void *const *src, unsigned m,
 			 uintptr_t lo, uintptr_t len, uint64_t c)
