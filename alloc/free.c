@@ -231,6 +231,49 @@ xm_free_one_span(void *const *objs, unsigned n, enum xm_isa isa)
 	return ok;
 }
 
+/* The scattered part of the free loop: src[0..lim) into dst while each is
+ * an object slot of a span whose heap and class are c_key, each pointer
+ * looked up in the page map (the leaf of the last lookup serves while the
+ * pointers stay in its GiB: *leafp of GiB *gibp, updated).  Returns how
+ * many went; the first that did not is left to the caller.  A function of
+ * its own (noinline, out of the flattened loop) so that its few values
+ * stay in registers: inside the loop's frame they were spilled, a third
+ * more instructions per pointer. */
+static __attribute__((noinline)) unsigned
+xm_free_scattered(void *const *src, void **dst, unsigned lim, uint64_t c_key,
+		  struct xm_pm_leaf **leafp, uintptr_t *gibp)
+{
+	struct xm_pm_leaf *leaf = *leafp;
+	uintptr_t gib = *gibp;
+	size_t j = 0;
+	for (; j < lim; j++) {
+		uintptr_t p = (uintptr_t)src[j];
+		if (unlikely((p >> 30) != gib)) {
+			struct xm_pm_leaf *l = xm_pm_leaf_of(p);
+			if (unlikely(!l))
+				break;
+			leaf = l;
+			gib = p >> 30;
+		}
+		/* Acquire: as xm_pm_entry (pagemap.h). */
+		uintptr_t e = atomic_load_explicit(
+			&leaf->ent[(p >> XM_UNIT_SHIFT) & XM_PM_LEAF_MASK],
+			memory_order_acquire);
+		const struct xm_span *s = (const struct xm_span *)e;
+		if (unlikely(!e || (e & XM_PM_REGION) || s->cache_key != c_key))
+			break;
+		uintptr_t off = p - s->base;
+		uint64_t sc = s->slot_c;
+		if (unlikely(off >= s->used_len) ||
+		    unlikely(((off * sc) & XM_SLOT_MASK) >= sc))
+			break;
+		dst[j] = (void *)p;
+	}
+	*leafp = leaf;
+	*gibp = gib;
+	return (unsigned)j;
+}
+
 /* The free loop, for every instruction set: isa is a constant in each
  * instance below, so each keeps only its own test.
  *
@@ -278,34 +321,9 @@ xm_free_body(void *const *objs, unsigned n, const char *fn, enum xm_isa isa)
 			 * another span than the last, so no test of the
 			 * last span goes first.  At most what the array
 			 * holds: a full array ends the loop, not a test. */
-			void *const *src = &objs[k];
-			void **dst = &c->objs[cn];
-			unsigned lim = n - k < cap - cn ? n - k : cap - cn, j = 0;
-			for (; j < lim; j++) {
-				uintptr_t p = (uintptr_t)src[j];
-				/* The leaf of the last lookup serves while the
-				 * pointers stay in its GiB. */
-				if (unlikely((p >> 30) != leaf_gib)) {
-					struct xm_pm_leaf *l = xm_pm_leaf_of(p);
-					if (unlikely(!l))
-						break;
-					leaf = l;
-					leaf_gib = p >> 30;
-				}
-				uintptr_t e = atomic_load_explicit(
-					&leaf->ent[(p >> XM_UNIT_SHIFT) & XM_PM_LEAF_MASK],
-					memory_order_acquire);
-				const struct xm_span *s = (const struct xm_span *)e;
-				if (unlikely(!e || (e & XM_PM_REGION) ||
-					     s->cache_key != c_key))
-					break;
-				uintptr_t off = p - s->base;
-				uint64_t sc = s->slot_c;
-				if (unlikely(off >= s->used_len) ||
-				    unlikely(((off * sc) & XM_SLOT_MASK) >= sc))
-					break;
-				dst[j] = (void *)p;
-			}
+			unsigned lim = n - k < cap - cn ? n - k : cap - cn;
+			unsigned j = xm_free_scattered(&objs[k], &c->objs[cn], lim,
+						       c_key, &leaf, &leaf_gib);
 			cn += j;
 			k += j;
 			if (k == n)
