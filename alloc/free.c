@@ -158,38 +158,64 @@ static void xm_nocache_add(struct xm_nocache *b, const struct xm_span *s,
 #define XM_FREE_RUN 32u
 
 /* The same test with AVX-512, eight lanes a register and the answers in
- * mask registers; m >= 8.  The pointers are loaded 32 bytes at a time, as
- * wide as xmem_alloc_bulk stores them into a 32-byte aligned array (isa.h):
- * one 64-byte load of an array just filled with 32-byte stores would wait
- * for both stores to reach the cache, which made a loop that allocates and
- * frees at once 1.5 times slower in some processes and not in others.  (An
- * array aligned to 16 only gets 16-byte stores, xm_ptr_copy; loading it 16
- * bytes at a time here measured no faster.) */
-__attribute__((target("avx512f"))) static inline bool
-xm_store_if_slots_avx512(void **dst, void *const *src, unsigned m,
-			 uintptr_t lo, uintptr_t len, uint64_t c)
+ * mask registers; m >= 8.  The pointers are loaded as wide as
+ * xmem_alloc_bulk stores them (xm_ptr_copy, isa.h): 32 bytes at a time from
+ * a 32-byte aligned array, else 16 (narrow).  A load wider than the stores
+ * that just wrote its bytes waits for them to reach the cache: 64-byte
+ * loads made a loop that allocates and frees at once 1.5 times slower in
+ * some processes, and 32-byte loads of a 16-byte aligned array 8 %.
+ *
+ * One chunk of eight: stored to dst, and all narrowed to the lanes that
+ * pass.  Range: offset below len, unsigned (a pointer below the span fails
+ * too); slot: the multiply sees the low 32 bits of the offset, the whole
+ * offset in every lane that passed the range test. */
+__attribute__((target("avx512f"))) static inline __attribute__((always_inline)) __mmask8
+xm_slots8_avx512(void **dst, void *const *src, __m512i base, __m512i lenv,
+		 __m512i cv, __m512i mask, __mmask8 all, bool narrow)
+{
+	__m256i l4, h4;
+	if (narrow) {
+		l4 = _mm256_loadu2_m128i((const __m128i *)(src + 2), (const __m128i *)src);
+		h4 = _mm256_loadu2_m128i((const __m128i *)(src + 6), (const __m128i *)(src + 4));
+	} else {
+		l4 = _mm256_loadu_si256((const __m256i *)src);
+		h4 = _mm256_loadu_si256((const __m256i *)(src + 4));
+	}
+	__m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(l4), h4, 1);
+	__m512i o = _mm512_sub_epi64(v, base);
+	all = _mm512_mask_cmplt_epu64_mask(all, o, lenv);
+	all = _mm512_mask_cmpgt_epi64_mask(all, cv, _mm512_and_si512(
+		_mm512_mul_epu32(o, cv), mask));
+	_mm512_storeu_si512(dst, v);
+	return all;
+}
+
+__attribute__((target("avx512f"))) static inline __attribute__((always_inline)) bool
+xm_slots_avx512(void **dst, void *const *src, unsigned m, uintptr_t lo,
+		uintptr_t len, uint64_t c, bool narrow)
 {
 	__m512i base = _mm512_set1_epi64((long long)lo);
 	__m512i lenv = _mm512_set1_epi64((long long)len);
 	__m512i cv = _mm512_set1_epi64((long long)c);
 	__m512i mask = _mm512_set1_epi64((long long)XM_SLOT_MASK);
-	__m512i high = _mm512_set1_epi64((long long)~(uint64_t)INT32_MAX);
-	__m512i any = _mm512_setzero_si512();
 	__mmask8 all = 0xff;
-	for (unsigned i = 0; i < m; i += 8) {
-		if (i > m - 8)
-			i = m - 8;   /* the last eight overlap the previous ones */
-		__m512i v = _mm512_inserti64x4(
-			_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(src + i))),
-			_mm256_loadu_si256((const __m256i *)(src + i + 4)), 1);
-		__m512i o = _mm512_sub_epi64(v, base);
-		any = _mm512_or_si512(any, o);
-		all &= _mm512_cmpgt_epi64_mask(lenv, o) &
-		       _mm512_cmpgt_epi64_mask(cv, _mm512_and_si512(
-			       _mm512_mul_epu32(o, cv), mask));
-		_mm512_storeu_si512(dst + i, v);
-	}
-	return _mm512_test_epi64_mask(any, high) == 0 && all == 0xff;
+	unsigned i = 0;
+	for (; i + 8 <= m; i += 8)
+		all = xm_slots8_avx512(dst + i, src + i, base, lenv, cv, mask, all,
+				       narrow);
+	if (i < m)   /* the last eight overlap the previous ones */
+		all = xm_slots8_avx512(dst + m - 8, src + m - 8, base, lenv, cv,
+				       mask, all, narrow);
+	return all == 0xff;
+}
+
+__attribute__((target("avx512f"))) static inline bool
+xm_store_if_slots_avx512(void **dst, void *const *src, unsigned m,
+			 uintptr_t lo, uintptr_t len, uint64_t c)
+{
+	if (((uintptr_t)src & 31) == 0)
+		return xm_slots_avx512(dst, src, m, lo, len, c, false);
+	return xm_slots_avx512(dst, src, m, lo, len, c, true);
 }
 
 

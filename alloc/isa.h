@@ -1,9 +1,10 @@
 /* isa.h - the instruction sets the fast paths are compiled for, and the one
  * this CPU gets.  alloc.c and free.c build their hot loops once per set and
  * pick an instance at load time with xm_isa_pick, so both always run the
- * same set: free's vector loads of a 32-byte aligned array are never wider
- * than the stores with which xmem_alloc_bulk filled it (32 bytes with AVX2
- * and AVX-512, 16 with SSE2).  A load wider than the store that wrote its
+ * same set: free's vector loads of the caller's array are never wider than
+ * the stores with which xmem_alloc_bulk filled it (with AVX2 and AVX-512,
+ * 32 bytes into a 32-byte aligned array and 16 into any other; 16 with
+ * SSE2).  A load wider than the store that wrote its
  * bytes cannot take them from the store buffer and waits until the stores
  * reach the cache; a loop that allocates and frees at once then pays that
  * wait on every burst. */

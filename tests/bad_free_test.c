@@ -21,6 +21,15 @@
  *       work (nothing live); the heap yields exactly as many objects as
  *       before, none overlapping another and all inside the chunk; the chunk
  *       can be removed and the heap destroyed.
+ *   burst_lanes/<mode>   2 KiB objects: for every burst length 4..32, every
+ *       position in the burst and every alignment of the array (8, 16, 24 and
+ *       32 bytes into a 64-byte aligned buffer), one xmem_free_bulk of
+ *       freshly allocated neighbours with one bad pointer at that position:
+ *       an interior pointer, or a slot-aligned address below the chunk
+ *       (which only the range test rejects).  The bad one alone is rejected (counted and logged
+ *       once) and the others are freed: the heap then yields every object
+ *       again.  This reaches every lane of the vector loops, their
+ *       overlapping last chunk, and both widths of the AVX-512 loads.
  *   large_block_middle/<mode>   the same for the middle, the last byte and
  *       one past the end of large blocks (40 KiB, 256 KiB, 1 MiB).
  *   double_free/then_<op>/<mode>   4 objects of every class allocated and
@@ -196,6 +205,54 @@ static void expect_rejected(void *p, const char *what)
 	if (!ok)
 		fprintf(stderr, "  xmem_free(%p): %s was accepted or misreported\n", p, what);
 	g_rejected++;
+}
+
+/* ------------------------------------------------ one bad lane a burst */
+
+static void case_burst_lanes(int checked)
+{
+	const size_t size = 2048;
+	struct env e;
+	env_init(&e, CHUNK_CLASS, checked);
+	void **v;
+	size_t n0 = fill(&e, size, &v);
+	free_all(v, n0);
+	free(v);
+	void *buf[48] __attribute__((aligned(64)));
+	unsigned bursts = 0, missed = 0;
+	for (unsigned m = 4; m <= 32; m++)
+		for (unsigned lane = 0; lane < m; lane++)
+			for (unsigned a = 1; a <= 4; a++) {
+				void **run = buf + a;   /* 8, 16, 24, 32 bytes in */
+				if (xmem_alloc_bulk(e.h, size, run, m) != 0) {
+					CHECK_EQ(errno, 0);
+					goto out;
+				}
+				void *keep = run[lane];
+				/* Interior, or a slot-aligned address below the
+				 * chunk: the slot test passes for it (2 KiB
+				 * divides the distance to any span's base), only
+				 * the range test rejects it. */
+				run[lane] = (lane + a) % 2 ? (char *)keep + 64 :
+					    e.va - size * (1 + lane % 3);
+				uint64_t c0 = xmem_invalid_free_count();
+				unsigned l0 = log_lines();
+				errno = 0;
+				xmem_free_bulk(run, m);
+				bool ok = CHECK_EQ(errno, EINVAL);
+				ok &= CHECK_EQ(xmem_invalid_free_count(), c0 + 1);
+				ok &= CHECK_EQ(log_lines(), l0 + 1);
+				if (!ok && missed++ < 4)
+					fprintf(stderr, "  burst of %u at %zu B into the buffer: "
+						"bad pointer %p at %u accepted or misreported\n",
+						m, (size_t)a * 8, run[lane], lane);
+				xmem_free(keep);
+				bursts++;
+			}
+out:
+	printf("  %u bursts, each with one bad pointer\n", bursts);
+	check_heap_whole(&e, size, n0);
+	env_fini(&e);
 }
 
 /* ---------------------------------------------------- every size class */
@@ -431,7 +488,7 @@ static void case_double_free(int arg)
 
 int main(void)
 {
-	static char names[2 * XMEM_NUM_CLASSES + 2 + 2 * N_AFTER][64];
+	static char names[2 * XMEM_NUM_CLASSES + 4 + 2 * N_AFTER][64];
 	int k = 0;
 	for (int checked = 0; checked <= 1; checked++) {
 		const char *mode = checked ? "checked" : "default";
@@ -440,6 +497,8 @@ int main(void)
 				 xmem_class_size(c), mode);
 			xt_run_isolated(names[k++], case_class, c | checked << 8);
 		}
+		snprintf(names[k], sizeof names[k], "burst_lanes/%s", mode);
+		xt_run_isolated(names[k++], case_burst_lanes, checked);
 		snprintf(names[k], sizeof names[k], "large_block_middle/%s", mode);
 		xt_run_isolated(names[k++], case_large, checked);
 		for (int a = 0; a < N_AFTER; a++) {
