@@ -207,17 +207,25 @@ static void expect_rejected(void *p, const char *what)
 	g_rejected++;
 }
 
+/* env_init, then how many blocks of `size` the empty heap yields (all
+ * allocated once and freed again): what check_heap_whole expects back. */
+static size_t env_init_counted(struct env *e, size_t len, int checked, size_t size)
+{
+	env_init(e, len, checked);
+	void **v;
+	size_t n0 = fill(e, size, &v);
+	free_all(v, n0);
+	free(v);
+	return n0;
+}
+
 /* ------------------------------------------------ one bad lane a burst */
 
 static void case_burst_lanes(int checked)
 {
 	const size_t size = 2048;
 	struct env e;
-	env_init(&e, CHUNK_CLASS, checked);
-	void **v;
-	size_t n0 = fill(&e, size, &v);
-	free_all(v, n0);
-	free(v);
+	size_t n0 = env_init_counted(&e, CHUNK_CLASS, checked, size);
 	void *buf[48] __attribute__((aligned(64)));
 	unsigned bursts = 0, missed = 0;
 	for (unsigned m = 4; m <= 32; m++)
@@ -420,11 +428,7 @@ static void case_double_free(int arg)
 	int after = arg & 0xff, checked = arg >> 8;
 	const size_t probe = 2 * KiB;
 	struct env e;
-	env_init(&e, CHUNK_MIXED, checked);
-	void **v;
-	size_t n0 = fill(&e, probe, &v);
-	free_all(v, n0);
-	free(v);
+	size_t n0 = env_init_counted(&e, CHUNK_MIXED, checked, probe);
 	CHECK_OK(xmem_heap_trim(e.h));
 
 	void *obj[XMEM_NUM_CLASSES][4];
