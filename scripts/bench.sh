@@ -8,8 +8,9 @@
 # First it installs xmem into bench-results/plain/prefix with
 # scripts/install.sh, builds the plain loop, bench/plain/plain_burst.c, with
 # plain `cc -O2 $(pkg-config --cflags --libs xmem libdpdk)` (no extra
-# defines), runs it, and hands its figures to the benchmark (--plain=FILE)
-# so they land in the same table and JSON.
+# defines; bench/plain/align_scan.c too, which it does not run), runs it,
+# and hands its figures to the benchmark (--plain=FILE) so they land in the
+# same table and JSON.
 #
 #   ./scripts/bench.sh               full run (a few minutes on 2 cores)
 #   ./scripts/bench.sh --quick       smoke run (seconds)
@@ -58,6 +59,10 @@ if [ "$plain" = 1 ] && [ -n "$out" ]; then
     "${nice_cmd[@]}" cc -O2 -Wall $(pkg-config --cflags xmem libdpdk) \
         bench/plain/plain_burst.c -o "$out/plain/plain_burst" \
         $(pkg-config --libs xmem libdpdk) -Wl,-rpath,"$prefix/lib"
+    # The array-offset scan (docs/benchmarks.md), built the same way, not run.
+    # shellcheck disable=SC2046
+    "${nice_cmd[@]}" cc -O2 -Wall $(pkg-config --cflags xmem) bench/plain/align_scan.c \
+        -o "$out/plain/align_scan" $(pkg-config --libs xmem) -Wl,-rpath,"$prefix/lib"
     echo "plain loop: $out/plain/plain_burst $quick (cc -O2 \$(pkg-config --cflags --libs xmem libdpdk))"
     if "$out/plain/plain_burst" $quick --out="$out/plain.txt"; then
         args+=("--plain=$out/plain.txt")

@@ -17,6 +17,10 @@
 #   static_app   the same with -static and pkg-config --static (libxmem.a)
 #   make_example, meson_example   examples/burst_pipeline built with make
 #                and with meson from the prefix, each run for ~1 s
+#   bench_plain  the benchmark's plain programs (bench/plain/plain_burst.c with
+#                libdpdk, align_scan.c) built as scripts/bench.sh builds them,
+#                and the plain loop run once in its quick mode (it checks both
+#                translations against the IOVA table before timing them)
 #   apidoc       Doxygen finds every public function documented
 #                (scripts/apidoc.sh --check)
 #   uninstall    install.sh --uninstall leaves the prefix empty, and a second
@@ -171,6 +175,18 @@ if ! meson setup "$T/meson" examples/burst_pipeline >"$T/meson.log" 2>&1 ||
     fail meson_example "meson or ninja failed: $(tail -n 3 "$T/meson.log" | tr '\n' ' ')"
 else
     run_example meson_example "$T/meson/burst_pipeline"
+fi
+
+# shellcheck disable=SC2046
+if ! cc -O2 -Wall -Werror -o "$T/plain_burst" bench/plain/plain_burst.c \
+        $(pkg-config --cflags --libs xmem libdpdk) 2>"$T/cc.log" ||
+   ! cc -O2 -Wall -Werror -o "$T/align_scan" bench/plain/align_scan.c \
+        $(pkg-config --cflags --libs xmem) 2>>"$T/cc.log"; then
+    fail bench_plain "cc failed: $(head -n 3 "$T/cc.log" | tr '\n' ' ')"
+elif out="$("$T/plain_burst" --quick 2>&1)" && grep -q '^  burst ' <<<"$out"; then
+    pass bench_plain "$(grep -o 'xmem / rte_mempool [0-9.]*x' <<<"$out" | head -n 1)"
+else
+    fail bench_plain "plain_burst --quick failed: $(tail -n 2 <<<"$out" | tr '\n' ' ')"
 fi
 
 if out="$(./scripts/apidoc.sh --check 2>&1)"; then
