@@ -213,10 +213,7 @@ static __attribute__((noinline)) int xm_alloc_bulk_slow(struct xmem_heap *h,
 		errno = EINVAL;
 		return -1;
 	}
-	int rc = xm_alloc_n(h, size, 0, objs, n);
-	if (rc == 0)
-		xm_vg_on_alloc(objs, n, size);
-	return rc;
+	return xm_alloc_n(h, size, 0, objs, n);
 }
 
 /* xmem_alloc_bulk once per instruction set (isa.h): the common case inline
@@ -227,10 +224,8 @@ static __attribute__((noinline)) int xm_alloc_bulk_slow(struct xmem_heap *h,
 	target static int xm_alloc_bulk_##sfx(struct xmem_heap *h, size_t size, \
 					      void **objs, unsigned n)          \
 	{                                                                       \
-		if (likely(xm_alloc_bulk_fast(h, size, objs, n))) {             \
-			xm_vg_on_alloc(objs, n, size);                          \
+		if (likely(xm_alloc_bulk_fast(h, size, objs, n)))               \
 			return 0;                                               \
-		}                                                               \
 		return xm_alloc_bulk_slow(h, size, objs, n);                    \
 	}
 XM_ALLOC_INSTANCE(sse2, )
@@ -251,7 +246,13 @@ __attribute__((constructor)) static void xm_alloc_pick(void)
 		xm_alloc_bulk_pick = xm_alloc_bulk_avx2;
 }
 
+/* A tail jump through the pointer: the valgrind hook (memcheck builds
+ * only, where this frame then stays on the stack that memcheck records for
+ * the blocks) is empty otherwise. */
 int xmem_alloc_bulk(struct xmem_heap *h, size_t size, void **objs, unsigned n)
 {
-	return xm_alloc_bulk_pick(h, size, objs, n);
+	int rc = xm_alloc_bulk_pick(h, size, objs, n);
+	if (rc == 0)
+		xm_vg_on_alloc(objs, n, size);
+	return rc;
 }
