@@ -7,11 +7,11 @@
  * rejected) and a multiple of the object size (the slot test of heap.h, a
  * multiply and a mask).  Anything else is reported (xm_report_invalid) and
  * dropped.  Pointers of the span of the previous pointer (the common case
- * in a burst) go straight into the span's cache array, eight at a time when
- * eight in a row pass the range and slot tests together: with AVX2 where
- * the CPU has it, else with SSE2 (x86-64's baseline).  The loop is written
- * once (xm_free_body) and compiled for each, and the choice is made once,
- * at load time.  A double free of a real slot is caught in checked mode
+ * in a burst) go straight into the span's cache array, a whole run at a
+ * time when the run passes the range and slot tests together: with AVX-512
+ * or AVX2 where the CPU has them, else with SSE2 (x86-64's baseline).  The
+ * loop is written once (xm_free_body) and compiled for each, and the choice
+ * is made once, at load time, with allocation's (isa.h).  A double free of a real slot is caught in checked mode
  * here, and in every mode when the object reaches its span again
  * (span.c). */
 #include <immintrin.h>
