@@ -20,33 +20,11 @@
 
 #include <xmem/xmem.h>
 
+#include "plain.h"
+
 #define BURST    32
 #define OBJ_SIZE 2048
 #define OFFSETS  (4096 / 16 + BURST / 2)   /* every 16 bytes, past the page end */
-
-static double now_ns(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
-}
-
-static void escape(void *p)
-{
-	__asm__ volatile("" : : "g"(p) : "memory");
-}
-
-static int cmp_dbl(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof v[0], cmp_dbl);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 /* ns per object of `iters` bursts through the array at o; -1 on failure. */
 static double round_ns(struct xmem_heap *h, void **o, long iters)

@@ -33,36 +33,14 @@
 #include <rte_mempool.h>
 #include <xmem/xmem.h>
 
+#include "plain.h"
+
 #define BURST     32
 #define OBJ_SIZE  2048
 #define MAX_ROUNDS 101
 #define TR_LEN    ((size_t)1 << 30)
 #define TR_PAGE   ((size_t)2 << 20)
 #define TR_ADDRS  65536
-
-static double now_ns(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
-}
-
-static void escape(void *p)
-{
-	__asm__ volatile("" : : "g"(p) : "memory");
-}
-
-static int cmp_dbl(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof v[0], cmp_dbl);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static uint64_t rnd(uint64_t *s)   /* splitmix64 */
 {
