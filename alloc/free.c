@@ -11,9 +11,9 @@
  * time when the run passes the range and slot tests together: with AVX-512
  * or AVX2 where the CPU has them, else with SSE2 (x86-64's baseline).  The
  * loop is written once (xm_free_body) and compiled for each, and the choice
- * is made once, at load time, with allocation's (isa.h).  A double free of a real slot is caught in checked mode
- * here, and in every mode when the object reaches its span again
- * (span.c). */
+ * is made once, at load time, with allocation's (isa.h).  A double free of
+ * a real slot is caught in checked mode here, and in every mode when the
+ * object reaches its span again (span.c). */
 #include <immintrin.h>
 #include <errno.h>
 
@@ -281,17 +281,12 @@ xm_free_scattered(void *const *src, void **dst, unsigned lim, uint64_t c_key,
 			leaf = l;
 			gib = p >> 30;
 		}
-		/* Acquire: as xm_pm_entry (pagemap.h). */
-		uintptr_t e = atomic_load_explicit(
-			&leaf->ent[(p >> XM_UNIT_SHIFT) & XM_PM_LEAF_MASK],
-			memory_order_acquire);
+		uintptr_t e = xm_pm_leaf_entry(leaf, p);
 		const struct xm_span *s = (const struct xm_span *)e;
 		if (unlikely(!e || (e & XM_PM_REGION) || s->cache_key != c_key))
 			break;
 		uintptr_t off = p - s->base;
-		uint64_t sc = s->slot_c;
-		if (unlikely(off >= s->used_len) ||
-		    unlikely(((off * sc) & XM_SLOT_MASK) >= sc))
+		if (unlikely(off >= s->used_len) || unlikely(!xm_span_slot_ok(s, off)))
 			break;
 		dst[j] = (void *)p;
 	}

@@ -94,16 +94,22 @@ static inline struct xm_pm_leaf *xm_pm_leaf_of(uintptr_t va)
 				    memory_order_acquire);
 }
 
-/* The tagged entry of va's unit (0 when not heap memory).  Acquire pairs
- * with the release stores of the writers, so the region or span descriptor
- * it points at is seen initialised (a plain load on x86-64). */
+/* The tagged entry of va's unit in leaf, the leaf covering va.  Acquire
+ * pairs with the release stores of the writers, so the region or span
+ * descriptor it points at is seen initialised (a plain load on x86-64). */
+static inline uintptr_t xm_pm_leaf_entry(struct xm_pm_leaf *leaf, uintptr_t va)
+{
+	return atomic_load_explicit(&leaf->ent[(va >> XM_UNIT_SHIFT) & XM_PM_LEAF_MASK],
+				    memory_order_acquire);
+}
+
+/* The tagged entry of va's unit (0 when not heap memory). */
 static inline uintptr_t xm_pm_entry(uintptr_t va)
 {
 	struct xm_pm_leaf *leaf = xm_pm_leaf_of(va);
 	if (unlikely(!leaf))
 		return 0;
-	return atomic_load_explicit(&leaf->ent[(va >> XM_UNIT_SHIFT) & XM_PM_LEAF_MASK],
-				    memory_order_acquire);
+	return xm_pm_leaf_entry(leaf, va);
 }
 
 /* The span of va's unit, or NULL (not in a class span or large block
