@@ -175,6 +175,15 @@ static void xm_pm_set_block(const struct xm_region *r, uintptr_t b, bool on)
 			      memory_order_release);
 }
 
+/* Entry e for every unit of [va, end), with release (the callers say what
+ * it publishes); the leaves exist. */
+static void xm_pm_set_units(uintptr_t va, uintptr_t end, uintptr_t e)
+{
+	for (uintptr_t a = va; a < end; a += XM_UNIT)
+		atomic_store_explicit(xm_pm_ent_slot(xm_pm_leaf_at(a), a), e,
+				      memory_order_release);
+}
+
 int xm_pagemap_set(struct xm_region *r, bool on)
 {
 	if (on && xm_pm_prepare(r))
@@ -186,12 +195,7 @@ int xm_pagemap_set(struct xm_region *r, bool on)
 		return 0;   /* translation only: no unit entries */
 	/* Heap memory: the units, after the translation, with release, so a
 	 * reader that finds the region also finds its IOVA and its fields. */
-	uintptr_t e = on ? (uintptr_t)r | XM_PM_REGION : 0;
-	for (uintptr_t a = r->va; a < end; a += XM_UNIT) {
-		struct xm_pm_leaf *leaf = xm_pm_leaf_at(a);
-		atomic_store_explicit(&leaf->ent[(a >> XM_UNIT_SHIFT) & XM_PM_LEAF_MASK],
-				      e, memory_order_release);
-	}
+	xm_pm_set_units(r->va, end, on ? (uintptr_t)r | XM_PM_REGION : 0);
 	return 0;
 }
 
@@ -201,10 +205,6 @@ void xm_pagemap_set_span(uintptr_t va, size_t n, struct xm_span *s,
 	/* Release: a free that finds s sees its fields.  The object handed out
 	 * of s reaches that free through the user's own synchronisation, which
 	 * orders this store before it anyway. */
-	uintptr_t e = s ? (uintptr_t)s : (uintptr_t)r | XM_PM_REGION;
-	for (uintptr_t a = va; a < va + (n << XM_UNIT_SHIFT); a += XM_UNIT) {
-		struct xm_pm_leaf *leaf = xm_pm_leaf_at(a);
-		atomic_store_explicit(&leaf->ent[(a >> XM_UNIT_SHIFT) & XM_PM_LEAF_MASK],
-				      e, memory_order_release);
-	}
+	xm_pm_set_units(va, va + (n << XM_UNIT_SHIFT),
+			s ? (uintptr_t)s : (uintptr_t)r | XM_PM_REGION);
 }

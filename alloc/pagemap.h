@@ -97,10 +97,14 @@ static inline struct xm_pm_leaf *xm_pm_leaf_of(uintptr_t va)
 /* The tagged entry of va's unit in leaf, the leaf covering va.  Acquire
  * pairs with the release stores of the writers, so the region or span
  * descriptor it points at is seen initialised (a plain load on x86-64). */
+static inline _Atomic uintptr_t *xm_pm_ent_slot(struct xm_pm_leaf *leaf, uintptr_t va)
+{
+	return &leaf->ent[(va >> XM_UNIT_SHIFT) & XM_PM_LEAF_MASK];
+}
+
 static inline uintptr_t xm_pm_leaf_entry(struct xm_pm_leaf *leaf, uintptr_t va)
 {
-	return atomic_load_explicit(&leaf->ent[(va >> XM_UNIT_SHIFT) & XM_PM_LEAF_MASK],
-				    memory_order_acquire);
+	return atomic_load_explicit(xm_pm_ent_slot(leaf, va), memory_order_acquire);
 }
 
 /* The tagged entry of va's unit (0 when not heap memory). */
