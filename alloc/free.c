@@ -7,11 +7,13 @@
  * rejected) and a multiple of the object size (the slot test of heap.h, a
  * multiply and a mask).  Anything else is reported (xm_report_invalid) and
  * dropped.  Pointers of the span of the previous pointer (the common case
- * in a burst) go straight into the span's cache array, a whole run at a
- * time when the run passes the range and slot tests together: with AVX-512
- * or AVX2 where the CPU has them, else with SSE2 (x86-64's baseline).  The
- * loop is written once (xm_free_body) and compiled for each, and the choice
- * is made once, at load time, with allocation's (isa.h).  A double free of
+ * in a burst) go straight into the span's cache array (for a burst of one
+ * span, the array the lcore's last such burst used, once the span confirms
+ * it), a whole run at a time when the run passes the range and slot tests
+ * together: with AVX-512 or AVX2 where the CPU has them, else with SSE2
+ * (x86-64's baseline).  The loop is written once (xm_free_body) and compiled
+ * for each, and the choice is made once, at load time, with allocation's
+ * (isa.h).  A double free of
  * a real slot is caught in checked mode here, and in every mode when the
  * object reaches its span again (span.c). */
 #include <immintrin.h>
@@ -231,19 +233,23 @@ xm_store_run(enum xm_isa isa, void **dst, void *const *src, unsigned m,
 
 /* The common burst: 4 to XM_FREE_RUN objects of one span, with room in
  * this lcore's cache.  True when done; false changes nothing (the general
- * loop then takes every pointer). */
+ * loop then takes every pointer).
+ *
+ * The cache array comes from the lcore's guess (the lcache and cache key of
+ * its last such burst), not from the span: so its address does not depend
+ * on the page-map walk (pointer -> leaf -> span -> heap id -> lcache), and
+ * a loop that allocates and frees bursts carries only the array's count
+ * from one burst to the next.  The walk still runs and must confirm the
+ * guess -- the span's key equal to the guessed key, and the lcache still
+ * serving that heap (its serial) -- before anything is stored; a wrong
+ * guess costs the branch and takes the span's own lcache (slow below). */
+/* n (4 .. XM_FREE_RUN) objects of span s into class cls's array of lc, an
+ * entered lcache of s's heap: all when they fit and all pass the range and
+ * slot tests, else none (false). */
 static inline __attribute__((always_inline)) bool
-xm_free_one_span(void *const *objs, unsigned n, enum xm_isa isa)
+xm_free_run_into(struct xm_lcache *lc, const struct xm_span *s, int cls,
+		 void *const *objs, unsigned n, enum xm_isa isa)
 {
-	uintptr_t p = (uintptr_t)objs[0];
-	uintptr_t e = xm_pm_entry(p);
-	const struct xm_span *s = (const struct xm_span *)e;
-	if (unlikely((e & XM_PM_REGION) || !e || s->cls == XM_CLS_LARGE))
-		return false;
-	struct xm_lcache *lc = xm_lcache_peek(s->heap_id, xm_span_serial(s));
-	if (unlikely(!lc) || unlikely(!xm_lc_enter(lc)))
-		return false;
-	int cls = s->cls;
 	struct xm_cache *c = &lc->cls[cls];
 	bool ok = c->n + n <= c->cap &&
 		  (uintptr_t)objs[n - 1] - s->base < s->used_len &&   /* cheap no */
@@ -251,8 +257,49 @@ xm_free_one_span(void *const *objs, unsigned n, enum xm_isa isa)
 			       s->used_len, s->slot_c);
 	if (likely(ok)) {
 		c->n += n;
-		xm_lc_count(&lc->cls[cls].frees, n);
+		xm_lc_count(&c->frees, n);
 	}
+	return ok;
+}
+
+/* The one-span burst when the guess was wrong: the lcache named by the
+ * span, as every other path finds it; on success it becomes the guess. */
+static __attribute__((noinline)) bool
+xm_free_one_span_slow(struct xm_lcore *l, const struct xm_span *s,
+		      void *const *objs, unsigned n, enum xm_isa isa)
+{
+	struct xm_lcache *lc = xm_lcache_peek(s->heap_id, xm_span_serial(s));
+	if (unlikely(!lc) || unlikely(!xm_lc_enter(lc)))
+		return false;
+	bool ok = xm_free_run_into(lc, s, s->cls, objs, n, isa);
+	xm_lc_exit(lc);
+	if (ok) {
+		l->free_lc = lc;
+		l->free_key = s->cache_key;
+	}
+	return ok;
+}
+
+static inline __attribute__((always_inline)) bool
+xm_free_one_span(void *const *objs, unsigned n, enum xm_isa isa)
+{
+	uintptr_t self = xm_self;
+	if (unlikely(self <= XM_SELF_NONE))
+		return false;
+	struct xm_lcore *l = (struct xm_lcore *)self;
+	uintptr_t p = (uintptr_t)objs[0];
+	uintptr_t e = xm_pm_entry(p);
+	const struct xm_span *s = (const struct xm_span *)e;
+	if (unlikely((e & XM_PM_REGION) || !e || s->cls == XM_CLS_LARGE))
+		return false;
+	struct xm_lcache *lc = l->free_lc;
+	uint64_t key = l->free_key;
+	if (unlikely(!lc) || unlikely(s->cache_key != key) ||
+	    unlikely(atomic_load_explicit(&lc->serial, memory_order_relaxed) != key >> 8))
+		return xm_free_one_span_slow(l, s, objs, n, isa);
+	if (unlikely(!xm_lc_enter(lc)))
+		return false;
+	bool ok = xm_free_run_into(lc, s, (int)(key & 0xff), objs, n, isa);
 	xm_lc_exit(lc);
 	return ok;
 }

@@ -3,6 +3,7 @@
  * caches flushed when their thread exits, memory reclaimed from idle
  * caches on ENOMEM and on removal, and checked mode. */
 #include <pthread.h>
+#include <stdbool.h>
 #include <sys/mman.h>
 #include <xmem/xmem.h>
 
@@ -299,6 +300,60 @@ static void case_checked_mode(void)
 	env_fini(&e);
 }
 
+/* ---- the free path's guess ---------------------------------------------- */
+
+/* Every pointer of objs[0..n) lies in e's memory. */
+static bool all_in(const struct env *e, void *const *objs, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if ((uintptr_t)objs[i] - (uintptr_t)e->va >= e->len)
+			return false;
+	return true;
+}
+
+/* Bursts freed on one thread switch between heaps with the same class,
+ * between classes, and to a heap created after another was destroyed.  A
+ * burst freed into the cache array of the previous burst's heap or class
+ * (the free path guesses it) would come back out of that heap: every burst
+ * allocated must lie in its own heap's memory, and every heap must end with
+ * nothing live and its memory removable. */
+static void case_free_guess(void)
+{
+	struct env a, b, c;
+	env_init(&a, "guess_a", 16 * MiB);
+	env_init(&b, "guess_b", 16 * MiB);
+	void *o[32];
+	for (int round = 0; round < 200; round++) {
+		const struct env *e = round % 3 == 1 ? &b : &a;
+		size_t size = round % 5 == 4 ? 64 : 2048;
+		if (!CHECK_OK(xmem_alloc_bulk(e->h, size, o, 32)))
+			break;
+		if (!CHECK(all_in(e, o, 32)))
+			break;
+		xmem_free_bulk(o, 32);
+	}
+	CHECK_EQ(live(a.h), 0);
+	CHECK_EQ(live(b.h), 0);
+
+	/* A heap destroyed and another created (it may take the same id, and
+	 * this thread's cache of that id is then re-initialised for it). */
+	CHECK_OK(xmem_alloc_bulk(b.h, 2048, o, 32));
+	xmem_free_bulk(o, 32);
+	env_fini(&b);
+	env_init(&c, "guess_c", 16 * MiB);
+	for (int round = 0; round < 20; round++) {
+		const struct env *e = round % 2 ? &c : &a;
+		if (!CHECK_OK(xmem_alloc_bulk(e->h, 2048, o, 32)))
+			break;
+		if (!CHECK(all_in(e, o, 32)))
+			break;
+		xmem_free_bulk(o, 32);
+	}
+	CHECK_EQ(live(c.h), 0);
+	env_fini(&c);
+	env_fini(&a);
+}
+
 int main(void)
 {
 	xt_run("lcore ids", case_ids);
@@ -307,5 +362,6 @@ int main(void)
 	xt_run("ENOMEM reclaims an idle thread's cache", case_reclaim_from_idle_cache);
 	xt_run("remove drains an idle thread's cache", case_remove_with_idle_cache);
 	xt_run("checked mode", case_checked_mode);
+	xt_run("bursts freed across heaps and classes on one thread", case_free_guess);
 	return xt_done();
 }
