@@ -99,6 +99,7 @@ int main(int argc, char **argv)
 		}
 	}
 	expect_run("harness", "keeprunning", 1);
+	expect_run("pipeline_ring", "alone", 2);
 	expect_run("interface", "xmem", 1);
 	expect_run("interface", "rte_mempool", 1);
 	expect_run("translate", "xmem", 1);

@@ -109,6 +109,12 @@ void xb_fmt_num(char *b, size_t n, double v)
 		snprintf(b, n, "%.3f", v);
 }
 
+double xb_ring_alone(void)
+{
+	const struct xb_result *r = find("pipeline_ring/alone", 2);
+	return r != NULL && !r->error && r->items_per_sec > 0 ? r->items_per_sec : 0;
+}
+
 /* ---- the harness check -------------------------------------------------- */
 
 void xb_harness_check(struct xb_harness *h)
@@ -269,6 +275,8 @@ static void write_ratios(FILE *f)
 	const struct xb_pairs *pr = xb_pairs_result();
 	if (pr->valid)
 		fprintf(f, "pipeline_pairs_xmem_per_mempool_median %.4f\n", pr->median);
+	if (xb_ring_alone() > 0)
+		fprintf(f, "pipeline_ring_alone_mobj_per_s %.1f\n", xb_ring_alone() / 1e6);
 	a = xb_lookup("translate", XB_XMEM, 1, K_NS_PER_OBJ);
 	b = xb_lookup("translate", XB_RTE_MALLOC, 1, K_NS_PER_OBJ);
 	if (a.have && !a.err && b.have && !b.err)

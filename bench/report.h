@@ -23,6 +23,9 @@ struct cell {
 const char *xb_run_peer_name(const char *workload, int peer);
 struct cell xb_lookup(const char *workload, int peer, int threads, int kind);
 int  xb_threads_of(const char *workload, int *out, int cap);
+/* The 2-thread pipeline's ring with no allocator (pipeline_ring/alone),
+ * objects per second; 0 when it did not run or failed. */
+double xb_ring_alone(void);
 void xb_fmt_num(char *b, size_t n, double v);
 
 /* The pipeline workloads, their labels, the thread count their ratio uses. */

@@ -138,6 +138,8 @@ static void write_extra(FILE *f)
 	fprintf(f, ", \"median_ratio\": ");
 	json_num(f, pr->valid ? pr->median : NAN);
 	fprintf(f, "}");
+	fprintf(f, ",\n  \"pipeline_ring_alone_obj_per_s\": ");
+	json_num(f, xb_ring_alone() > 0 ? xb_ring_alone() : NAN);
 
 	const struct xb_curves *c = xb_curves_result();
 	fprintf(f, ",\n  \"curves\": {\"ran\": %s, \"note\": ", c->ran ? "true" : "false");

@@ -204,6 +204,26 @@ static void print_lifo(FILE *f)
 	        c[1][0].v / c[0][0].v, c[1][1].v / c[0][1].v, c[1][2].v / c[0][2].v);
 }
 
+/* The floor under every 2-thread pipeline figure: the ring and the loops
+ * with no allocator. */
+static void print_ring_alone(FILE *f)
+{
+	double ring = xb_ring_alone();
+	struct cell x = xb_lookup(xb_pipe_wl[0], XB_XMEM, 2, K_OBJ_PER_SEC);
+	struct cell m = xb_lookup(xb_pipe_wl[0], XB_RTE_MEMPOOL, 2, K_OBJ_PER_SEC);
+	if (!(ring > 0))
+		return;
+	fprintf(f, "\nThe ring alone (the same RX and TX loops with no allocator: RX hands out "
+	        "pointers from a fixed array, TX takes them in the scrambled order and drops "
+	        "them; 2 threads): %.1f Mobj/s.", ring / 1e6);
+	if (x.have && !x.err && m.have && !m.err)
+		fprintf(f, " The scrambled pipeline without writes runs at %.0f%% of that rate "
+		        "with xmem and %.0f%% with rte_mempool; the allocator adds the rest of "
+		        "each object's time.",
+		        100 * x.v / ring, 100 * m.v / ring);
+	fprintf(f, "\n");
+}
+
 static void print_pairs(FILE *f)
 {
 	const struct xb_pairs *p = xb_pairs_result();
@@ -331,6 +351,7 @@ void xb_print_table(FILE *f, const struct xb_cfg *cfg, const struct xb_overhead 
 	print_plain(f);
 	print_lifo(f);
 	print_pairs(f);
+	print_ring_alone(f);
 	print_tail(f);
 	print_curves(f);
 	print_memory(f, ov);

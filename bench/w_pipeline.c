@@ -18,7 +18,11 @@
  *                     which freed buffers come back decides whether those
  *                     lines are still in cache (LIFO) or not (FIFO);
  *   pipeline_inorder  freed in allocation order, no writes: xmem's best
- *                     case. */
+ *                     case.
+ * And pipeline_ring/alone (2 threads): the same RX and TX loops with no
+ * allocator in them -- RX hands out pointers from a fixed array, TX takes
+ * them in the scrambled order and drops them -- the cost of the ring and the
+ * harness that every peer's 2-thread figure stands on. */
 #define _GNU_SOURCE
 #include <sched.h>
 #include <stdio.h>
@@ -26,6 +30,7 @@
 #include <sys/resource.h>
 
 #include "bench/bench.h"
+#include "bench/loops.h"
 #include "bench/ring.h"
 
 static struct xb_ring g_rings[XB_MAX_THREADS / 2];
@@ -55,12 +60,12 @@ void xb_tx_perms_init(void)
 	}
 }
 
-static void produce(struct xb_state *st, const struct xb_peer *p, struct xb_ring *r, int write)
+static void produce(struct xb_state *st, const struct xb_loops *lp, struct xb_ring *r, int write)
 {
 	int64_t n = 0;
 
 	while (xb_keep_running(st)) {
-		if (p->loops->rx(r, XB_PIPE_BURSTS_PER_ITER, write, NULL) != 0) {
+		if (lp->rx(r, XB_PIPE_BURSTS_PER_ITER, write, NULL) != 0) {
 			atomic_store(&r->abort, 1);
 			xb_skip(st, "burst allocation failed or TX gave up");
 			break;
@@ -70,13 +75,16 @@ static void produce(struct xb_state *st, const struct xb_peer *p, struct xb_ring
 	xb_set_items(st, n);
 }
 
-static void consume(struct xb_state *st, const struct xb_peer *p, struct xb_ring *r,
+/* free_bulk: what to do with objects RX left in the ring when it stopped
+ * early (NULL: nothing, they are not objects). */
+static void consume(struct xb_state *st, const struct xb_loops *lp,
+		    void (*free_bulk)(void **objs, unsigned n), struct xb_ring *r,
 		    struct xb_tx_order *ord)
 {
 	void *objs[XB_BURST];
 
 	while (xb_keep_running(st)) {
-		if (p->loops->tx(r, XB_PIPE_BURSTS_PER_ITER, ord, NULL) != 0) {
+		if (lp->tx(r, XB_PIPE_BURSTS_PER_ITER, ord, NULL) != 0) {
 			atomic_store(&r->abort, 1);
 			xb_skip(st, "RX failed");
 			break;
@@ -86,7 +94,8 @@ static void consume(struct xb_state *st, const struct xb_peer *p, struct xb_ring
 		/* RX stopped early: free what it left behind. */
 		unsigned k;
 		while ((k = xb_ring_drain(r, objs, XB_BURST)) > 0)
-			p->free_bulk(objs, k);
+			if (free_bulk != NULL)
+				free_bulk(objs, k);
 	}
 	xb_set_items(st, 0);
 }
@@ -133,15 +142,56 @@ static void bm_pipeline(struct xb_state *st)
 			xb_skip(st, "too many threads");
 		} else if (t % 2 == 0) {
 			atomic_store(&g_rings[t / 2].abort, 0);
-			produce(st, p, &g_rings[t / 2], v == V_WRITE);
+			produce(st, p->loops, &g_rings[t / 2], v == V_WRITE);
 		} else {
-			consume(st, p, &g_rings[t / 2], &ord);
+			consume(st, p->loops, p->free_bulk, &g_rings[t / 2], &ord);
 		}
 		xb_peer_leave(p);
 		xb_unpin_self(&saved);
 	}
 	getrusage(RUSAGE_THREAD, &ru1);
 	xb_counter(st, "minor_faults", (double)(ru1.ru_minflt - ru0.ru_minflt));
+}
+
+/* ---- the ring alone ------------------------------------------------------ */
+
+/* Pointer values RX hands out (never dereferenced: RX does not write), as
+ * many as the peers' pools hold, so TX's gather touches as many distinct
+ * values. */
+#define XB_RING_ALONE_OBJS 16384
+static void *g_alone[XB_RING_ALONE_OBJS];
+static _Thread_local unsigned g_alone_next;
+
+static inline int alone_get(void **objs, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		objs[i] = g_alone[g_alone_next++ & (XB_RING_ALONE_OBJS - 1)];
+	return 0;
+}
+
+static inline void alone_put(void **objs, unsigned n)
+{
+	(void)n;
+	xb_escape(objs);
+}
+
+XB_DEFINE_LOOPS(xb_alone, alone_get, alone_put);
+
+static void bm_ring_alone(struct xb_state *st)
+{
+	int t = xb_thread_index(st);
+	struct xb_tx_order ord = {.perm = g_perm, .next = (unsigned)t};
+	struct xb_ring *r = &g_rings[0];
+	cpu_set_t saved;
+
+	xb_pin_self(t, &saved);
+	if (t == 0) {
+		atomic_store(&r->abort, 0);
+		produce(st, &xb_alone_loops, r, 0);
+	} else {
+		consume(st, &xb_alone_loops, NULL, r, &ord);
+	}
+	xb_unpin_self(&saved);
 }
 
 static void reg(const char *wl, int v, int threads)
@@ -167,4 +217,8 @@ void xb_w_pipeline_register(const struct xb_cfg *cfg)
 		reg(g_vname[V_SCRAMBLED], V_SCRAMBLED, tl[k]);
 	reg(g_vname[V_WRITE], V_WRITE, 2);
 	reg(g_vname[V_INORDER], V_INORDER, 2);
+	for (size_t i = 0; i < XB_RING_ALONE_OBJS; i++)
+		g_alone[i] = (void *)(uintptr_t)(0x100000 + i * 2048);
+	struct xb_opts o = {.threads = 2};
+	xb_register("pipeline_ring/alone", bm_ring_alone, &o);
 }
