@@ -28,6 +28,12 @@ struct mp_area {
 	_Atomic uint64_t held_n;
 	void *held[MP_HELD + MP_BURST];
 	_Atomic uint64_t rounds;           /* the worker's progress */
+	/* ctlchurn members' own chunks (application memory outside the
+	 * window, docs/multiprocess.md "Memory"): their objects' addresses
+	 * are values the application put in the heap, which the invariant-7
+	 * scan must not take for pointers into private memory. */
+	_Atomic uint64_t churn_n;
+	uintptr_t churn_va[256];
 	_Atomic uint8_t shadow[MP_FILE_LEN / 64];
 };
 

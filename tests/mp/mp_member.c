@@ -160,6 +160,11 @@ int main(int argc, char **argv)
 		snprintf(name, sizeof(name), "c%d", (int)getpid());
 		void *va = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE,
 				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (va == MAP_FAILED)
+			DIE("ctlchurn mmap");
+		uint64_t slot = atomic_fetch_add(&A->churn_n, 1);
+		if (slot < sizeof(A->churn_va) / sizeof(A->churn_va[0]))
+			A->churn_va[slot] = (uintptr_t)va;
 		for (;;) {
 			struct xmem_heap *h = xmem_heap_create(name);
 			if (!h || xmem_heap_add_memory(h, va, 1 << 20, NULL, 0, 4096) != 0)
