@@ -231,9 +231,59 @@ xm_store_run(enum xm_isa isa, void **dst, void *const *src, unsigned m,
 				xm_store_if_slots(dst, src, m, lo, len, c);
 }
 
-/* The common burst: 4 to XM_FREE_RUN objects of one span, with room in
- * this lcore's cache.  True when done; false changes nothing (the general
- * loop then takes every pointer).
+static unsigned xm_free_scattered(void *const *src, void **dst, unsigned lim,
+				  uint64_t c_key, struct xm_pm_leaf **leafp,
+				  uintptr_t *gibp);
+
+/* n (4 .. XM_FREE_RUN) objects, the first of span s, into the array of
+ * lc (entered, serving s's heap) for the class of key (s's cache key): a
+ * burst of that one span tested and stored as a whole, else pointer by
+ * pointer by the scattered loop, as long as they are objects of that heap
+ * and class.  Returns how many went: all, some (the first that did not and
+ * those after it are left to the general loop), or none when the array has
+ * no room for n. */
+static inline __attribute__((always_inline)) unsigned
+xm_free_run_into(struct xm_lcache *lc, const struct xm_span *s, uint64_t key,
+		 void *const *objs, unsigned n, enum xm_isa isa)
+{
+	struct xm_cache *c = &lc->cls[key & 0xff];
+	if (unlikely(c->n + n > c->cap))
+		return 0;
+	unsigned got = n;
+	if (!((uintptr_t)objs[n - 1] - s->base < s->used_len &&   /* cheap no */
+	      xm_store_run(isa, &c->objs[c->n], objs, n, s->base, s->used_len,
+			   s->slot_c))) {
+		struct xm_pm_leaf *leaf = NULL;
+		uintptr_t gib = UINTPTR_MAX;
+		got = xm_free_scattered(objs, &c->objs[c->n], n, key, &leaf, &gib);
+	}
+	c->n += got;
+	xm_lc_count(&c->frees, got);
+	return got;
+}
+
+/* xm_free_one_span when the guess was wrong: the lcache named by the span,
+ * as every other path finds it; once it took objects it is the guess. */
+static __attribute__((noinline)) unsigned
+xm_free_one_span_slow(struct xm_lcore *l, const struct xm_span *s,
+		      void *const *objs, unsigned n, enum xm_isa isa)
+{
+	struct xm_lcache *lc = xm_lcache_peek(s->heap_id, xm_span_serial(s));
+	if (unlikely(!lc) || unlikely(!xm_lc_enter(lc)))
+		return 0;
+	unsigned got = xm_free_run_into(lc, s, s->cache_key, objs, n, isa);
+	xm_lc_exit(lc);
+	if (got) {
+		l->free_lc = lc;
+		l->free_key = s->cache_key;
+	}
+	return got;
+}
+
+/* The common burst: 4 to XM_FREE_RUN objects of one heap and class, with
+ * room in this lcore's cache; all of one span (a loop that frees what it
+ * just allocated) go as a whole, scattered ones (TX completions) one at a
+ * time.  Returns how many went; the rest go to the general loop.
  *
  * The cache array comes from the lcore's guess (the lcache and cache key of
  * its last such burst), not from the span: so its address does not depend
@@ -242,66 +292,29 @@ xm_store_run(enum xm_isa isa, void **dst, void *const *src, unsigned m,
  * from one burst to the next.  The walk still runs and must confirm the
  * guess -- the span's key equal to the guessed key, and the lcache still
  * serving that heap (its serial) -- before anything is stored; a wrong
- * guess costs the branch and takes the span's own lcache (slow below). */
-/* n (4 .. XM_FREE_RUN) objects of span s into class cls's array of lc, an
- * entered lcache of s's heap: all when they fit and all pass the range and
- * slot tests, else none (false). */
-static inline __attribute__((always_inline)) bool
-xm_free_run_into(struct xm_lcache *lc, const struct xm_span *s, int cls,
-		 void *const *objs, unsigned n, enum xm_isa isa)
-{
-	struct xm_cache *c = &lc->cls[cls];
-	bool ok = c->n + n <= c->cap &&
-		  (uintptr_t)objs[n - 1] - s->base < s->used_len &&   /* cheap no */
-		  xm_store_run(isa, &c->objs[c->n], objs, n, s->base,
-			       s->used_len, s->slot_c);
-	if (likely(ok)) {
-		c->n += n;
-		xm_lc_count(&c->frees, n);
-	}
-	return ok;
-}
-
-/* The one-span burst when the guess was wrong: the lcache named by the
- * span, as every other path finds it; on success it becomes the guess. */
-static __attribute__((noinline)) bool
-xm_free_one_span_slow(struct xm_lcore *l, const struct xm_span *s,
-		      void *const *objs, unsigned n, enum xm_isa isa)
-{
-	struct xm_lcache *lc = xm_lcache_peek(s->heap_id, xm_span_serial(s));
-	if (unlikely(!lc) || unlikely(!xm_lc_enter(lc)))
-		return false;
-	bool ok = xm_free_run_into(lc, s, s->cls, objs, n, isa);
-	xm_lc_exit(lc);
-	if (ok) {
-		l->free_lc = lc;
-		l->free_key = s->cache_key;
-	}
-	return ok;
-}
-
-static inline __attribute__((always_inline)) bool
+ * guess costs the branch and takes the span's own lcache (slow above). */
+static inline __attribute__((always_inline)) unsigned
 xm_free_one_span(void *const *objs, unsigned n, enum xm_isa isa)
 {
 	uintptr_t self = xm_self;
 	if (unlikely(self <= XM_SELF_NONE))
-		return false;
+		return 0;
 	struct xm_lcore *l = (struct xm_lcore *)self;
 	uintptr_t p = (uintptr_t)objs[0];
 	uintptr_t e = xm_pm_entry(p);
 	const struct xm_span *s = (const struct xm_span *)e;
 	if (unlikely((e & XM_PM_REGION) || !e || s->cls == XM_CLS_LARGE))
-		return false;
+		return 0;
 	struct xm_lcache *lc = l->free_lc;
 	uint64_t key = l->free_key;
 	if (unlikely(!lc) || unlikely(s->cache_key != key) ||
 	    unlikely(atomic_load_explicit(&lc->serial, memory_order_relaxed) != key >> 8))
 		return xm_free_one_span_slow(l, s, objs, n, isa);
 	if (unlikely(!xm_lc_enter(lc)))
-		return false;
-	bool ok = xm_free_run_into(lc, s, (int)(key & 0xff), objs, n, isa);
+		return 0;
+	unsigned got = xm_free_run_into(lc, s, key, objs, n, isa);
 	xm_lc_exit(lc);
-	return ok;
+	return got;
 }
 
 /* The scattered part of the free loop: src[0..lim) into dst while each is
@@ -462,9 +475,10 @@ xm_free_body(void *const *objs, unsigned n, const char *fn, enum xm_isa isa)
 
 /* One instance of the loops per instruction set: flatten compiles the
  * body and the set's test into each function, which alone is built for
- * that set.  xm_free_entry_* tries the one-span burst first and leaves
- * everything else to the general loop, a function of its own (noinline)
- * so that the common case keeps a small frame. */
+ * that set.  xm_free_entry_* tries the burst of one heap and class first
+ * (xm_free_one_span) and leaves what it did not take to the general loop,
+ * a function of its own (noinline) so that the common case keeps a small
+ * frame. */
 #define XM_FREE_INSTANCE(sfx, isa, target)                                   \
 	target __attribute__((flatten, noinline)) static void                \
 	xm_free_many_##sfx(void *const *objs, unsigned n, const char *fn)    \
@@ -474,10 +488,11 @@ xm_free_body(void *const *objs, unsigned n, const char *fn, enum xm_isa isa)
 	target __attribute__((flatten)) static void                          \
 	xm_free_entry_##sfx(void *const *objs, unsigned n, const char *fn)   \
 	{                                                                     \
-		if (likely(n - 4 <= XM_FREE_RUN - 4) &&                       \
-		    likely(xm_free_one_span(objs, n, isa)))                   \
+		unsigned got = likely(n - 4 <= XM_FREE_RUN - 4) ?            \
+			       xm_free_one_span(objs, n, isa) : 0;            \
+		if (likely(got == n))                                         \
 			return;                                               \
-		xm_free_many_##sfx(objs, n, fn);                              \
+		xm_free_many_##sfx(objs + got, n - got, fn);                  \
 	}
 XM_FREE_INSTANCE(sse2, XM_SSE2, )
 XM_FREE_INSTANCE(avx2, XM_AVX2, __attribute__((target("avx2"))))

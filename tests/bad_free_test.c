@@ -30,6 +30,11 @@
  *       once) and the others are freed: the heap then yields every object
  *       again.  This reaches every lane of the vector loops, their
  *       overlapping last chunk, and both widths of the AVX-512 loads.
+ *   burst_lanes_scattered/<mode>   the same with bursts whose even and odd
+ *       lanes come from objects allocated 128 apart (another 256 KiB span
+ *       for 2 KiB objects): the pointer-by-pointer path, which stores the
+ *       pointers before the bad one into the cache and must leave the bad
+ *       one and those after it to the general loop, each freed once.
  *   large_block_middle/<mode>   the same for the middle, the last byte and
  *       one past the end of large blocks (40 KiB, 256 KiB, 1 MiB).
  *   double_free/then_<op>/<mode>   4 objects of every class allocated and
@@ -221,20 +226,41 @@ static size_t env_init_counted(struct env *e, size_t len, int checked, size_t si
 
 /* ------------------------------------------------ one bad lane a burst */
 
-static void case_burst_lanes(int checked)
+/* Objects 128 apart: for 2 KiB objects, another span. */
+#define SCATTER_GAP 128
+
+/* arg: checked | scattered << 1 */
+static void case_burst_lanes(int arg)
 {
 	const size_t size = 2048;
+	int checked = arg & 1, scattered = arg >> 1;
 	struct env e;
 	size_t n0 = env_init_counted(&e, CHUNK_CLASS, checked, size);
 	void *buf[48] __attribute__((aligned(64)));
+	void *pool[SCATTER_GAP + 32];
 	unsigned bursts = 0, missed = 0;
 	for (unsigned m = 4; m <= 32; m++)
 		for (unsigned lane = 0; lane < m; lane++)
 			for (unsigned a = 1; a <= 4; a++) {
 				void **run = buf + a;   /* 8, 16, 24, 32 bytes in */
-				if (xmem_alloc_bulk(e.h, size, run, m) != 0) {
-					CHECK_EQ(errno, 0);
-					goto out;
+				if (!scattered) {
+					if (xmem_alloc_bulk(e.h, size, run, m) != 0) {
+						CHECK_EQ(errno, 0);
+						goto out;
+					}
+				} else {
+					/* Even lanes from the first objects of the
+					 * pool, odd ones from SCATTER_GAP on; the
+					 * rest of the pool is freed right away. */
+					unsigned np = SCATTER_GAP + m / 2;
+					if (xmem_alloc_bulk(e.h, size, pool, np) != 0) {
+						CHECK_EQ(errno, 0);
+						goto out;
+					}
+					for (unsigned i = 0; i < m; i++)
+						run[i] = pool[i % 2 ? SCATTER_GAP + i / 2 : i / 2];
+					for (unsigned i = (m + 1) / 2; i < SCATTER_GAP; i++)
+						xmem_free(pool[i]);
 				}
 				void *keep = run[lane];
 				/* Interior, or a slot-aligned address below the
@@ -259,6 +285,11 @@ static void case_burst_lanes(int checked)
 			}
 out:
 	printf("  %u bursts, each with one bad pointer\n", bursts);
+	/* Every good pointer went in once: giving the caches back to the
+	 * spans finds no object twice (a duplicate is reported there). */
+	uint64_t c0 = xmem_invalid_free_count();
+	CHECK_OK(xmem_heap_trim(e.h));
+	CHECK_EQ(xmem_invalid_free_count(), c0);
 	check_heap_whole(&e, size, n0);
 	env_fini(&e);
 }
@@ -492,7 +523,7 @@ static void case_double_free(int arg)
 
 int main(void)
 {
-	static char names[2 * XMEM_NUM_CLASSES + 4 + 2 * N_AFTER][64];
+	static char names[2 * XMEM_NUM_CLASSES + 6 + 2 * N_AFTER][64];
 	int k = 0;
 	for (int checked = 0; checked <= 1; checked++) {
 		const char *mode = checked ? "checked" : "default";
@@ -503,6 +534,8 @@ int main(void)
 		}
 		snprintf(names[k], sizeof names[k], "burst_lanes/%s", mode);
 		xt_run_isolated(names[k++], case_burst_lanes, checked);
+		snprintf(names[k], sizeof names[k], "burst_lanes_scattered/%s", mode);
+		xt_run_isolated(names[k++], case_burst_lanes, checked | 2);
 		snprintf(names[k], sizeof names[k], "large_block_middle/%s", mode);
 		xt_run_isolated(names[k++], case_large, checked);
 		for (int a = 0; a < N_AFTER; a++) {
