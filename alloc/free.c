@@ -6,16 +6,16 @@
  * there -- below the span's used length (so slack past the last object is
  * rejected) and a multiple of the object size (the slot test of heap.h, a
  * multiply and a mask).  Anything else is reported (xm_report_invalid) and
- * dropped.  Pointers of the span of the previous pointer (the common case
- * in a burst) go straight into the span's cache array (for a burst of one
- * span, the array the lcore's last such burst used, once the span confirms
- * it), a whole run at a time when the run passes the range and slot tests
- * together: with AVX-512 or AVX2 where the CPU has them, else with SSE2
- * (x86-64's baseline).  The loop is written once (xm_free_body) and compiled
- * for each, and the choice is made once, at load time, with allocation's
- * (isa.h).  A double free of
- * a real slot is caught in checked mode here, and in every mode when the
- * object reaches its span again (span.c). */
+ * dropped.  A burst goes into the cache array of its heap and class (the
+ * array the lcore's last burst used, once the first pointer's span
+ * confirms it), a whole run at a time when the run lies in one span and
+ * passes the range and slot tests together: with AVX-512 or AVX2 where the
+ * CPU has them, else with SSE2 (x86-64's baseline).  Pointers of several
+ * spans (TX completions) go one at a time, each with its own page-map
+ * lookup.  The loop is written once (xm_free_body) and compiled for each
+ * set, and the choice is made once, at load time, with allocation's
+ * (isa.h).  A double free of a real slot is caught in checked mode here,
+ * and in every mode when the object reaches its span again (span.c). */
 #include <immintrin.h>
 #include <errno.h>
 

@@ -21,10 +21,11 @@ struct xm_lcore {
 	 * lcore's totals when its holder claimed it (the holder only). */
 	_Atomic uint64_t gone_allocs, gone_frees;
 	uint64_t base_allocs, base_frees;
-	/* The free path's guess (free.c): the lcache its last one-span burst
-	 * went to and the cache key (heap serial, class) of that burst's span.
-	 * Owner only, plain.  Never trusted: a burst checks its span's key
-	 * and the lcache's serial against it before storing anything. */
+	/* The free path's guess (free.c, xm_free_one_span): the lcache the
+	 * last burst it took went to, and the cache key (heap serial, class)
+	 * of that burst.  Owner only, plain.  Never trusted: a burst checks
+	 * its first span's key and the lcache's serial against it before
+	 * storing anything. */
 	struct xm_lcache *free_lc;
 	uint64_t free_key;
 };
