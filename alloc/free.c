@@ -235,7 +235,7 @@ static unsigned xm_free_scattered(void *const *src, void **dst, unsigned lim,
 				  uint64_t c_key, struct xm_pm_leaf **leafp,
 				  uintptr_t *gibp);
 
-/* n (4 .. XM_FREE_RUN) objects, the first of span s, into the array of
+/* n (4 .. XM_BURST_MAX) objects, the first of span s, into the array of
  * lc (entered, serving s's heap) for the class of key (s's cache key): a
  * burst of that one span tested and stored as a whole, else pointer by
  * pointer by the scattered loop, as long as they are objects of that heap
@@ -280,7 +280,7 @@ xm_free_one_span_slow(struct xm_lcore *l, const struct xm_span *s,
 	return got;
 }
 
-/* The common burst: 4 to XM_FREE_RUN objects of one heap and class, with
+/* The common burst: 4 to XM_BURST_MAX objects of one heap and class, with
  * room in this lcore's cache; all of one span (a loop that frees what it
  * just allocated) go as a whole, scattered ones (TX completions) one at a
  * time.  Returns how many went; the rest go to the general loop.
@@ -488,7 +488,7 @@ xm_free_body(void *const *objs, unsigned n, const char *fn, enum xm_isa isa)
 	target __attribute__((flatten)) static void                          \
 	xm_free_entry_##sfx(void *const *objs, unsigned n, const char *fn)   \
 	{                                                                     \
-		unsigned got = likely(n - 4 <= XM_FREE_RUN - 4) ?            \
+		unsigned got = likely(n - 4 <= XM_BURST_MAX - 4) ?           \
 			       xm_free_one_span(objs, n, isa) : 0;            \
 		if (likely(got == n))                                         \
 			return;                                               \

@@ -21,7 +21,7 @@
  *       work (nothing live); the heap yields exactly as many objects as
  *       before, none overlapping another and all inside the chunk; the chunk
  *       can be removed and the heap destroyed.
- *   burst_lanes/<mode>   2 KiB objects: for every burst length 4..32, every
+ *   burst_lanes/<mode>   2 KiB objects: for every burst length 4..64, every
  *       position in the burst and every alignment of the array (8, 16, 24 and
  *       32 bytes into a 64-byte aligned buffer), one xmem_free_bulk of
  *       freshly allocated neighbours with one bad pointer at that position:
@@ -236,10 +236,10 @@ static void case_burst_lanes(int arg)
 	int checked = arg & 1, scattered = arg >> 1;
 	struct env e;
 	size_t n0 = env_init_counted(&e, CHUNK_CLASS, checked, size);
-	void *buf[48] __attribute__((aligned(64)));
+	void *buf[72] __attribute__((aligned(64)));
 	void *pool[SCATTER_GAP + 32];
 	unsigned bursts = 0, missed = 0;
-	for (unsigned m = 4; m <= 32; m++)
+	for (unsigned m = 4; m <= 64; m++)
 		for (unsigned lane = 0; lane < m; lane++)
 			for (unsigned a = 1; a <= 4; a++) {
 				void **run = buf + a;   /* 8, 16, 24, 32 bytes in */
