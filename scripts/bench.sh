@@ -59,7 +59,12 @@ if [ "$plain" = 1 ] && [ -n "$out" ]; then
     "${nice_cmd[@]}" cc -O2 -Wall $(pkg-config --cflags xmem libdpdk) \
         bench/plain/plain_burst.c -o "$out/plain/plain_burst" \
         $(pkg-config --libs xmem libdpdk) -Wl,-rpath,"$prefix/lib"
-    # The array-offset scan (docs/benchmarks.md), built the same way, not run.
+    # The same loop with bursts of 64 and the array-offset scan
+    # (docs/benchmarks.md), built the same way, not run.
+    # shellcheck disable=SC2046
+    "${nice_cmd[@]}" cc -O2 -Wall -DBURST=64 $(pkg-config --cflags xmem libdpdk) \
+        bench/plain/plain_burst.c -o "$out/plain/plain_burst64" \
+        $(pkg-config --libs xmem libdpdk) -Wl,-rpath,"$prefix/lib"
     # shellcheck disable=SC2046
     "${nice_cmd[@]}" cc -O2 -Wall $(pkg-config --cflags xmem) bench/plain/align_scan.c \
         -o "$out/plain/align_scan" $(pkg-config --libs xmem) -Wl,-rpath,"$prefix/lib"

@@ -6,7 +6,8 @@
  * static inline and compile into this loop; xmem_alloc_bulk/xmem_free_bulk
  * are whatever the public header makes of them.
  *
- * 1. Burst: 32 x 2 KiB allocated then freed, ITERS bursts per round, the two
+ * 1. Burst: BURST x 2 KiB allocated then freed (32; scripts/bench.sh also
+ *    builds plain_burst64 with -DBURST=64), ITERS bursts per round, the two
  *    peers in interleaved rounds (ABBA order so neither always runs first);
  *    min and median ns/object of each, and xmem / rte_mempool.
  * 2. Translation: one 1 GiB range (anonymous, MAP_NORESERVE, never touched),
@@ -39,7 +40,9 @@
 
 #include "plain.h"
 
-#define BURST     32
+#ifndef BURST
+#define BURST     32   /* objects per burst, at most 64 */
+#endif
 #define OBJ_SIZE  2048
 #define MAX_ROUNDS 101
 #define TR_LEN    ((size_t)1 << 30)
@@ -270,7 +273,7 @@ int main(int argc, char **argv)
 		return 1;
 	double br = f.xm_med / f.mp_med, tr = f.ms_med / f.xt_med;
 	printf("plain loop (cc -O2, public header, libxmem.so; %d interleaved rounds of "
-	       "%ld bursts of 32 x 2 KiB):\n", f.rounds, f.iters);
+	       "%ld bursts of %d x 2 KiB):\n", f.rounds, f.iters, BURST);
 	printf("  burst  rte_mempool min %.3f median %.3f ns/object; xmem min %.3f median "
 	       "%.3f ns/object; xmem / rte_mempool %.2fx (median; bar <= 1.25x %s, "
 	       "goal <= 1.0x %s)\n", f.mp_min, f.mp_med, f.xm_min, f.xm_med, br,
