@@ -29,14 +29,7 @@
 /* ns per object of `iters` bursts through the array at o; -1 on failure. */
 static double round_ns(struct xmem_heap *h, void **o, long iters)
 {
-	double t0 = now_ns();
-	for (long i = 0; i < iters; i++) {
-		if (xmem_alloc_bulk(h, OBJ_SIZE, o, BURST) != 0)
-			return -1;
-		escape(o);
-		xmem_free_bulk(o, BURST);
-	}
-	return (now_ns() - t0) / (double)iters / BURST;
+	return xmem_burst_ns(h, OBJ_SIZE, o, BURST, iters);
 }
 
 /* The best of three rounds after a warm-up. */

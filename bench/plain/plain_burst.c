@@ -75,14 +75,7 @@ static double mempool_round(struct rte_mempool *mp, long iters)
 static double xmem_round(struct xmem_heap *h, long iters)
 {
 	void *o[BURST];
-	double t0 = now_ns();
-	for (long i = 0; i < iters; i++) {
-		if (xmem_alloc_bulk(h, OBJ_SIZE, o, BURST) != 0)
-			return -1;
-		escape(o);
-		xmem_free_bulk(o, BURST);
-	}
-	return (now_ns() - t0) / (double)iters / BURST;
+	return xmem_burst_ns(h, OBJ_SIZE, o, BURST, iters);
 }
 
 static uint64_t memseg_iova(const void *a)
