@@ -258,6 +258,7 @@ static uint64_t xm_pool_walk(const struct xm_stack *st, uint64_t max)
 	uint64_t sum = 0;
 	const ck_stack_entry_t *e = __atomic_load_n(&st->s.head, __ATOMIC_ACQUIRE);
 	for (uint64_t i = 0; e && i < max; i++) {
+		xm_stack_node_acquire(e);
 		sum += __atomic_load_n(&((const struct xm_mag *)e)->n, __ATOMIC_RELAXED);
 		e = __atomic_load_n(&e->next, __ATOMIC_RELAXED);
 	}

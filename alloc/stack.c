@@ -42,6 +42,9 @@ void xm_stack_init(struct xm_stack *st)
 
 void xm_stack_push(struct xm_stack *st, void *node)
 {
+#if defined(__SANITIZE_THREAD__)
+	__tsan_release(node);   /* for walkers: xm_stack_node_acquire */
+#endif
 	XM_CK_BEGIN(st);
 	ck_stack_push_mpmc(&st->s, node);   /* release: the node's contents */
 	XM_CK_END(st);
