@@ -10,7 +10,8 @@
  * array the lcore's last burst used, once the first pointer's span
  * confirms it), a whole run at a time when the run lies in one span and
  * passes the range and slot tests together: with AVX-512 or AVX2 where the
- * CPU has them, else with SSE2 (x86-64's baseline).  Pointers of several
+ * CPU has them, else with SSE2 (x86-64's baseline); a burst of fewer than
+ * four objects, too short for those tests, one by one.  Pointers of several
  * spans (TX completions) go one at a time, each with its own page-map
  * lookup.  The loop is written once (xm_free_body) and compiled for each
  * set, and the choice is made once, at load time, with allocation's
@@ -231,17 +232,18 @@ xm_store_run(enum xm_isa isa, void **dst, void *const *src, unsigned m,
 				xm_store_if_slots(dst, src, m, lo, len, c);
 }
 
-static unsigned xm_free_scattered(void *const *src, void **dst, unsigned lim,
-				  uint64_t c_key, struct xm_pm_leaf **leafp,
-				  uintptr_t *gibp);
+static unsigned xm_free_scattered_new(void *const *src, void **dst, unsigned lim,
+				      uint64_t c_key);
 
-/* n (4 .. XM_BURST_MAX) objects, the first of span s, into the array of
+/* n (1 .. XM_BURST_MAX) objects, the first of span s, into the array of
  * lc (entered, serving s's heap) for the class of key (s's cache key): a
  * burst of that one span tested and stored as a whole, else pointer by
  * pointer by the scattered loop, as long as they are objects of that heap
- * and class.  Returns how many went: all, some (the first that did not and
- * those after it are left to the general loop), or none when the array has
- * no room for n. */
+ * and class.  Fewer than four (the run tests' narrowest width) go pointer
+ * by pointer at once; the first needs only its slot test, its span having
+ * been looked up and checked by the caller.  Returns how many went: all,
+ * some (the first that did not and those after it are left to the general
+ * loop), or none when the array has no room for n. */
 static inline __attribute__((always_inline)) unsigned
 xm_free_run_into(struct xm_lcache *lc, const struct xm_span *s, uint64_t key,
 		 void *const *objs, unsigned n, enum xm_isa isa)
@@ -250,24 +252,42 @@ xm_free_run_into(struct xm_lcache *lc, const struct xm_span *s, uint64_t key,
 	if (unlikely(c->n + n > c->cap))
 		return 0;
 	unsigned got = n;
-	if (!((uintptr_t)objs[n - 1] - s->base < s->used_len &&   /* cheap no */
-	      xm_store_run(isa, &c->objs[c->n], objs, n, s->base, s->used_len,
-			   s->slot_c))) {
-		struct xm_pm_leaf *leaf = NULL;
-		uintptr_t gib = UINTPTR_MAX;
-		got = xm_free_scattered(objs, &c->objs[c->n], n, key, &leaf, &gib);
+	if (unlikely(n < 4)) {
+		uintptr_t off = (uintptr_t)objs[0] - s->base;
+		if (unlikely(off >= s->used_len) || unlikely(!xm_span_slot_ok(s, off)))
+			return 0;
+		c->objs[c->n] = objs[0];
+		got = 1;
+		if (n > 1)
+			got += xm_free_scattered_new(objs + 1, &c->objs[c->n + 1],
+						     n - 1, key);
+	} else if (!((uintptr_t)objs[n - 1] - s->base < s->used_len &&   /* cheap no */
+		     xm_store_run(isa, &c->objs[c->n], objs, n, s->base, s->used_len,
+				  s->slot_c))) {
+		got = xm_free_scattered_new(objs, &c->objs[c->n], n, key);
 	}
 	c->n += got;
 	xm_lc_count(&c->frees, got);
 	return got;
 }
 
-/* xm_free_one_span when the guess was wrong: the lcache named by the span,
- * as every other path finds it; once it took objects it is the guess. */
-static __attribute__((noinline)) unsigned
-xm_free_one_span_slow(struct xm_lcore *l, const struct xm_span *s,
-		      void *const *objs, unsigned n, enum xm_isa isa)
+/* The second try, for a burst of 1 to XM_BURST_MAX that xm_free_quick did
+ * not take (the guess was wrong, fewer than four across spans, a full
+ * array): into the lcache of its first pointer's span, found as every
+ * other path finds it (heap id -> lcache).  Once it took objects, that
+ * lcache and the span's key are the guess.  Returns how many went; the
+ * rest go to the general loop. */
+static inline __attribute__((always_inline)) unsigned
+xm_free_one_span(void *const *objs, unsigned n, enum xm_isa isa)
 {
+	uintptr_t self = xm_self;
+	if (unlikely(self <= XM_SELF_NONE))
+		return 0;
+	struct xm_lcore *l = (struct xm_lcore *)self;
+	uintptr_t e = xm_pm_entry((uintptr_t)objs[0]);
+	const struct xm_span *s = (const struct xm_span *)e;
+	if (unlikely((e & XM_PM_REGION) || !e || s->cls == XM_CLS_LARGE))
+		return 0;
 	struct xm_lcache *lc = xm_lcache_peek(s->heap_id, xm_span_serial(s));
 	if (unlikely(!lc) || unlikely(!xm_lc_enter(lc)))
 		return 0;
@@ -280,41 +300,84 @@ xm_free_one_span_slow(struct xm_lcore *l, const struct xm_span *s,
 	return got;
 }
 
-/* The common burst: 4 to XM_BURST_MAX objects of one heap and class, with
- * room in this lcore's cache; all of one span (a loop that frees what it
- * just allocated) go as a whole, scattered ones (TX completions) one at a
- * time.  Returns how many went; the rest go to the general loop.
+/* The scattered tail of xm_free_quick: lc entered, its array for the
+ * class of key with room for n; stores objs pointer by pointer while they
+ * are objects of that heap and class, leaves lc, and hands the rest (the
+ * first that did not go, and those after it) to many (the general loop of
+ * the caller's instruction set). */
+typedef void xm_free_fn(void *const *objs, unsigned n, const char *fn);
+static __attribute__((noinline)) void
+xm_free_scattered_tail(struct xm_lcache *lc, void *const *objs, unsigned n,
+		       uint64_t key, const char *fn, xm_free_fn *many);
+
+/* The entry's first try: 1 to XM_BURST_MAX objects of the lcore's guessed
+ * heap and class, with room in the array.  All of one span (a loop that
+ * frees what it just allocated) are stored here -- four or more tested as
+ * a run, fewer one by one; four or more of several spans (TX completions)
+ * go to the scattered tail, which takes the entered cache over (a tail
+ * call).  True when it took the burst; false changes nothing, and the
+ * entry hands the burst to xm_free_one_span and the general loop.  It
+ * calls nothing but its tail, so the entry that inlines it keeps no
+ * values across a call on these paths.
  *
- * The cache array comes from the lcore's guess (the lcache and cache key of
- * its last such burst), not from the span: so its address does not depend
- * on the page-map walk (pointer -> leaf -> span -> heap id -> lcache), and
- * a loop that allocates and frees bursts carries only the array's count
- * from one burst to the next.  The walk still runs and must confirm the
- * guess -- the span's key equal to the guessed key, and the lcache still
- * serving that heap (its serial) -- before anything is stored; a wrong
- * guess costs the branch and takes the span's own lcache (slow above). */
-static inline __attribute__((always_inline)) unsigned
-xm_free_one_span(void *const *objs, unsigned n, enum xm_isa isa)
+ * The guess is the lcache and cache key of the lcore's last burst that
+ * xm_free_one_span took, not the span's: so the array's address does not
+ * depend on the page-map walk (pointer -> leaf -> span -> heap id ->
+ * lcache), and a loop that allocates and frees bursts carries only the
+ * array's count from one burst to the next.  The walk still runs and must
+ * confirm the guess -- the span's key equal to the guessed key, and the
+ * lcache still serving that heap (its serial) -- before anything is
+ * stored.  A key equal to the guess is a class span's (a large block's key
+ * ends in 0xff, no class index), so the span needs no class test. */
+static inline __attribute__((always_inline)) bool
+xm_free_quick(void *const *objs, unsigned n, const char *fn, enum xm_isa isa,
+	      xm_free_fn *many)
 {
 	uintptr_t self = xm_self;
 	if (unlikely(self <= XM_SELF_NONE))
-		return 0;
-	struct xm_lcore *l = (struct xm_lcore *)self;
+		return false;
+	const struct xm_lcore *l = (const struct xm_lcore *)self;
 	uintptr_t p = (uintptr_t)objs[0];
 	uintptr_t e = xm_pm_entry(p);
 	const struct xm_span *s = (const struct xm_span *)e;
-	if (unlikely((e & XM_PM_REGION) || !e || s->cls == XM_CLS_LARGE))
-		return 0;
+	if (unlikely((e & XM_PM_REGION) || !e))
+		return false;
 	struct xm_lcache *lc = l->free_lc;
 	uint64_t key = l->free_key;
 	if (unlikely(!lc) || unlikely(s->cache_key != key) ||
 	    unlikely(atomic_load_explicit(&lc->serial, memory_order_relaxed) != key >> 8))
-		return xm_free_one_span_slow(l, s, objs, n, isa);
+		return false;
+	uintptr_t lo = s->base, used = s->used_len;
 	if (unlikely(!xm_lc_enter(lc)))
-		return 0;
-	unsigned got = xm_free_run_into(lc, s, key, objs, n, isa);
+		return false;
+	struct xm_cache *c = &lc->cls[key & 0xff];
+	bool ok = likely(c->n + n <= c->cap);
+	if (n < 4) {
+		/* Each tested on its own, all in the first one's span. */
+		for (unsigned i = 0; i < n; i++) {
+			uintptr_t off = (uintptr_t)objs[i] - lo;
+			ok = ok && likely(off < used) && likely(xm_span_slot_ok(s, off));
+		}
+		if (likely(ok))
+			for (unsigned i = 0; i < n; i++)
+				c->objs[c->n + i] = objs[i];
+	} else if (likely(ok)) {
+		/* Not a word more into the array than the run stores: the
+		 * next burst's wide loads of these slots must each find one
+		 * store to forward from (xm_ptr_copy). */
+		if (unlikely(!((uintptr_t)objs[n - 1] - lo < used &&   /* cheap no */
+			       xm_store_run(isa, &c->objs[c->n], objs, n, lo, used,
+					    s->slot_c)))) {
+			xm_free_scattered_tail(lc, objs, n, key, fn, many);
+			return true;
+		}
+	}
+	if (likely(ok)) {
+		c->n += n;
+		xm_lc_count(&c->frees, n);
+	}
 	xm_lc_exit(lc);
-	return got;
+	return ok;
 }
 
 /* The scattered part of the free loop: src[0..lim) into dst while each is
@@ -325,9 +388,9 @@ xm_free_one_span(void *const *objs, unsigned n, enum xm_isa isa)
  * its own (noinline, out of the flattened loop) so that its few values
  * stay in registers: inside the loop's frame they were spilled, a third
  * more instructions per pointer. */
-static __attribute__((noinline)) unsigned
-xm_free_scattered(void *const *src, void **dst, unsigned lim, uint64_t c_key,
-		  struct xm_pm_leaf **leafp, uintptr_t *gibp)
+static inline __attribute__((always_inline)) unsigned
+xm_free_scattered_body(void *const *src, void **dst, unsigned lim, uint64_t c_key,
+		       struct xm_pm_leaf **leafp, uintptr_t *gibp)
 {
 	struct xm_pm_leaf *leaf = *leafp;
 	uintptr_t gib = *gibp;
@@ -353,6 +416,38 @@ xm_free_scattered(void *const *src, void **dst, unsigned lim, uint64_t c_key,
 	*leafp = leaf;
 	*gibp = gib;
 	return (unsigned)j;
+}
+
+static __attribute__((noinline)) unsigned
+xm_free_scattered(void *const *src, void **dst, unsigned lim, uint64_t c_key,
+		  struct xm_pm_leaf **leafp, uintptr_t *gibp)
+{
+	return xm_free_scattered_body(src, dst, lim, c_key, leafp, gibp);
+}
+
+/* The same from no leaf: the entry's call, which then keeps no state of
+ * the lookup in its own frame. */
+static __attribute__((noinline)) unsigned
+xm_free_scattered_new(void *const *src, void **dst, unsigned lim, uint64_t c_key)
+{
+	struct xm_pm_leaf *leaf = NULL;
+	uintptr_t gib = UINTPTR_MAX;
+	return xm_free_scattered_body(src, dst, lim, c_key, &leaf, &gib);
+}
+
+static __attribute__((noinline)) void
+xm_free_scattered_tail(struct xm_lcache *lc, void *const *objs, unsigned n,
+		       uint64_t key, const char *fn, xm_free_fn *many)
+{
+	struct xm_cache *c = &lc->cls[key & 0xff];
+	struct xm_pm_leaf *leaf = NULL;
+	uintptr_t gib = UINTPTR_MAX;
+	unsigned got = xm_free_scattered_body(objs, &c->objs[c->n], n, key, &leaf, &gib);
+	c->n += got;
+	xm_lc_count(&c->frees, got);
+	xm_lc_exit(lc);
+	if (unlikely(got < n))
+		many(objs + got, n - got, fn);
 }
 
 /* The free loop, for every instruction set: isa is a constant in each
@@ -475,30 +570,37 @@ xm_free_body(void *const *objs, unsigned n, const char *fn, enum xm_isa isa)
 
 /* One instance of the loops per instruction set: flatten compiles the
  * body and the set's test into each function, which alone is built for
- * that set.  xm_free_entry_* tries the burst of one heap and class first
- * (xm_free_one_span) and leaves what it did not take to the general loop,
- * a function of its own (noinline) so that the common case keeps a small
- * frame. */
+ * that set.  xm_free_entry_* tries the guessed heap and class first
+ * (xm_free_quick), then the lcache of the first pointer's span
+ * (xm_free_one_span), and leaves what neither took to the general loop;
+ * each later step is a function of its own (noinline) reached by a tail
+ * call, so that the quick path keeps no values across a call. */
 #define XM_FREE_INSTANCE(sfx, isa, target)                                   \
 	target __attribute__((flatten, noinline)) static void                \
 	xm_free_many_##sfx(void *const *objs, unsigned n, const char *fn)    \
 	{                                                                     \
 		xm_free_body(objs, n, fn, isa);                               \
 	}                                                                     \
-	target __attribute__((flatten)) static void                          \
-	xm_free_entry_##sfx(void *const *objs, unsigned n, const char *fn)   \
+	target __attribute__((flatten, noinline)) static void                \
+	xm_free_rest_##sfx(void *const *objs, unsigned n, const char *fn)    \
 	{                                                                     \
-		unsigned got = likely(n - 4 <= XM_BURST_MAX - 4) ?           \
+		unsigned got = likely(n - 1 <= XM_BURST_MAX - 1) ?           \
 			       xm_free_one_span(objs, n, isa) : 0;            \
 		if (likely(got == n))                                         \
 			return;                                               \
 		xm_free_many_##sfx(objs + got, n - got, fn);                  \
+	}                                                                     \
+	target __attribute__((flatten)) static void                          \
+	xm_free_entry_##sfx(void *const *objs, unsigned n, const char *fn)   \
+	{                                                                     \
+		if (likely(n - 1 <= XM_BURST_MAX - 1) &&                     \
+		    likely(xm_free_quick(objs, n, fn, isa, xm_free_many_##sfx))) \
+			return;                                               \
+		xm_free_rest_##sfx(objs, n, fn);                              \
 	}
 XM_FREE_INSTANCE(sse2, XM_SSE2, )
 XM_FREE_INSTANCE(avx2, XM_AVX2, __attribute__((target("avx2"))))
 XM_FREE_INSTANCE(avx512, XM_AVX512, __attribute__((target("avx2,avx512f"))))
-
-typedef void xm_free_fn(void *const *objs, unsigned n, const char *fn);
 
 /* The instance for this CPU.  Written once by the constructor, before main
  * and before any other thread exists, and never again. */

@@ -239,7 +239,7 @@ static void case_burst_lanes(int arg)
 	void *buf[72] __attribute__((aligned(64)));
 	void *pool[SCATTER_GAP + 32];
 	unsigned bursts = 0, missed = 0;
-	for (unsigned m = 4; m <= 64; m++)
+	for (unsigned m = 1; m <= 64; m++)
 		for (unsigned lane = 0; lane < m; lane++)
 			for (unsigned a = 1; a <= 4; a++) {
 				void **run = buf + a;   /* 8, 16, 24, 32 bytes in */
