@@ -161,6 +161,11 @@ typedef long long xm_ptr4 __attribute__((vector_size(32), aligned(8), may_alias)
 static inline __attribute__((always_inline)) void
 xm_ptr_copy(void **dst, void *const *src, unsigned n)
 {
+	if (n < 4) {
+		while (n--)
+			*dst++ = *src++;
+		return;
+	}
 	if (((uintptr_t)dst & 31) == 0) {
 		for (; n >= 8; n -= 8, dst += 8, src += 8) {
 			xm_ptr4 a = *(const xm_ptr4 *)src, b = *(const xm_ptr4 *)(src + 4);
@@ -178,8 +183,31 @@ xm_ptr_copy(void **dst, void *const *src, unsigned n)
 			d2[3] = d;
 		}
 	}
-	while (n--)
-		*dst++ = *src++;
+	/* The rest as vectors too (four, two, then one): a load that spans
+	 * two stores still in flight cannot take its bytes from them, and
+	 * free loads a burst of four or more 16 or 32 bytes at a time (one
+	 * of fewer than four 8 bytes at a time, as it is stored above).  A
+	 * burst of four cost 1.5 times rte_mempool's with 8-byte moves here,
+	 * 1.3 times with these. */
+	if (n & 4) {
+		if (((uintptr_t)dst & 31) == 0) {
+			*(xm_ptr4 *)dst = *(const xm_ptr4 *)src;
+		} else {
+			const xm_ptr2 *s2 = (const xm_ptr2 *)src;
+			xm_ptr2 a = s2[0], b = s2[1];
+			((xm_ptr2 *)dst)[0] = a;
+			((xm_ptr2 *)dst)[1] = b;
+		}
+		dst += 4;
+		src += 4;
+	}
+	if (n & 2) {
+		*(xm_ptr2 *)dst = *(const xm_ptr2 *)src;
+		dst += 2;
+		src += 2;
+	}
+	if (n & 1)
+		*dst = *src;
 }
 
 static inline void xm_lc_count(_Atomic uint64_t *c, unsigned n)
