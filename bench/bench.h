@@ -241,7 +241,13 @@ struct xb_plain {
 	double burst_mempool_min, burst_mempool_median, burst_xmem_min, burst_xmem_median,
 	       burst_ratio;
 	double tr_memseg_min, tr_memseg_median, tr_xmem_min, tr_xmem_median, tr_ratio;
+	/* By burst size (bench/plain/burst_sizes.c, optional): the sizes
+	 * the file has, in XB_PLAIN_SIZES order. */
+	int    n_sizes;
+	unsigned size[8];
+	double size_mempool[8], size_xmem[8], size_ratio[8];
 };
+#define XB_PLAIN_SIZES {1, 4, 8, 16, 32, 64}
 int xb_plain_load(const char *path);   /* 0, or -1 with the reason in note */
 const struct xb_plain *xb_plain_result(void);
 

@@ -1,5 +1,6 @@
-/* plain_read.c - reads the figures the plain loop (bench/plain/plain_burst.c)
- * wrote, so the report can put them beside this run's. */
+/* plain_read.c - reads the figures the plain loop (bench/plain/plain_burst.c,
+ * and bench/plain/burst_sizes.c when its lines are in the same file) wrote,
+ * so the report can put them beside this run's. */
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -38,13 +39,39 @@ int xb_plain_load(const char *path)
 		snprintf(out->note, sizeof out->note, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	while (fscanf(f, "%63s %lf", key, &v) == 2)
+	static const unsigned sizes[] = XB_PLAIN_SIZES;
+	const size_t ns = sizeof sizes / sizeof sizes[0];
+	double sz[3][sizeof sizes / sizeof sizes[0]];
+	unsigned sz_seen[sizeof sizes / sizeof sizes[0]] = {0};
+	while (fscanf(f, "%63s %lf", key, &v) == 2) {
 		for (size_t k = 0; k < nk; k++)
 			if (strcmp(key, keys[k].key) == 0) {
 				*(double *)((char *)out + keys[k].off) = v;
 				seen |= (size_t)1 << k;
 			}
+		/* burst_sizes.c's lines: size_<n>_{mempool_median,xmem_median,ratio} */
+		unsigned b;
+		char what[32];
+		if (sscanf(key, "size_%u_%31s", &b, what) == 2)
+			for (size_t i = 0; i < ns; i++) {
+				int w = strcmp(what, "mempool_median") == 0 ? 0 :
+					strcmp(what, "xmem_median") == 0 ? 1 :
+					strcmp(what, "ratio") == 0 ? 2 : -1;
+				if (sizes[i] == b && w >= 0) {
+					sz[w][i] = v;
+					sz_seen[i] |= 1u << w;
+				}
+			}
+	}
 	fclose(f);
+	for (size_t i = 0; i < ns; i++)
+		if (sz_seen[i] == 7) {
+			int k = out->n_sizes++;
+			out->size[k] = sizes[i];
+			out->size_mempool[k] = sz[0][i];
+			out->size_xmem[k] = sz[1][i];
+			out->size_ratio[k] = sz[2][i];
+		}
 	if (seen != ((size_t)1 << nk) - 1) {
 		snprintf(out->note, sizeof out->note, "%s: not every figure is there", path);
 		return -1;

@@ -187,6 +187,16 @@ int xb_targets(struct target *t, int cap, const struct xb_overhead *ov)
 	ADD(pl->valid, pl->burst_ratio <= 1.25, " (%.3fx)", pl->burst_ratio);
 	what = "plain loop: xmem <= 1.0x rte_mempool ns/obj (the goal)";
 	ADD(pl->valid, pl->burst_ratio <= 1.0, " (%.3fx)", pl->burst_ratio);
+	{
+		/* The worst size of bench/plain/burst_sizes.c. */
+		int w = 0;
+		for (int i = 1; i < pl->n_sizes; i++)
+			if (pl->size_ratio[i] > pl->size_ratio[w])
+				w = i;
+		what = "plain loop by burst size (1 to 64): xmem <= 1.25x rte_mempool at each";
+		ADD(pl->valid && pl->n_sizes > 0, pl->size_ratio[w] <= 1.25,
+		    " (worst: %.3fx with bursts of %u)", pl->size_ratio[w], pl->size[w]);
+	}
 	what = "plain loop: translation >= 8x DPDK memseg";
 	ADD(pl->valid, pl->tr_ratio >= 8, " (%.1fx)", pl->tr_ratio);
 	what = "plain loop: translation <= 1.5 ns per lookup";
@@ -258,6 +268,9 @@ static void write_ratios(FILE *f)
 		fprintf(f, "plain_burst_xmem_per_mempool %.4f\nplain_translate_memseg_per_xmem "
 			"%.4f\nplain_translate_xmem_ns %.4f\n", pl->burst_ratio, pl->tr_ratio,
 			pl->tr_xmem_median);
+	for (int i = 0; pl->valid && i < pl->n_sizes; i++)
+		fprintf(f, "plain_burst%u_xmem_per_mempool %.4f\n", pl->size[i],
+			pl->size_ratio[i]);
 	a = xb_lookup("burst", XB_XMEM, 1, K_NS_PER_OBJ);
 	b = xb_lookup("burst", XB_RTE_MEMPOOL, 1, K_NS_PER_OBJ);
 	if (a.have && !a.err && b.have && !b.err)

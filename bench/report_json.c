@@ -83,6 +83,15 @@ static void write_extra(FILE *f)
 			{"translate_target_ns", 1.5}};
 		for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
 			json_kv(f, kv[i].k, kv[i].v);
+		fprintf(f, ", \"by_burst_size\": [");
+		for (int i = 0; i < p->n_sizes; i++) {
+			fprintf(f, "%s{\"burst\": %u", i ? ", " : "", p->size[i]);
+			json_kv(f, "mempool_ns_median", p->size_mempool[i]);
+			json_kv(f, "xmem_ns_median", p->size_xmem[i]);
+			json_kv(f, "xmem_per_mempool", p->size_ratio[i]);
+			fprintf(f, "}");
+		}
+		fprintf(f, "]");
 	} else {
 		fprintf(f, ", \"note\": ");
 		json_str(f, p->note);

@@ -181,6 +181,18 @@ static void print_plain(FILE *f)
 	        p->tr_memseg_median, p->tr_memseg_min, p->tr_xmem_median, p->tr_xmem_min,
 	        p->tr_ratio, p->tr_ratio >= 8 ? "met" : "NOT met",
 	        p->tr_xmem_median <= 1.5 ? "met" : "NOT met");
+	if (p->n_sizes == 0) {
+		fprintf(f, "\nBy burst size: not run (bench/plain/burst_sizes.c).\n");
+		return;
+	}
+	fprintf(f, "\nBy burst size (bench/plain/burst_sizes.c: the same loop with each "
+	        "size a constant, interleaved rounds, medians):\n\n"
+	        "| burst | rte_mempool ns/obj | xmem ns/obj | xmem / rte_mempool | bar <= "
+	        "1.25x |\n|---:|---:|---:|---:|---|\n");
+	for (int i = 0; i < p->n_sizes; i++)
+		fprintf(f, "| %u | %.3f | %.3f | %.2fx | %s |\n", p->size[i],
+		        p->size_mempool[i], p->size_xmem[i], p->size_ratio[i],
+		        p->size_ratio[i] <= 1.25 ? "met" : "NOT met");
 }
 
 static void print_lifo(FILE *f)

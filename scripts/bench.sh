@@ -68,8 +68,19 @@ if [ "$plain" = 1 ] && [ -n "$out" ]; then
     # shellcheck disable=SC2046
     "${nice_cmd[@]}" cc -O2 -Wall $(pkg-config --cflags xmem) bench/plain/align_scan.c \
         -o "$out/plain/align_scan" $(pkg-config --libs xmem) -Wl,-rpath,"$prefix/lib"
+    # The loop by burst size (1 to 64), run below; its lines join plain.txt.
+    # shellcheck disable=SC2046
+    "${nice_cmd[@]}" cc -O2 -Wall $(pkg-config --cflags xmem libdpdk) \
+        bench/plain/burst_sizes.c -o "$out/plain/burst_sizes" \
+        $(pkg-config --libs xmem libdpdk) -Wl,-rpath,"$prefix/lib"
     echo "plain loop: $out/plain/plain_burst $quick (cc -O2 \$(pkg-config --cflags --libs xmem libdpdk))"
     if "$out/plain/plain_burst" $quick --out="$out/plain.txt"; then
+        echo "plain loop by burst size: $out/plain/burst_sizes $quick"
+        if "$out/plain/burst_sizes" $quick --out="$out/plain/sizes.txt"; then
+            cat "$out/plain/sizes.txt" >>"$out/plain.txt"
+        else
+            echo "plain loop by burst size FAILED; the table will say so" >&2
+        fi
         args+=("--plain=$out/plain.txt")
     else
         echo "plain loop FAILED; the table will say so" >&2

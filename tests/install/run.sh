@@ -18,10 +18,11 @@
 #   make_example, meson_example   examples/burst_pipeline built with make
 #                and with meson from the prefix, each run for ~1 s
 #   bench_plain  the benchmark's plain programs (bench/plain/plain_burst.c with
-#                libdpdk, also with -DBURST=64, align_scan.c) built as
-#                scripts/bench.sh builds them, and the plain loop run once in
-#                its quick mode, with bursts of 32 and of 64 (it checks both
-#                translations against the IOVA table before timing them)
+#                libdpdk, also with -DBURST=64, align_scan.c, burst_sizes.c)
+#                built as scripts/bench.sh builds them, and the plain loop run
+#                once in its quick mode, with bursts of 32 and of 64 (it
+#                checks both translations against the IOVA table before
+#                timing them), and by burst size (a row for each of 6 sizes)
 #   apidoc       Doxygen finds every public function documented
 #                (scripts/apidoc.sh --check)
 #   uninstall    install.sh --uninstall leaves the prefix empty, and a second
@@ -184,13 +185,17 @@ if ! cc -O2 -Wall -Werror -o "$T/plain_burst" bench/plain/plain_burst.c \
    ! cc -O2 -Wall -Werror -DBURST=64 -o "$T/plain_burst64" bench/plain/plain_burst.c \
         $(pkg-config --cflags --libs xmem libdpdk) 2>>"$T/cc.log" ||
    ! cc -O2 -Wall -Werror -o "$T/align_scan" bench/plain/align_scan.c \
-        $(pkg-config --cflags --libs xmem) 2>>"$T/cc.log"; then
+        $(pkg-config --cflags --libs xmem) 2>>"$T/cc.log" ||
+   ! cc -O2 -Wall -Werror -o "$T/burst_sizes" bench/plain/burst_sizes.c \
+        $(pkg-config --cflags --libs xmem libdpdk) 2>>"$T/cc.log"; then
     fail bench_plain "cc failed: $(head -n 3 "$T/cc.log" | tr '\n' ' ')"
 elif out="$("$T/plain_burst" --quick 2>&1)" && grep -q '^  burst ' <<<"$out" &&
-     out64="$("$T/plain_burst64" --quick 2>&1)" && grep -q 'bursts of 64 x' <<<"$out64"; then
-    pass bench_plain "32: $(grep -o 'xmem / rte_mempool [0-9.]*x' <<<"$out" | head -n 1); 64: $(grep -o 'xmem / rte_mempool [0-9.]*x' <<<"$out64" | head -n 1)"
+     out64="$("$T/plain_burst64" --quick 2>&1)" && grep -q 'bursts of 64 x' <<<"$out64" &&
+     outsz="$("$T/burst_sizes" --quick 2>&1)" &&
+     [ "$(grep -cE '^ +[0-9]+ +[0-9.]+ +[0-9.]+ +[0-9.]+x$' <<<"$outsz")" = 6 ]; then
+    pass bench_plain "32: $(grep -o 'xmem / rte_mempool [0-9.]*x' <<<"$out" | head -n 1); 64: $(grep -o 'xmem / rte_mempool [0-9.]*x' <<<"$out64" | head -n 1); by size: $(awk '/x$/ {printf "%s:%s ", $1, $4}' <<<"$outsz")"
 else
-    out="$out ${out64:-}"
+    out="$out ${out64:-} ${outsz:-}"
     fail bench_plain "plain_burst --quick failed: $(tail -n 2 <<<"$out" | tr '\n' ' ')"
 fi
 
