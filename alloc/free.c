@@ -384,10 +384,11 @@ xm_free_quick(void *const *objs, unsigned n, const char *fn, enum xm_isa isa,
  * an object slot of a span whose heap and class are c_key, each pointer
  * looked up in the page map (the leaf of the last lookup serves while the
  * pointers stay in its GiB: *leafp of GiB *gibp, updated).  Returns how
- * many went; the first that did not is left to the caller.  A function of
- * its own (noinline, out of the flattened loop) so that its few values
- * stay in registers: inside the loop's frame they were spilled, a third
- * more instructions per pointer. */
+ * many went; the first that did not is left to the caller.  Compiled
+ * into functions of their own (noinline, out of the flattened loops: the
+ * general loop's, a fresh one's, and the quick path's tail below) so that
+ * its few values stay in registers: inside the loop's frame they were
+ * spilled, a third more instructions per pointer. */
 static inline __attribute__((always_inline)) unsigned
 xm_free_scattered_body(void *const *src, void **dst, unsigned lim, uint64_t c_key,
 		       struct xm_pm_leaf **leafp, uintptr_t *gibp)
