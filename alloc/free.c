@@ -385,9 +385,9 @@ xm_free_quick(void *const *objs, unsigned n, const char *fn, enum xm_isa isa,
  * looked up in the page map (the leaf of the last lookup serves while the
  * pointers stay in its GiB: *leafp of GiB *gibp, updated).  Returns how
  * many went; the first that did not is left to the caller.  Compiled
- * into functions of their own (noinline, out of the flattened loops: the
- * general loop's, a fresh one's, and the quick path's tail below) so that
- * its few values stay in registers: inside the loop's frame they were
+ * into two functions of their own (noinline, out of the flattened loops:
+ * the general loop's, and a fresh one for the other callers) so that its
+ * few values stay in registers: inside the loop's frame they were
  * spilled, a third more instructions per pointer. */
 static inline __attribute__((always_inline)) unsigned
 xm_free_scattered_body(void *const *src, void **dst, unsigned lim, uint64_t c_key,
@@ -441,9 +441,9 @@ xm_free_scattered_tail(struct xm_lcache *lc, void *const *objs, unsigned n,
 		       uint64_t key, const char *fn, xm_free_fn *many)
 {
 	struct xm_cache *c = &lc->cls[key & 0xff];
-	struct xm_pm_leaf *leaf = NULL;
-	uintptr_t gib = UINTPTR_MAX;
-	unsigned got = xm_free_scattered_body(objs, &c->objs[c->n], n, key, &leaf, &gib);
+	/* A call, not the loop inlined here: beside this function's own
+	 * values the loop ran short of registers (its limit on the stack). */
+	unsigned got = xm_free_scattered_new(objs, &c->objs[c->n], n, key);
 	c->n += got;
 	xm_lc_count(&c->frees, got);
 	xm_lc_exit(lc);
