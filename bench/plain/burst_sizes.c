@@ -37,21 +37,6 @@
 static const unsigned sizes[] = {1, 4, 8, 16, 32, 64};
 #define N_SIZES (sizeof sizes / sizeof sizes[0])
 
-/* rte_mempool's side of the loop; burst is a constant where it is
- * inlined. */
-static inline __attribute__((always_inline)) double
-mempool_burst_ns(struct rte_mempool *mp, void **o, unsigned burst, long iters)
-{
-	double t0 = now_ns();
-	for (long i = 0; i < iters; i++) {
-		if (rte_mempool_get_bulk(mp, o, burst) != 0)
-			return -1;
-		escape(o);
-		rte_mempool_put_bulk(mp, o, burst);
-	}
-	return (now_ns() - t0) / (double)iters / burst;
-}
-
 /* One function per size and peer (xmem: 1, rte_mempool: 0), so that each
  * loop is compiled with its burst size as a constant. */
 #define SIZE_FN(B)                                                              \
@@ -78,29 +63,11 @@ int main(int argc, char **argv)
 {
 	int quick = 0, rounds = 11;
 	const char *out = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--quick") == 0)
-			quick = 1;
-		else if (strncmp(argv[i], "--rounds=", 9) == 0)
-			rounds = atoi(argv[i] + 9);
-		else if (strncmp(argv[i], "--out=", 6) == 0)
-			out = argv[i] + 6;
-		else {
-			fprintf(stderr, "usage: burst_sizes [--quick] [--rounds=N] [--out=FILE]\n");
-			return 2;
-		}
-	}
-	if (quick)
-		rounds = 3;
-	if (rounds < 1 || rounds > MAX_ROUNDS)
-		rounds = rounds < 1 ? 1 : MAX_ROUNDS;
+	if (plain_options(argc, argv, 3, MAX_ROUNDS, &quick, &rounds, &out) != 0)
+		return 2;
 	long objs = quick ? 320000 : 3200000;   /* freed per round and peer */
-	char *eal[] = {"burst_sizes", "--no-huge", "--no-pci", "--no-shconf", "--no-telemetry",
-		       "-l", "0", "-m", "256", "--log-level=lib.eal:error", NULL};
-	if (rte_eal_init(10, eal) < 0) {
-		fprintf(stderr, "rte_eal_init: %s\n", rte_strerror(rte_errno));
+	if (plain_eal_init("burst_sizes") != 0)
 		return 1;
-	}
 	struct rte_mempool *mp = rte_mempool_create("sizes", 16383, OBJ_SIZE, 256, 0, NULL,
 						    NULL, NULL, NULL, SOCKET_ID_ANY, 0);
 	size_t len = (size_t)64 << 20;

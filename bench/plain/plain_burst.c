@@ -62,14 +62,7 @@ static uint64_t rnd(uint64_t *s)   /* splitmix64 */
 static double mempool_round(struct rte_mempool *mp, long iters)
 {
 	void *o[BURST];
-	double t0 = now_ns();
-	for (long i = 0; i < iters; i++) {
-		if (rte_mempool_get_bulk(mp, o, BURST) != 0)
-			return -1;
-		escape(o);
-		rte_mempool_put_bulk(mp, o, BURST);
-	}
-	return (now_ns() - t0) / (double)iters / BURST;
+	return mempool_burst_ns(mp, o, BURST, iters);
 }
 
 static double xmem_round(struct xmem_heap *h, long iters)
@@ -239,28 +232,10 @@ int main(int argc, char **argv)
 {
 	int quick = 0, rounds = 21;
 	const char *out = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--quick") == 0)
-			quick = 1;
-		else if (strncmp(argv[i], "--rounds=", 9) == 0)
-			rounds = atoi(argv[i] + 9);
-		else if (strncmp(argv[i], "--out=", 6) == 0)
-			out = argv[i] + 6;
-		else {
-			fprintf(stderr, "usage: plain_burst [--quick] [--rounds=N] [--out=FILE]\n");
-			return 2;
-		}
-	}
-	if (quick)
-		rounds = 5;
-	if (rounds < 1 || rounds > MAX_ROUNDS)
-		rounds = rounds < 1 ? 1 : MAX_ROUNDS;
-	char *eal[] = {"plain_burst", "--no-huge", "--no-pci", "--no-shconf", "--no-telemetry",
-		       "-l", "0", "-m", "256", "--log-level=lib.eal:error", NULL};
-	if (rte_eal_init(10, eal) < 0) {
-		fprintf(stderr, "rte_eal_init: %s\n", rte_strerror(rte_errno));
+	if (plain_options(argc, argv, 5, MAX_ROUNDS, &quick, &rounds, &out) != 0)
+		return 2;
+	if (plain_eal_init("plain_burst") != 0)
 		return 1;
-	}
 	struct figures f = {0};
 	if (run_burst(&f, rounds, quick ? 20000 : 200000) != 0 || run_translate(&f, rounds) != 0)
 		return 1;
