@@ -116,7 +116,7 @@ static void bm_xmem(struct xb_state *st)
 		pos = (pos + XB_TR_BATCH) % XB_TR_ADDRS;
 		n += XB_TR_BATCH;
 	}
-	xb_escape(&acc);
+	xb_keep(acc);
 	xb_set_items(st, n);
 }
 
@@ -137,7 +137,7 @@ static void bm_dpdk(struct xb_state *st)
 		pos = (pos + XB_TR_BATCH) % XB_TR_ADDRS;
 		n += XB_TR_BATCH;
 	}
-	xb_escape(&acc);
+	xb_keep(acc);
 	xb_set_items(st, n);
 }
 

@@ -25,6 +25,16 @@ static inline void escape(void *p)
 	__asm__ volatile("" : : "g"(p) : "memory");
 }
 
+/* v must be computed, but may stay in a register: the sum a timed loop
+ * builds goes here, not to escape (with its address taken the sum lived
+ * in memory, and each lookup waited for the last one's store -- about
+ * 1 ns a step, more than xmem's lookup, less only when the CPU renamed the
+ * stack slot: the "slow mode" of docs/benchmarks.md). */
+static inline void keep(uint64_t v)
+{
+	__asm__ volatile("" : : "r"(v));
+}
+
 static inline int cmp_dbl(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
