@@ -238,12 +238,11 @@ static unsigned xm_free_scattered_new(void *const *src, void **dst, unsigned lim
 /* n (1 .. XM_BURST_MAX) objects, the first of span s, into the array of
  * lc (entered, serving s's heap) for the class of key (s's cache key): a
  * burst of that one span tested and stored as a whole, else pointer by
- * pointer by the scattered loop, as long as they are objects of that heap
- * and class.  Fewer than four (the run tests' narrowest width) go pointer
- * by pointer at once; the first needs only its slot test, its span having
- * been looked up and checked by the caller.  Returns how many went: all,
- * some (the first that did not and those after it are left to the general
- * loop), or none when the array has no room for n. */
+ * pointer by the scattered loop (also every burst of fewer than four, the
+ * run tests' narrowest width), as long as they are objects of that heap
+ * and class.  Returns how many went: all, some (the first that did not and
+ * those after it are left to the general loop), or none when the array
+ * has no room for n. */
 static inline __attribute__((always_inline)) unsigned
 xm_free_run_into(struct xm_lcache *lc, const struct xm_span *s, uint64_t key,
 		 void *const *objs, unsigned n, enum xm_isa isa)
@@ -252,20 +251,11 @@ xm_free_run_into(struct xm_lcache *lc, const struct xm_span *s, uint64_t key,
 	if (unlikely(c->n + n > c->cap))
 		return 0;
 	unsigned got = n;
-	if (unlikely(n < 4)) {
-		uintptr_t off = (uintptr_t)objs[0] - s->base;
-		if (unlikely(off >= s->used_len) || unlikely(!xm_span_slot_ok(s, off)))
-			return 0;
-		c->objs[c->n] = objs[0];
-		got = 1;
-		if (n > 1)
-			got += xm_free_scattered_new(objs + 1, &c->objs[c->n + 1],
-						     n - 1, key);
-	} else if (!((uintptr_t)objs[n - 1] - s->base < s->used_len &&   /* cheap no */
-		     xm_store_run(isa, &c->objs[c->n], objs, n, s->base, s->used_len,
-				  s->slot_c))) {
+	if (unlikely(n < 4) ||
+	    !((uintptr_t)objs[n - 1] - s->base < s->used_len &&   /* cheap no */
+	      xm_store_run(isa, &c->objs[c->n], objs, n, s->base, s->used_len,
+			   s->slot_c)))
 		got = xm_free_scattered_new(objs, &c->objs[c->n], n, key);
-	}
 	c->n += got;
 	xm_lc_count(&c->frees, got);
 	return got;
