@@ -242,12 +242,14 @@ struct xb_plain {
 	       burst_ratio;
 	double tr_memseg_min, tr_memseg_median, tr_xmem_min, tr_xmem_median, tr_ratio;
 	/* By burst size (bench/plain/burst_sizes.c, optional): the sizes
-	 * the file has, in XB_PLAIN_SIZES order. */
+	 * the file has all three figures of, in the file's order (at most
+	 * XB_PLAIN_MAX_SIZES). */
+#define XB_PLAIN_MAX_SIZES 8
 	int    n_sizes;
-	unsigned size[8];
-	double size_mempool[8], size_xmem[8], size_ratio[8];
+	unsigned size[XB_PLAIN_MAX_SIZES];
+	double size_mempool[XB_PLAIN_MAX_SIZES], size_xmem[XB_PLAIN_MAX_SIZES],
+	       size_ratio[XB_PLAIN_MAX_SIZES];
 };
-#define XB_PLAIN_SIZES {1, 4, 8, 16, 32, 64}
 int xb_plain_load(const char *path);   /* 0, or -1 with the reason in note */
 const struct xb_plain *xb_plain_result(void);
 

@@ -39,38 +39,43 @@ int xb_plain_load(const char *path)
 		snprintf(out->note, sizeof out->note, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	static const unsigned sizes[] = XB_PLAIN_SIZES;
-	const size_t ns = sizeof sizes / sizeof sizes[0];
-	double sz[3][sizeof sizes / sizeof sizes[0]];
-	unsigned sz_seen[sizeof sizes / sizeof sizes[0]] = {0};
+	/* burst_sizes.c's lines, size_<n>_{mempool_median,xmem_median,ratio}:
+	 * gathered per size in the order the sizes come, then only the sizes
+	 * with all three kept. */
+	unsigned sz_seen[XB_PLAIN_MAX_SIZES] = {0};
+	int n_sz = 0;
 	while (fscanf(f, "%63s %lf", key, &v) == 2) {
 		for (size_t k = 0; k < nk; k++)
 			if (strcmp(key, keys[k].key) == 0) {
 				*(double *)((char *)out + keys[k].off) = v;
 				seen |= (size_t)1 << k;
 			}
-		/* burst_sizes.c's lines: size_<n>_{mempool_median,xmem_median,ratio} */
 		unsigned b;
 		char what[32];
-		if (sscanf(key, "size_%u_%31s", &b, what) == 2)
-			for (size_t i = 0; i < ns; i++) {
-				int w = strcmp(what, "mempool_median") == 0 ? 0 :
-					strcmp(what, "xmem_median") == 0 ? 1 :
-					strcmp(what, "ratio") == 0 ? 2 : -1;
-				if (sizes[i] == b && w >= 0) {
-					sz[w][i] = v;
-					sz_seen[i] |= 1u << w;
-				}
-			}
+		if (sscanf(key, "size_%u_%31s", &b, what) != 2)
+			continue;
+		int w = strcmp(what, "mempool_median") == 0 ? 0 :
+			strcmp(what, "xmem_median") == 0 ? 1 :
+			strcmp(what, "ratio") == 0 ? 2 : -1;
+		int i = 0;
+		while (i < n_sz && out->size[i] != b)
+			i++;
+		if (w < 0 || i == XB_PLAIN_MAX_SIZES)
+			continue;
+		if (i == n_sz)
+			out->size[n_sz++] = b;
+		double *field[3] = {out->size_mempool, out->size_xmem, out->size_ratio};
+		field[w][i] = v;
+		sz_seen[i] |= 1u << w;
 	}
 	fclose(f);
-	for (size_t i = 0; i < ns; i++)
+	for (int i = 0; i < n_sz; i++)
 		if (sz_seen[i] == 7) {
 			int k = out->n_sizes++;
-			out->size[k] = sizes[i];
-			out->size_mempool[k] = sz[0][i];
-			out->size_xmem[k] = sz[1][i];
-			out->size_ratio[k] = sz[2][i];
+			out->size[k] = out->size[i];
+			out->size_mempool[k] = out->size_mempool[i];
+			out->size_xmem[k] = out->size_xmem[i];
+			out->size_ratio[k] = out->size_ratio[i];
 		}
 	if (seen != ((size_t)1 << nk) - 1) {
 		snprintf(out->note, sizeof out->note, "%s: not every figure is there", path);
