@@ -300,6 +300,15 @@ static __attribute__((noinline)) void
 xm_free_scattered_tail(struct xm_lcache *lc, void *const *objs, unsigned n,
 		       uint64_t key, const char *fn, xm_free_fn *many);
 
+/* xm_free_quick's tail for an array without room for n: whole magazines
+ * of it to the depot until n fit, then the burst as the scattered tail
+ * stores it.  A burst longer than a magazine may not fit even so (an
+ * array of fewer than a magazine's objects can give none): it goes to
+ * the general loop, which fills the array and flushes it when full. */
+static __attribute__((noinline)) void
+xm_free_flush_tail(struct xm_lcache *lc, void *const *objs, unsigned n,
+		   uint64_t key, const char *fn, xm_free_fn *many);
+
 /* The entry's first try: 1 to XM_BURST_MAX objects of the lcore's guessed
  * heap and class, with room in the array.  All of one span (a loop that
  * frees what it just allocated) are stored here -- four or more tested as
@@ -341,7 +350,14 @@ xm_free_quick(void *const *objs, unsigned n, const char *fn, enum xm_isa isa,
 	if (unlikely(!xm_lc_enter(lc)))
 		return false;
 	struct xm_cache *c = &lc->cls[key & 0xff];
-	bool ok = likely(c->n + n <= c->cap);
+	if (unlikely(c->n + n > c->cap)) {
+		/* Every fourth burst of 32 on a lcore that only frees (TX):
+		 * flushed here, not by the general loop after two more
+		 * lookups and entries. */
+		xm_free_flush_tail(lc, objs, n, key, fn, many);
+		return true;
+	}
+	bool ok = true;
 	if (n < 4) {
 		/* Each tested on its own, all in the first one's span. */
 		for (unsigned i = 0; i < n; i++) {
@@ -351,7 +367,7 @@ xm_free_quick(void *const *objs, unsigned n, const char *fn, enum xm_isa isa,
 		if (likely(ok))
 			for (unsigned i = 0; i < n; i++)
 				c->objs[c->n + i] = objs[i];
-	} else if (likely(ok)) {
+	} else {
 		/* Not a word more into the array than the run stores: the
 		 * next burst's wide loads of these slots must each find one
 		 * store to forward from (xm_ptr_copy). */
@@ -439,6 +455,22 @@ xm_free_scattered_tail(struct xm_lcache *lc, void *const *objs, unsigned n,
 	xm_lc_exit(lc);
 	if (unlikely(got < n))
 		many(objs + got, n - got, fn);
+}
+
+static __attribute__((noinline)) void
+xm_free_flush_tail(struct xm_lcache *lc, void *const *objs, unsigned n,
+		   uint64_t key, const char *fn, xm_free_fn *many)
+{
+	int cls = (int)(key & 0xff);
+	struct xm_cache *c = &lc->cls[cls];
+	while (c->n + n > c->cap && c->n >= xm_class_mag[cls])
+		xm_cache_flush(lc, cls);
+	if (unlikely(c->n + n > c->cap)) {
+		xm_lc_exit(lc);
+		many(objs, n, fn);
+		return;
+	}
+	xm_free_scattered_tail(lc, objs, n, key, fn, many);
 }
 
 /* The free loop, for every instruction set: isa is a constant in each
