@@ -4,7 +4,9 @@
  * IOVAs above, below and equal to the address),
  * fine tables (IOVAs in any order, blocks shared by several regions or
  * partly registered), pages without an IOVA, IOVA 0, far IOVAs, regions on
- * both sides of a 1 GiB leaf boundary, and removal (every word cleared). */
+ * both sides of a 1 GiB leaf boundary, and removal (every word cleared).
+ * And xmem_iova2virt against a model over random registrations and
+ * removals whose IOVA ranges overlap (iova2virt_model). */
 #include <sys/mman.h>
 
 #include "xt.h"
@@ -309,6 +311,149 @@ static void heap_metadata(size_t ps)
 static void heap_metadata_4k(void) { heap_metadata(PAGE4K); }
 static void heap_metadata_2m(void) { heap_metadata(MIB2); }
 
+/* ---------------------------------------------- IOVA -> VA against a model */
+
+#define MR_SLOTS 24        /* 2 MiB slots of address space */
+#define MR_PAGES 512       /* 4 KiB pages per slot */
+#define MR_STEPS 400
+
+/* The registrations a model keeps: slot -> table (or none). */
+struct mr_model {
+	bool on[MR_SLOTS];
+	uint64_t t[MR_SLOTS][MR_PAGES];
+};
+
+/* The spec of xmem_iova2virt: among the runs (pages whose IOVAs follow
+ * each other) that hold iova, the ones that start nearest below it; any
+ * of them is a right answer (runs that start at the same IOVA tie).
+ * Returns how many runs hold iova; *ok tells whether got is one of the
+ * nearest. */
+static int mr_expect(const struct mr_model *m, char *va, uint64_t iova, void *got,
+		     bool *ok)
+{
+	uint64_t best = 0;
+	int holders = 0;
+	*ok = false;
+	for (int pass = 0; pass < 2; pass++)
+		for (int s = 0; s < MR_SLOTS; s++) {
+			if (!m->on[s])
+				continue;
+			const uint64_t *t = m->t[s];
+			for (size_t p = 0, q; p < MR_PAGES; p = q) {
+				for (q = p + 1; q < MR_PAGES && t[p] != XMEM_BAD_IOVA &&
+				     t[q] == t[q - 1] + PAGE4K; q++)
+					;
+				if (t[p] == XMEM_BAD_IOVA || iova < t[p] ||
+				    iova - t[p] >= (q - p) * PAGE4K)
+					continue;
+				if (pass == 0) {
+					holders++;
+					best = t[p] > best ? t[p] : best;
+				} else if (t[p] == best &&
+					   got == va + (size_t)s * (MR_PAGES * PAGE4K) +
+						  p * PAGE4K + (iova - t[p])) {
+					*ok = true;
+				}
+			}
+		}
+	return holders;
+}
+
+/* A random table: linear, reversed, shuffled within a window, with holes,
+ * or a copy of another slot's IOVAs (the same IOVA in two regions); IOVAs
+ * drawn from a small space so that runs of different regions overlap. */
+static void mr_table(struct mr_model *m, int s)
+{
+	uint64_t *t = m->t[s];
+	uint64_t base = (uint64_t)1 << 32 | (xt_rand() % 64) * PAGE4K;
+	int kind = (int)(xt_rand() % 5);
+	for (size_t p = 0; p < MR_PAGES; p++) {
+		switch (kind) {
+		case 0:
+			t[p] = base + p * PAGE4K;
+			break;
+		case 1:
+			t[p] = base + (MR_PAGES - 1 - p) * PAGE4K;
+			break;
+		case 2:
+			t[p] = base + ((p * 37) % MR_PAGES) * PAGE4K;
+			break;
+		case 3:
+			t[p] = xt_rand() % 4 == 0 ? XMEM_BAD_IOVA : base + p * PAGE4K;
+			break;
+		default: {
+			int o = (int)(xt_rand() % MR_SLOTS);
+			t[p] = m->on[o] ? m->t[o][p] : base + 2 * p * PAGE4K;
+		}
+		}
+	}
+}
+
+static void iova2virt_model(void)
+{
+	size_t len = (size_t)MR_SLOTS * MR_PAGES * PAGE4K;
+	char *raw = mmap(NULL, len + MR_PAGES * PAGE4K, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	CHECK(raw != MAP_FAILED);
+	char *va = (char *)(((uintptr_t)raw + MR_PAGES * PAGE4K - 1) &
+			    ~(uintptr_t)(MR_PAGES * PAGE4K - 1));
+	static struct mr_model m;
+	memset(&m, 0, sizeof m);
+	unsigned checked = 0, found = 0;
+	for (int step = 0; step < MR_STEPS; step++) {
+		int s = (int)(xt_rand() % MR_SLOTS);
+		char *sva = va + (size_t)s * MR_PAGES * PAGE4K;
+		if (m.on[s]) {
+			if (!CHECK_OK(xmem_unregister(sva, MR_PAGES * PAGE4K)))
+				break;
+			m.on[s] = false;
+		} else {
+			mr_table(&m, s);
+			if (!CHECK_OK(xmem_register(sva, MR_PAGES * PAGE4K, m.t[s],
+						    MR_PAGES, PAGE4K)))
+				break;
+			m.on[s] = true;
+		}
+		/* IOVAs around every run start of a few registered slots, and
+		 * random ones in the space the tables draw from. */
+		for (int k = 0; k < 64; k++) {
+			uint64_t iova = ((uint64_t)1 << 32) +
+					xt_rand() % (4 * MR_PAGES * PAGE4K);
+			int o = (int)(xt_rand() % MR_SLOTS);
+			if (k % 2 && m.on[o])
+				iova = m.t[o][xt_rand() % MR_PAGES] +
+				       (xt_rand() % 3 == 0 ? PAGE4K - 1 : xt_rand() % PAGE4K);
+			if (iova == XMEM_BAD_IOVA)
+				continue;
+			errno = 0;
+			void *got = xmem_iova2virt(iova);
+			bool ok;
+			int holders = mr_expect(&m, va, iova, got, &ok);
+			checked++;
+			if (holders == 0) {
+				if (!CHECK(got == NULL && errno == ENOENT))
+					goto out;
+			} else {
+				found++;
+				if (!CHECK(ok)) {
+					fprintf(stderr, "  step %d: iova %#llx -> %p, not the "
+						"nearest of %d runs holding it\n", step,
+						(unsigned long long)iova, got, holders);
+					goto out;
+				}
+			}
+		}
+	}
+out:
+	printf("  %u lookups (%u translated) over %d register/unregister steps\n",
+	       checked, found, MR_STEPS);
+	for (int s = 0; s < MR_SLOTS; s++)
+		if (m.on[s])
+			CHECK_OK(xmem_unregister(va + (size_t)s * MR_PAGES * PAGE4K,
+						 MR_PAGES * PAGE4K));
+	munmap(raw, len + MR_PAGES * PAGE4K);
+}
+
 int main(void)
 {
 	xt_seed();
@@ -322,5 +467,6 @@ int main(void)
 	xt_run("whole_and_shared_blocks", whole_and_shared_blocks);
 	xt_run("heap_metadata_4k", heap_metadata_4k);
 	xt_run("heap_metadata_2m", heap_metadata_2m);
+	xt_run("iova2virt_model", iova2virt_model);
 	return xt_done();
 }
