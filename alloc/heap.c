@@ -152,6 +152,10 @@ static int xm_heap_destroy(struct xmem_heap *h)
 		xm_rcu_synchronize();   /* lookups that found h are done */
 		/* Its lcaches stay in their slots (cache.h): the next heap
 		 * with this id re-initialises them. */
+		/* A member that died holding one leaves links to its own
+		 * memory in it, which destroy would leave in the descriptor. */
+		xm_mutex_tidy(&h->large_lock);
+		xm_mutex_tidy(&h->ctl_lock);
 		pthread_mutex_destroy(&h->large_lock);
 		pthread_mutex_destroy(&h->ctl_lock);
 		xm_heap_desc_put(h);

@@ -587,6 +587,17 @@ int xm_dom_reap_locked(void)
 	atomic_fetch_add(&xm_dom->reaped_lcores, xm_lcores_return(0, 0));
 	xm_dom_readers_reap(0);
 	atomic_fetch_add(&xm_dom->reaped_members, freed);
+	/* The heap locks a dead member held are recovered now, not by their
+	 * next user (invariant 7: their robust-list links name the dead
+	 * member's memory until then). */
+	if (n || freed)
+		for (int i = 0; i < XMEM_MAX_HEAPS; i++) {
+			struct xmem_heap *h = xm_st.heaps[i];
+			if (h) {
+				xm_mutex_tidy(&h->large_lock);
+				xm_mutex_tidy(&h->ctl_lock);
+			}
+		}
 	return n + (int)freed;
 }
 

@@ -50,3 +50,12 @@ bool xm_mutex_lock(pthread_mutex_t *m)
 	pthread_mutex_consistent(m);
 	return true;
 }
+
+void xm_mutex_tidy(pthread_mutex_t *m)
+{
+	int rc = pthread_mutex_trylock(m);
+	if (rc == EOWNERDEAD)
+		pthread_mutex_consistent(m);
+	if (rc == 0 || rc == EOWNERDEAD)
+		pthread_mutex_unlock(m);
+}

@@ -81,6 +81,12 @@ int  xm_mutex_init(pthread_mutex_t *m, bool pshared);
  * consistent and the caller proceeds (see docs/multiprocess.md for what a
  * dead holder can leave behind).  True when that happened. */
 bool xm_mutex_lock(pthread_mutex_t *m);
+/* Recover m now if its holder died, without waiting for anyone: a robust
+ * mutex whose holder died keeps glibc's robust-list links into the dead
+ * thread's memory (private to its process) until the next locker, so shared
+ * metadata would point into private memory meanwhile.  A live holder is
+ * left alone (its unlock clears the links). */
+void xm_mutex_tidy(pthread_mutex_t *m);
 
 /* This process's tag in lcore_owner: 1 alone, member index + 1 in a
  * domain. */

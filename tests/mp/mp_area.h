@@ -34,6 +34,11 @@ struct mp_area {
 	 * scan must not take for pointers into private memory. */
 	_Atomic uint64_t churn_n;
 	uintptr_t churn_va[256];
+	/* And each one's thread descriptor (pthread_self(): glibc's struct
+	 * pthread, which holds the robust-mutex list head), private to it:
+	 * the scan reports a word that points there whether or not the
+	 * scanning process has something mapped at that address. */
+	uintptr_t churn_tcb[256];
 	_Atomic uint8_t shadow[MP_FILE_LEN / 64];
 };
 

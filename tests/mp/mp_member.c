@@ -22,6 +22,7 @@
  * Exit 0 on success, 1 with a line on stderr otherwise. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,8 +164,10 @@ int main(int argc, char **argv)
 		if (va == MAP_FAILED)
 			DIE("ctlchurn mmap");
 		uint64_t slot = atomic_fetch_add(&A->churn_n, 1);
-		if (slot < sizeof(A->churn_va) / sizeof(A->churn_va[0]))
+		if (slot < sizeof(A->churn_va) / sizeof(A->churn_va[0])) {
 			A->churn_va[slot] = (uintptr_t)va;
+			A->churn_tcb[slot] = (uintptr_t)pthread_self();
+		}
 		for (;;) {
 			struct xmem_heap *h = xmem_heap_create(name);
 			if (!h || xmem_heap_add_memory(h, va, 1 << 20, NULL, 0, 4096) != 0)
