@@ -499,10 +499,11 @@ xm_free_body(void *const *objs, unsigned n, const char *fn, enum xm_isa isa)
 	uintptr_t lo = 0, used = 0;     /* the current span; used 0: none */
 	uint64_t slot_c = 0;
 	bool try_runs = true;           /* no run has failed yet */
+	bool scatter = true;            /* the loop's head tries the scattered loop */
 	unsigned k = 0;
 
 	while (k < n) {
-		if (c) {
+		if (c && scatter) {
 			unsigned m = n - k < cap - cn ? n - k : cap - cn;
 			m = m < XM_FREE_RUN ? m : XM_FREE_RUN;
 			if (try_runs && m >= 4 &&
@@ -527,6 +528,11 @@ xm_free_body(void *const *objs, unsigned n, const char *fn, enum xm_isa isa)
 			k += j;
 			if (k == n)
 				break;
+			/* Not even the first went: the classes alternate (a
+			 * burst of mixed sizes), and the general step takes
+			 * the pointers one by one until two in a row share
+			 * one. */
+			scatter = j > 0;
 		}
 		/* The general step, for objs[k]. */
 		uintptr_t p = (uintptr_t)objs[k];
@@ -549,6 +555,14 @@ xm_free_body(void *const *objs, unsigned n, const char *fn, enum xm_isa isa)
 			continue;
 		}
 		if (c && s->cache_key == c_key) {
+			if (cn < cap) {
+				/* The second in a row of this class: from the
+				 * next on, the scattered loop takes them. */
+				c->objs[cn++] = (void *)p;
+				k++;
+				scatter = true;
+				continue;
+			}
 			/* The array is full: one magazine to the depot. */
 			c->n = cn;
 			xm_cache_flush(lc, cls);
@@ -580,6 +594,13 @@ xm_free_body(void *const *objs, unsigned n, const char *fn, enum xm_isa isa)
 		c = &lc->cls[cls];
 		cn = counted = c->n;
 		cap = c->cap;
+		/* p passed every test above: it goes in now, not after the
+		 * loop's head has looked it up once more (in a burst of mixed
+		 * classes, every pointer comes here). */
+		if (likely(cn < cap)) {
+			c->objs[cn++] = (void *)p;
+			k++;
+		}
 	}
 	if (c) {
 		c->n = cn;
