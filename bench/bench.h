@@ -178,6 +178,7 @@ extern const char *const xb_tail_name[XB_TAIL_N]; /* "burst", "pipeline alloc", 
 struct xb_tail_row {
 	int      valid;
 	uint64_t samples;
+	double   mean_ns;
 	double   ns[XB_NPCT];
 };
 struct xb_tail {

@@ -42,6 +42,7 @@ extern const double xb_pct_q[XB_NPCT];           /* 0.5 .. 1 */
 struct xb_hist {
 	uint64_t n;                       /* samples */
 	uint64_t max;                     /* exact */
+	uint64_t sum;                     /* of every sample: the mean */
 	uint64_t count[XB_HIST_BUCKETS];
 };
 
@@ -57,6 +58,7 @@ static inline unsigned xb_hist_bucket(uint64_t v)
 static inline void xb_hist_add(struct xb_hist *h, uint64_t v)
 {
 	h->count[xb_hist_bucket(v)]++;
+	h->sum += v;
 	h->max = v > h->max ? v : h->max;
 	h->n++;
 }

@@ -132,7 +132,9 @@ static void write_extra(FILE *f)
 			json_str(f, xb_tail_name[w]);
 			fprintf(f, ", \"peer\": ");
 			json_str(f, xb_peers[i]->name);
-			fprintf(f, ", \"bursts\": %llu, ", (unsigned long long)r->samples);
+			fprintf(f, ", \"bursts\": %llu, \"mean_ns\": ", (unsigned long long)r->samples);
+			json_num(f, r->mean_ns);
+			fprintf(f, ", ");
 			json_pcts(f, r->ns);
 			fprintf(f, "}");
 		}

@@ -62,6 +62,7 @@ static void fill(struct xb_tail_row *row, const struct xb_hist *h, double tpn, i
 	uint64_t ticks[XB_NPCT];
 	row->valid = ok && h->n > 0;
 	row->samples = h->n;
+	row->mean_ns = h->n ? (double)h->sum / (double)h->n / tpn : 0;
 	xb_hist_pcts(h, tpn, ticks, row->ns);
 }
 
