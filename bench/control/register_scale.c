@@ -9,7 +9,6 @@
  *
  *   register_scale [N] [2m|4k]      N regions (default 1000), page size
  *                                   (default 4k) */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>

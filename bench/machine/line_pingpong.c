@@ -8,7 +8,6 @@
  *
  *   line_pingpong [N]        N round trips (default 2,000,000), then the
  *                            mean time of one */
-#define _GNU_SOURCE
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
