@@ -281,11 +281,15 @@ xm_free_one_span(void *const *objs, unsigned n, enum xm_isa isa)
 	struct xm_lcache *lc = xm_lcache_peek(s->heap_id, xm_span_serial(s));
 	if (unlikely(!lc) || unlikely(!xm_lc_enter(lc)))
 		return 0;
-	unsigned got = xm_free_run_into(lc, s, s->cache_key, objs, n, isa);
+	/* s is read inside the section only: once it ends, a drainer may
+	 * take the objects just stored, give the span back and reuse its
+	 * descriptor. */
+	uint64_t key = s->cache_key;
+	unsigned got = xm_free_run_into(lc, s, key, objs, n, isa);
 	xm_lc_exit(lc);
 	if (got) {
 		l->free_lc = lc;
-		l->free_key = s->cache_key;
+		l->free_key = key;
 	}
 	return got;
 }
