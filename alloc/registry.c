@@ -186,14 +186,29 @@ static struct xm_iova_table *xm_iova_without(const struct xm_region *r)
 	return t;
 }
 
-static void xm_iova_replace(struct xm_iova_table *t)
+/* Publish t.  The table it replaces is freed after a grace period: at
+ * once when wait is set (a removal, whose callers need one anyway), else at
+ * the next replacement that waits.  At most one table waits so, and a
+ * registration then pays no grace period of its own, whose two membarrier
+ * calls interrupt every running thread of the process (the data path's
+ * p99.99 under a busy control plane is those interrupts). */
+static void xm_iova_replace(struct xm_iova_table *t, bool wait)
 {
 	struct xm_iova_table *old = xm_st.iova_tab;
 	xm_rcu_publish(xm_st.iova_tab, t);
-	/* Readers that found the old table leave it before this returns. */
+	if (!wait && !xm_st.iova_retired) {
+		xm_st.iova_retired = old;
+		return;
+	}
+	/* Readers that found the old table, or the one retired before it
+	 * (unpublished earlier still), leave them before this returns. */
 	xm_rcu_synchronize();
+	struct xm_iova_table *r = xm_st.iova_retired;
+	xm_st.iova_retired = NULL;
 	if (old)
 		xm_meta_free(old, old->bytes);
+	if (r)
+		xm_meta_free(r, r->bytes);
 }
 
 /* ---------------------------------------------------------------- listeners */
@@ -307,7 +322,7 @@ static int xm_region_publish_tables(struct xm_region *r)
 	memcpy(nw->r + i + 1, o->r + i, (o->n - i) * sizeof(nw->r[0]));
 	nw->n = o->n + 1;
 	xm_regs_replace(nw);
-	xm_iova_replace(t);
+	xm_iova_replace(t, false);
 	return 0;
 fail:
 	xm_meta_free(nw, xm_regs_bytes(o->n + 1));
@@ -344,7 +359,7 @@ int xm_region_unpublish(struct xm_region *r)
 		nw->n = o->n - 1;
 	}
 	xm_regs_replace(nw);
-	xm_iova_replace(t); /* includes the grace period r's callers need */
+	xm_iova_replace(t, true); /* the grace period r's callers need */
 	xm_notify_removed(r, xm_n_listeners);
 	return 0;
 }

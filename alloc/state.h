@@ -60,6 +60,7 @@ struct xm_state {
 	 * RCU-published IOVA table. */
 	struct xm_regs *regs;
 	struct xm_iova_table *iova_tab;
+	struct xm_iova_table *iova_retired;  /* replaced, awaiting a grace period */
 
 	/* lcores (lcore.c): the table, and who holds each id: 0 free, else
 	 * the holder's member tag (xm_member_tag).  Claimed with a CAS,
