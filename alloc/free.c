@@ -355,7 +355,7 @@ xm_free_quick(void *const *objs, unsigned n, const char *fn, enum xm_isa isa,
 		return false;
 	struct xm_cache *c = &lc->cls[key & 0xff];
 	if (unlikely(c->n + n > c->cap)) {
-		/* Every fourth burst of 32 on a lcore that only frees (TX):
+		/* Every fourth burst of 32 on an lcore that only frees (TX):
 		 * flushed here, not by the general loop after two more
 		 * lookups and entries. */
 		xm_free_flush_tail(lc, objs, n, key, fn, many);
