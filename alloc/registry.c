@@ -168,19 +168,25 @@ static struct xm_iova_table *xm_iova_with(const struct xm_region *r)
 	return t;
 }
 
-/* The published table without r's runs: the entries whose addresses lie
- * in r (regions never overlap, so they are exactly r's). */
+/* Whether entry e is one of r's runs: its address lies in r (regions
+ * never overlap, so those are exactly r's). */
+static bool xm_iova_of(const struct xm_iova_ent *e, const struct xm_region *r)
+{
+	return e->va - r->va < r->len;
+}
+
+/* The published table without r's runs. */
 static struct xm_iova_table *xm_iova_without(const struct xm_region *r)
 {
 	const struct xm_iova_table *o = xm_st.iova_tab;
 	size_t on = o ? o->n : 0, keep = 0;
 	for (size_t i = 0; i < on; i++)
-		keep += o->e[i].va - r->va >= r->len;
+		keep += !xm_iova_of(&o->e[i], r);
 	struct xm_iova_table *t = xm_iova_alloc(keep);
 	if (!t)
 		return NULL;
 	for (size_t i = 0; i < on; i++)
-		if (o->e[i].va - r->va >= r->len)
+		if (!xm_iova_of(&o->e[i], r))
 			t->e[t->n++] = o->e[i];
 	xm_iova_reach(t);
 	return t;
