@@ -349,6 +349,17 @@ static void test_eal(void)
 	       fails == f0 ? "PASS" : "FAIL");
 }
 
+/* The words around a reported one, inside the scanned part: what object
+ * holds it (a robust mutex shows its owner, kind 0x90 and list links). */
+static void show_near(const uint64_t *w, size_t i, size_t words)
+{
+	if (i >= 5 && i + 1 < words)
+		printf("  words before it: %#lx %#lx %#lx %#lx %#lx, after: %#lx\n",
+		       (unsigned long)w[i - 5], (unsigned long)w[i - 4],
+		       (unsigned long)w[i - 3], (unsigned long)w[i - 2],
+		       (unsigned long)w[i - 1], (unsigned long)w[i + 1]);
+}
+
 /* Invariant 7: scan the domain file's used part word by word. */
 static void test_layout(void)
 {
@@ -397,10 +408,12 @@ static void test_layout(void)
 		while (c < churn && v - A->churn_tcb[c] >= 4096)
 			c++;
 		if (c < churn) {
-			if (bad++ < 5)
+			if (bad++ < 5) {
 				printf("  word at %#lx (offset %#zx) = %#lx, inside the thread "
 				       "descriptor of killed member %zu\n",
 				       (unsigned long)&w[i], i * 8, (unsigned long)v, c);
+				show_near(w, i, words);
+			}
 			continue;
 		}
 		for (int j = 0; j < n; j++)
@@ -418,11 +431,8 @@ static void test_layout(void)
 					printf("  word at %#lx (offset %#zx) = %#lx, private: %s",
 					       (unsigned long)&w[i], i * 8, (unsigned long)v,
 					       what[j]);
-				if (bad <= 5 && i >= 5)
-					printf("  words before it: %#lx %#lx %#lx %#lx %#lx, after: %#lx\n",
-					       (unsigned long)w[i - 5], (unsigned long)w[i - 4],
-					       (unsigned long)w[i - 3], (unsigned long)w[i - 2],
-					       (unsigned long)w[i - 1], (unsigned long)w[i + 1]);
+				if (bad <= 5)
+					show_near(w, i, words);
 				break;
 			}
 	}
