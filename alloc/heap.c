@@ -340,7 +340,8 @@ static void xm_heap_drop_spans(struct xmem_heap *h, struct xm_span **v,
 /* Removal, under the control mutex and the heap's ctl_lock:
  *  1. mark r retiring and wait a grace period: every carver and claimer
  *     that starts afterwards leaves r alone (carve.c, span.c);
- *  2. drain r's objects (only those) out of every cache and the depot;
+ *  2. drain r's objects (only those) out of every cache and the depot,
+ *     unless none is out of r's spans;
  *  3. r must be idle: every unit free or in a fully free span (EBUSY);
  *  4. take r's spans off the class stacks, list them, unlink r;
  *  5. unpublish: unmap for DMA first (a failed unmap fails the removal
@@ -373,10 +374,18 @@ static int xm_heap_remove(struct xmem_heap *h, void *va, size_t len)
 	xm_mutex_lock(&h->ctl_lock);
 	atomic_store_explicit(&r->retiring, 1, memory_order_seq_cst);
 	xm_rcu_synchronize();
-	xm_heap_drain(h, r, XM_STALL_WAIT_NS);
+	/* With nothing of r out of its spans (in users' hands, a cache or
+	 * the depot), nothing can leave them now that r is retiring: no cache
+	 * holds an object of r, so none is seized, and no data thread is
+	 * interrupted (membarrier) or sent to the cacheless path. */
+	bool idle = xm_region_idle(r);
+	if (!idle) {
+		xm_heap_drain(h, r, XM_STALL_WAIT_NS);
+		idle = xm_region_idle(r);
+	}
 	struct xm_span *held = NULL, **spans = NULL;
 	size_t n_spans = 0, cap = 0;
-	if (!xm_region_idle(r)) {
+	if (!idle) {
 		xm_cause("an allocation in [%p, +%#zx) of heap \"%s\" is live",
 			 va, len, h->name);
 		errno = EBUSY;
