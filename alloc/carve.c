@@ -166,6 +166,16 @@ static bool xm_units_claim_range(struct xm_region *r, size_t u, size_t n)
 	return true;
 }
 
+bool xm_region_claim_all(struct xm_region *r)
+{
+	return xm_units_claim_range(r, 0, r->n_units);
+}
+
+void xm_region_unclaim_all(struct xm_region *r)
+{
+	xm_units_give(r, 0, r->n_units);
+}
+
 /* Bit u of the free-unit map, with a relaxed load (a snapshot). */
 static bool xm_unit_free(const struct xm_region *r, size_t u)
 {

@@ -339,7 +339,9 @@ static void xm_heap_drop_spans(struct xmem_heap *h, struct xm_span **v,
 
 /* Removal, under the control mutex and the heap's ctl_lock:
  *  1. mark r retiring and wait a grace period: every carver and claimer
- *     that starts afterwards leaves r alone (carve.c, span.c);
+ *     that starts afterwards leaves r alone (carve.c, span.c) -- unless
+ *     every unit of r is free, when claiming them all shuts carvers out at
+ *     once, and there is nothing to drain, check or take off the stacks;
  *  2. drain r's objects (only those) out of every cache and the depot,
  *     unless none is out of r's spans;
  *  3. r must be idle: every unit free or in a fully free span (EBUSY);
@@ -373,30 +375,37 @@ static int xm_heap_remove(struct xmem_heap *h, void *va, size_t len)
 	}
 	xm_mutex_lock(&h->ctl_lock);
 	atomic_store_explicit(&r->retiring, 1, memory_order_seq_cst);
-	xm_rcu_synchronize();
-	/* With nothing of r out of its spans (in users' hands, a cache or
-	 * the depot), nothing can leave them now that r is retiring: no cache
-	 * holds an object of r, so none is seized, and no data thread is
-	 * interrupted (membarrier) or sent to the cacheless path. */
-	bool idle = xm_region_idle(r);
-	if (!idle) {
-		xm_heap_drain(h, r, XM_STALL_WAIT_NS);
-		idle = xm_region_idle(r);
-	}
 	struct xm_span *held = NULL, **spans = NULL;
 	size_t n_spans = 0, cap = 0;
-	if (!idle) {
-		xm_cause("an allocation in [%p, +%#zx) of heap \"%s\" is live",
-			 va, len, h->name);
-		errno = EBUSY;
-		goto fail;
+	/* Every unit free: nothing of r exists (no span, no block), and with
+	 * all its units claimed no carver can make any, so steps 1 to 4 have
+	 * nothing to wait for or take (no grace period, no drain). */
+	bool fresh = xm_region_claim_all(r);
+	if (!fresh) {
+		xm_rcu_synchronize();
+		/* With nothing of r out of its spans (in users' hands, a
+		 * cache or the depot), nothing can leave them now that r is
+		 * retiring: no cache holds an object of r, so none is seized,
+		 * and no data thread is interrupted (membarrier) or sent to
+		 * the cacheless path. */
+		bool idle = xm_region_idle(r);
+		if (!idle) {
+			xm_heap_drain(h, r, XM_STALL_WAIT_NS);
+			idle = xm_region_idle(r);
+		}
+		if (!idle) {
+			xm_cause("an allocation in [%p, +%#zx) of heap \"%s\" is live",
+				 va, len, h->name);
+			errno = EBUSY;
+			goto fail;
+		}
+		held = xm_span_unstack(h, r);
+		n_spans = xm_region_collect(r, NULL, 0);
+		cap = n_spans;
+		if (cap && !(spans = xm_meta_zalloc(cap * sizeof(*spans))))
+			goto fail;
+		xm_region_collect(r, spans, cap);
 	}
-	held = xm_span_unstack(h, r);
-	n_spans = xm_region_collect(r, NULL, 0);
-	cap = n_spans;
-	if (cap && !(spans = xm_meta_zalloc(cap * sizeof(*spans))))
-		goto fail;
-	xm_region_collect(r, spans, cap);
 	struct xm_region *_Atomic *link = xm_heap_unlink(h, r);
 	if (xm_region_unpublish(r)) {
 		/* Nothing was unpublished (ENOMEM), or a device unmap failed
@@ -416,6 +425,8 @@ static int xm_heap_remove(struct xmem_heap *h, void *va, size_t len)
 fail:;
 	int e = errno;
 	xm_meta_free(spans, cap * sizeof(*spans));
+	if (fresh)
+		xm_region_unclaim_all(r);
 	xm_heap_unretire(r, held);
 	pthread_mutex_unlock(&h->ctl_lock);
 	xm_ctl_unlock();

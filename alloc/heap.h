@@ -183,6 +183,11 @@ void xm_large_release(struct xmem_heap *h, struct xm_span *s);
  * map entries back to the region, units back to the region's bitmap, the
  * descriptor to the limbo (never reused before xm_limbo_flush). */
 void xm_span_retire(struct xmem_heap *h, struct xm_span *s);
+/* Claim every unit of r at once: true when all were free (nothing was
+ * carved from r, or all of it came back), and then no carver can take any;
+ * false changes nothing.  xm_region_unclaim_all gives them back. */
+bool xm_region_claim_all(struct xm_region *r);
+void xm_region_unclaim_all(struct xm_region *r);
 /* Recycle the limbo's descriptors after a grace period (control plane). */
 void xm_limbo_flush(void);
 /* Recycle descriptors of spans no reader can reach any more. */

@@ -1,19 +1,27 @@
-/* remove_idle_test.c - xmem_heap_remove_memory of a chunk none of whose
- * objects is out of its spans leaves every lcore cache alone: it seizes none
- * (each seizure interrupts the data threads with membarrier(2) and sends an
- * owner that calls meanwhile to the cacheless path), while the removal of a
- * chunk whose objects sit in other lcores' caches drains each of them.
+/* remove_idle_test.c - what xmem_heap_remove_memory costs the data threads,
+ * counted in membarrier(2) calls (each one interrupts every running thread
+ * of the process): the removal of a chunk none of whose objects is out of
+ * its spans seizes no lcore cache (a seizure is one membarrier, and an owner
+ * that calls meanwhile takes the cacheless path), and the removal of a chunk
+ * nothing was ever carved from waits for no grace period either.
  *
- * The test counts membarrier(2) calls: it defines syscall(), which the
- * statically linked core (and liburcu's grace periods, alike in both cases)
- * call instead of libc's; every other call is passed on.
+ * The test defines syscall(), which the statically linked core and
+ * liburcu's grace periods call instead of libc's, and counts the membarrier
+ * commands that interrupt threads; every call is passed on.
  *   - cached: three parked threads hold free objects of chunk C in their
- *     caches; removing C drains them (the objects are back in C's spans and
+ *     caches; removing C drains them (the objects go back to C's spans and
  *     the removal succeeds);
- *   - idle: the same threads hold free objects of another chunk only;
- *     removing C must run at least three membarriers fewer.
- * A core that drains on every removal fails the second case. */
-#define _GNU_SOURCE
+ *   - idle: the same threads hold free objects of another chunk only; C has
+ *     spans (carved for the first case), all free: the removal must run at
+ *     least three membarriers fewer (no cache seized);
+ *   - fresh: C added again and never carved from: fewer still (no grace
+ *     period before the unpublishing one);
+ *   - after a fresh removal the chunk can be added again and every object
+ *     of it allocated (its removal then fails with EBUSY).
+ * A fresh removal that fails later (a device unmap, EIO) must give the
+ * units back: tests/iommu/unmap_fail_test allocates from such a chunk.
+ * A core that drains on every removal fails the second case; one that
+ * waits a grace period first on every removal fails the third. */
 #include <dlfcn.h>
 #include <linux/membarrier.h>
 #include <pthread.h>
@@ -77,7 +85,19 @@ static void wait_filled(int n)
 		usleep(100);
 }
 
-static void test_remove_idle_chunk_seizes_no_cache(void)
+static bool in(const void *p, const char *base)
+{
+	return (const char *)p >= base && (const char *)p < base + CHUNK;
+}
+
+static long removal_cost(char *va)
+{
+	long before = atomic_load(&n_membarrier);
+	CHECK_EQ(xmem_heap_remove_memory(heap, va, CHUNK), 0);
+	return atomic_load(&n_membarrier) - before;
+}
+
+static void test_removal_interrupts(void)
 {
 	char *c = xt_map(CHUNK, PAGE4K, PROT_READ | PROT_WRITE);
 	char *m = xt_map(CHUNK, PAGE4K, PROT_READ | PROT_WRITE);
@@ -94,26 +114,68 @@ static void test_remove_idle_chunk_seizes_no_cache(void)
 	atomic_store(&phase, 1);
 	wait_filled(HELPERS);
 	CHECK_EQ(xmem_heap_add_memory(heap, m, CHUNK, NULL, 0, PAGE4K), 0);
-	long before = atomic_load(&n_membarrier);
-	CHECK_EQ(xmem_heap_remove_memory(heap, c, CHUNK), 0);
-	long cached = atomic_load(&n_membarrier) - before;
+	long cached = removal_cost(c);
 
-	/* idle: the helpers refill from M; C, added again, is never used. */
+	/* fresh: the helpers refill from M; C is added again and never
+	 * carved from. */
 	atomic_store(&phase, 2);
 	wait_filled(2 * HELPERS);
 	CHECK_EQ(xmem_heap_add_memory(heap, c, CHUNK, NULL, 0, PAGE4K), 0);
-	before = atomic_load(&n_membarrier);
-	CHECK_EQ(xmem_heap_remove_memory(heap, c, CHUNK), 0);
-	long idle = atomic_load(&n_membarrier) - before;
+	long fresh = removal_cost(c);
 
-	printf("membarrier calls: removal of a chunk cached by %d lcores %ld, of an "
-	       "idle chunk %ld\n", HELPERS, cached, idle);
+	/* idle: C again, with a span carved from it whose objects are all
+	 * back in it.  Large blocks fill M first (chunks are carved first
+	 * fit), so the span of a new class comes from C; in checked mode its
+	 * objects go back into the span when freed, not into a cache. */
+	CHECK_EQ(xmem_heap_add_memory(heap, c, CHUNK, NULL, 0, PAGE4K), 0);
+	void *big[CHUNK / (256 * KiB)];
+	unsigned nbig = 0;
+	for (;;) {
+		void *b = xmem_alloc(heap, 256 * KiB, 0);
+		CHECK(b != NULL);
+		if (!b || !in(b, m)) {
+			xmem_free(b);
+			break;
+		}
+		big[nbig++] = b;
+	}
+	xmem_set_checked(1);
+	void *own[BURST];
+	CHECK_EQ(xmem_alloc_bulk(heap, 4096, own, BURST), 0);
+	bool in_c = true;
+	for (int i = 0; i < BURST; i++)
+		in_c = in_c && in(own[i], c);
+	CHECK(in_c);
+	xmem_free_bulk(own, BURST);
+	xmem_set_checked(0);
+	long idle = removal_cost(c);
+	for (unsigned i = 0; i < nbig; i++)
+		xmem_free(big[i]);
+
+	printf("membarrier calls per removal: chunk cached by %d lcores %ld, chunk with "
+	       "spans and every object in them %ld, chunk never carved from %ld\n",
+	       HELPERS, cached, idle, fresh);
 	CHECK(cached >= idle + HELPERS);
+	CHECK(fresh < idle);
 
+	/* After a fresh removal, C serves again: all of it (its removal then
+	 * fails with EBUSY), then removed. */
+	CHECK_EQ(xmem_heap_add_memory(heap, c, CHUNK, NULL, 0, PAGE4K), 0);
+	CHECK(removal_cost(c) < idle);   /* fresh again */
+	CHECK_EQ(xmem_heap_add_memory(heap, c, CHUNK, NULL, 0, PAGE4K), 0);
 	atomic_store(&phase, 3);
 	for (int i = 0; i < HELPERS; i++)
-		pthread_join(t[i], NULL);
-	CHECK_EQ(xmem_heap_remove_memory(heap, m, CHUNK), 0);
+		pthread_join(t[i], NULL);     /* their caches go to the depot */
+	CHECK_EQ(xmem_heap_trim(heap), 0);
+	removal_cost(m);   /* M idle now (C is the only chunk left) */
+	static void *all[CHUNK / SIZE];
+	unsigned got = 0;
+	while (got < CHUNK / SIZE && xmem_alloc_bulk(heap, SIZE, all + got, 1) == 0)
+		got++;
+	CHECK_EQ(got, CHUNK / SIZE);
+	CHECK_FAILS_INT(xmem_heap_remove_memory(heap, c, CHUNK), EBUSY);
+	xmem_free_bulk(all, got);
+	CHECK_EQ(xmem_heap_remove_memory(heap, c, CHUNK), 0);
 	CHECK_EQ(xmem_heap_destroy(heap), 0);
 	xt_unmap(c, CHUNK);
 	xt_unmap(m, CHUNK);
@@ -128,6 +190,6 @@ int main(void)
 	if (syscall(__NR_membarrier, MEMBARRIER_CMD_QUERY, 0) <= 0)
 		xt_skip("membarrier(2) is not available: the core drains with "
 			"seq_cst fences, nothing to count");
-	xt_run("remove_idle_chunk_seizes_no_cache", test_remove_idle_chunk_seizes_no_cache);
+	xt_run("removal_interrupts", test_removal_interrupts);
 	return xt_done();
 }
