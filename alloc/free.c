@@ -304,14 +304,15 @@ static __attribute__((noinline)) void
 xm_free_scattered_tail(struct xm_lcache *lc, void *const *objs, unsigned n,
 		       uint64_t key, const char *fn, xm_free_fn *many);
 
-/* xm_free_quick's tail for an array without room for n: whole magazines
- * of it to the depot until n fit, then the burst as the scattered tail
- * stores it.  A burst longer than a magazine may not fit even so (an
- * array of fewer than a magazine's objects can give none): it goes to
- * the general loop, which fills the array and flushes it when full. */
-static __attribute__((noinline)) void
-xm_free_flush_tail(struct xm_lcache *lc, void *const *objs, unsigned n,
-		   uint64_t key, const char *fn, xm_free_fn *many);
+/* xm_free_quick's tail for an array without room for n (one instance per
+ * instruction set, xm_free_flush_* below): whole magazines of it to the
+ * depot until n fit, then the burst as xm_free_run_into stores it (tested
+ * as a run when it is of s alone, else pointer by pointer).  A burst
+ * longer than a magazine may not fit even so (an array of fewer than a
+ * magazine's objects can give none): it goes to the general loop, which
+ * fills the array and flushes it when full. */
+typedef void xm_flush_fn(struct xm_lcache *lc, const struct xm_span *s,
+			 void *const *objs, unsigned n, uint64_t key, const char *fn);
 
 /* The entry's first try: 1 to XM_BURST_MAX objects of the lcore's guessed
  * heap and class, with room in the array.  All of one span (a loop that
@@ -334,7 +335,7 @@ xm_free_flush_tail(struct xm_lcache *lc, void *const *objs, unsigned n,
  * ends in 0xff, no class index), so the span needs no class test. */
 static inline __attribute__((always_inline)) bool
 xm_free_quick(void *const *objs, unsigned n, const char *fn, enum xm_isa isa,
-	      xm_free_fn *many)
+	      xm_free_fn *many, xm_flush_fn *flush)
 {
 	uintptr_t self = xm_self;
 	if (unlikely(self <= XM_SELF_NONE))
@@ -358,7 +359,7 @@ xm_free_quick(void *const *objs, unsigned n, const char *fn, enum xm_isa isa,
 		/* Every fourth burst of 32 on an lcore that only frees (TX):
 		 * flushed here, not by the general loop after two more
 		 * lookups and entries. */
-		xm_free_flush_tail(lc, objs, n, key, fn, many);
+		flush(lc, s, objs, n, key, fn);
 		return true;
 	}
 	bool ok = true;
@@ -461,20 +462,21 @@ xm_free_scattered_tail(struct xm_lcache *lc, void *const *objs, unsigned n,
 		many(objs + got, n - got, fn);
 }
 
-static __attribute__((noinline)) void
-xm_free_flush_tail(struct xm_lcache *lc, void *const *objs, unsigned n,
-		   uint64_t key, const char *fn, xm_free_fn *many)
+/* s is read inside the section, like everything of lc: see
+ * xm_free_one_span. */
+static inline __attribute__((always_inline)) void
+xm_free_flush_body(struct xm_lcache *lc, const struct xm_span *s,
+		   void *const *objs, unsigned n, uint64_t key, const char *fn,
+		   enum xm_isa isa, xm_free_fn *many)
 {
 	int cls = (int)(key & 0xff);
 	struct xm_cache *c = &lc->cls[cls];
 	while (c->n + n > c->cap && c->n >= xm_class_mag[cls])
 		xm_cache_flush(lc, cls);
-	if (unlikely(c->n + n > c->cap)) {
-		xm_lc_exit(lc);
-		many(objs, n, fn);
-		return;
-	}
-	xm_free_scattered_tail(lc, objs, n, key, fn, many);
+	unsigned got = xm_free_run_into(lc, s, key, objs, n, isa);
+	xm_lc_exit(lc);
+	if (unlikely(got < n))
+		many(objs + got, n - got, fn);
 }
 
 /* The free loop, for every instruction set: isa is a constant in each
@@ -638,11 +640,20 @@ xm_free_body(void *const *objs, unsigned n, const char *fn, enum xm_isa isa)
 			return;                                               \
 		xm_free_many_##sfx(objs + got, n - got, fn);                  \
 	}                                                                     \
+	target __attribute__((flatten, noinline)) static void                \
+	xm_free_flush_##sfx(struct xm_lcache *lc, const struct xm_span *s,   \
+			    void *const *objs, unsigned n, uint64_t key,      \
+			    const char *fn)                                   \
+	{                                                                     \
+		xm_free_flush_body(lc, s, objs, n, key, fn, isa,              \
+				   xm_free_many_##sfx);                       \
+	}                                                                     \
 	target __attribute__((flatten)) static void                          \
 	xm_free_entry_##sfx(void *const *objs, unsigned n, const char *fn)   \
 	{                                                                     \
 		if (likely(n - 1 <= XM_BURST_MAX - 1) &&                     \
-		    likely(xm_free_quick(objs, n, fn, isa, xm_free_many_##sfx))) \
+		    likely(xm_free_quick(objs, n, fn, isa, xm_free_many_##sfx, \
+					 xm_free_flush_##sfx)))               \
 			return;                                               \
 		xm_free_rest_##sfx(objs, n, fn);                              \
 	}
