@@ -31,9 +31,7 @@ static inline int xm_cache_alloc(struct xmem_heap *h, int cls, void **objs, unsi
 		xm_lc_exit(lc);
 		return 0;
 	}
-	k->n -= n;
-	xm_ptr_copy(objs, &k->objs[k->n], n);
-	xm_lc_count(&lc->cls[cls].allocs, n);
+	xm_alloc_take(k, objs, n);
 	xm_lc_exit(lc);
 	return 1;
 }
@@ -217,16 +215,39 @@ static __attribute__((noinline)) int xm_alloc_bulk_slow(struct xmem_heap *h,
 }
 
 /* xmem_alloc_bulk once per instruction set (isa.h): the common case inline
- * (xm_alloc_bulk_fast), with nothing to save across a call, and everything
- * else a tail call.  The AVX2 instance, whose copy into objs moves 32 bytes
- * at a time, serves AVX-512 CPUs too. */
+ * (xm_alloc_enter, xm_alloc_take), with nothing to save across a call, and
+ * everything else a tail call.  An empty array (every fourth burst of 32 on
+ * an lcore that only allocates, such as RX) is refilled by the set's own
+ * tail, still inside the section, so that its copy into objs is as wide as
+ * the fast path's (isa.h); what the refill cannot serve goes the whole
+ * way.  The AVX2 instance, whose copy into objs moves 32 bytes at a time,
+ * serves AVX-512 CPUs too. */
 #define XM_ALLOC_INSTANCE(sfx, target)                                         \
+	target static __attribute__((noinline)) int                            \
+	xm_alloc_refill_##sfx(struct xm_lcache *lc, struct xmem_heap *h,       \
+			      size_t size, void **objs, unsigned n)            \
+	{                                                                       \
+		int cls = xm_class_of(size);                                    \
+		if (likely(xm_cache_refill(lc, cls, n))) {                      \
+			xm_alloc_take(&lc->cls[cls], objs, n);                  \
+			xm_lc_exit(lc);                                         \
+			return 0;                                               \
+		}                                                               \
+		xm_lc_exit(lc);                                                 \
+		return xm_alloc_bulk_slow(h, size, objs, n);                    \
+	}                                                                       \
 	target static int xm_alloc_bulk_##sfx(struct xmem_heap *h, size_t size, \
 					      void **objs, unsigned n)          \
 	{                                                                       \
-		if (likely(xm_alloc_bulk_fast(h, size, objs, n)))               \
-			return 0;                                               \
-		return xm_alloc_bulk_slow(h, size, objs, n);                    \
+		struct xm_lcache *lc = xm_alloc_enter(h, size, objs, n);        \
+		if (unlikely(!lc))                                              \
+			return xm_alloc_bulk_slow(h, size, objs, n);            \
+		struct xm_cache *k = &lc->cls[xm_class_of(size)];               \
+		if (unlikely(k->n < n))                                         \
+			return xm_alloc_refill_##sfx(lc, h, size, objs, n);     \
+		xm_alloc_take(k, objs, n);                                      \
+		xm_lc_exit(lc);                                                 \
+		return 0;                                                       \
 	}
 XM_ALLOC_INSTANCE(sse2, )
 XM_ALLOC_INSTANCE(avx2, __attribute__((target("avx2"))))

@@ -216,32 +216,47 @@ static inline void xm_lc_count(_Atomic uint64_t *c, unsigned n)
 			      memory_order_relaxed);
 }
 
-/* The common case of a bulk allocation, inline for xmem_alloc_bulk and
- * the by-node calls: a class size, a burst the cache takes, a heap with a
- * cache on this lcore, enough objects in it.  True when done (objs filled);
- * false changes nothing and the caller takes the rest of the way.  The
- * cache proves the heap live (a destroyed heap's caches are re-initialised
- * before reuse: its serial matches none), so only the magic is checked
- * before h->id is trusted.  Always inlined: out of line (GCC's choice once
- * three callers had it) xmem_alloc_bulk saved five registers around a
- * call. */
-static inline __attribute__((always_inline)) bool
-xm_alloc_bulk_fast(struct xmem_heap *h, size_t size, void **objs, unsigned n)
+/* The common case's way in, inline for xmem_alloc_bulk and the by-node
+ * calls: a class size, a burst the cache takes, a heap with a cache on this
+ * lcore.  Returns that cache, entered, or NULL (nothing entered) when the
+ * caller must take the rest of the way.  The cache proves the heap live (a
+ * destroyed heap's caches are re-initialised before reuse: its serial
+ * matches none), so only the magic is checked before h->id is trusted.
+ * Always inlined: out of line (GCC's choice once three callers had it)
+ * xmem_alloc_bulk saved five registers around a call. */
+static inline __attribute__((always_inline)) struct xm_lcache *
+xm_alloc_enter(struct xmem_heap *h, size_t size, void **objs, unsigned n)
 {
 	if (unlikely(!(objs && n - 1 < XM_BURST_MAX && size - 1 < XMEM_MAX_CLASS_SIZE &&
 		       h && xm_heap_magic(h) == XM_HEAP_MAGIC)))
-		return false;
+		return NULL;
 	struct xm_lcache *lc = xm_lcache_peek(xm_heap_idx(h), xm_heap_serial(h));
 	if (unlikely(!lc) || unlikely(!xm_lc_enter(lc)))
+		return NULL;
+	return lc;
+}
+
+/* Inside a section: n objects of k's array (it holds at least n) to objs. */
+static inline __attribute__((always_inline)) void
+xm_alloc_take(struct xm_cache *k, void **objs, unsigned n)
+{
+	k->n -= n;
+	xm_ptr_copy(objs, &k->objs[k->n], n);
+	xm_lc_count(&k->allocs, n);
+}
+
+/* The common case whole: true when done (objs filled); false changes
+ * nothing and the caller takes the rest of the way. */
+static inline __attribute__((always_inline)) bool
+xm_alloc_bulk_fast(struct xmem_heap *h, size_t size, void **objs, unsigned n)
+{
+	struct xm_lcache *lc = xm_alloc_enter(h, size, objs, n);
+	if (unlikely(!lc))
 		return false;
-	int cls = xm_class_of(size);
-	struct xm_cache *k = &lc->cls[cls];
+	struct xm_cache *k = &lc->cls[xm_class_of(size)];
 	bool ok = likely(k->n >= n);
-	if (ok) {
-		k->n -= n;
-		xm_ptr_copy(objs, &k->objs[k->n], n);
-		xm_lc_count(&k->allocs, n);
-	}
+	if (ok)
+		xm_alloc_take(k, objs, n);
 	xm_lc_exit(lc);
 	return ok;
 }
