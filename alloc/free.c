@@ -311,8 +311,8 @@ xm_free_scattered_tail(struct xm_lcache *lc, void *const *objs, unsigned n,
  * longer than a magazine may not fit even so (an array of fewer than a
  * magazine's objects can give none): it goes to the general loop, which
  * fills the array and flushes it when full. */
-typedef void xm_flush_fn(struct xm_lcache *lc, const struct xm_span *s,
-			 void *const *objs, unsigned n, uint64_t key, const char *fn);
+typedef void xm_flush_fn(struct xm_lcache *lc, void *const *objs, unsigned n,
+			 uint64_t key, const char *fn);
 
 /* The entry's first try: 1 to XM_BURST_MAX objects of the lcore's guessed
  * heap and class, with room in the array.  All of one span (a loop that
@@ -359,7 +359,7 @@ xm_free_quick(void *const *objs, unsigned n, const char *fn, enum xm_isa isa,
 		/* Every fourth burst of 32 on an lcore that only frees (TX):
 		 * flushed here, not by the general loop after two more
 		 * lookups and entries. */
-		flush(lc, s, objs, n, key, fn);
+		flush(lc, objs, n, key, fn);
 		return true;
 	}
 	bool ok = true;
@@ -462,13 +462,16 @@ xm_free_scattered_tail(struct xm_lcache *lc, void *const *objs, unsigned n,
 		many(objs + got, n - got, fn);
 }
 
-/* s is read inside the section, like everything of lc: see
- * xm_free_one_span. */
+/* The span of objs[0] is looked up again here rather than passed: kept
+ * live across xm_free_quick's test for room, it cost the AVX-512 entry a
+ * realigned stack frame.  It is read inside the section, like everything
+ * of lc (see xm_free_one_span), and xm_free_quick found it a span of key's
+ * heap and class. */
 static inline __attribute__((always_inline)) void
-xm_free_flush_body(struct xm_lcache *lc, const struct xm_span *s,
-		   void *const *objs, unsigned n, uint64_t key, const char *fn,
-		   enum xm_isa isa, xm_free_fn *many)
+xm_free_flush_body(struct xm_lcache *lc, void *const *objs, unsigned n,
+		   uint64_t key, const char *fn, enum xm_isa isa, xm_free_fn *many)
 {
+	const struct xm_span *s = (const struct xm_span *)xm_pm_entry((uintptr_t)objs[0]);
 	int cls = (int)(key & 0xff);
 	struct xm_cache *c = &lc->cls[cls];
 	while (c->n + n > c->cap && c->n >= xm_class_mag[cls])
@@ -641,11 +644,10 @@ xm_free_body(void *const *objs, unsigned n, const char *fn, enum xm_isa isa)
 		xm_free_many_##sfx(objs + got, n - got, fn);                  \
 	}                                                                     \
 	target __attribute__((flatten, noinline)) static void                \
-	xm_free_flush_##sfx(struct xm_lcache *lc, const struct xm_span *s,   \
-			    void *const *objs, unsigned n, uint64_t key,      \
-			    const char *fn)                                   \
+	xm_free_flush_##sfx(struct xm_lcache *lc, void *const *objs,         \
+			    unsigned n, uint64_t key, const char *fn)         \
 	{                                                                     \
-		xm_free_flush_body(lc, s, objs, n, key, fn, isa,              \
+		xm_free_flush_body(lc, objs, n, key, fn, isa,                 \
 				   xm_free_many_##sfx);                       \
 	}                                                                     \
 	target __attribute__((flatten)) static void                          \
