@@ -307,10 +307,10 @@ xm_free_scattered_tail(struct xm_lcache *lc, void *const *objs, unsigned n,
 /* xm_free_quick's tail for an array without room for n (one instance per
  * instruction set, xm_free_flush_* below): whole magazines of it to the
  * depot until n fit, then the burst as xm_free_run_into stores it (tested
- * as a run when it is of s alone, else pointer by pointer).  A burst
- * longer than a magazine may not fit even so (an array of fewer than a
- * magazine's objects can give none): it goes to the general loop, which
- * fills the array and flushes it when full. */
+ * as a run when it lies in objs[0]'s span alone, else pointer by pointer).
+ * A burst longer than a magazine may not fit even so (an array of fewer
+ * than a magazine's objects can give none): it goes to the general loop,
+ * which fills the array and flushes it when full. */
 typedef void xm_flush_fn(struct xm_lcache *lc, void *const *objs, unsigned n,
 			 uint64_t key, const char *fn);
 

@@ -378,8 +378,9 @@ static int xm_heap_remove(struct xmem_heap *h, void *va, size_t len)
 	struct xm_span *held = NULL, **spans = NULL;
 	size_t n_spans = 0, cap = 0;
 	/* Every unit free: nothing of r exists (no span, no block), and with
-	 * all its units claimed no carver can make any, so steps 1 to 4 have
-	 * nothing to wait for or take (no grace period, no drain). */
+	 * all its units claimed no carver can make any, so there is no grace
+	 * period to wait for, nothing to drain or check, and no span to take
+	 * off the stacks (steps 1 to 4 but the unlinking). */
 	bool fresh = xm_region_claim_all(r);
 	if (!fresh) {
 		xm_rcu_synchronize();
