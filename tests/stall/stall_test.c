@@ -9,9 +9,11 @@
  *   - large allocations: xmem_alloc + xmem_free of 256 KiB (above
  *     XMEM_MAX_CLASS_SIZE);
  *   - bulk calls over 64 objects: xmem_alloc_bulk + xmem_free_bulk of 100.
- * The handler records which call the freeze landed in ("between calls" when
- * none).  While the victim is frozen, every worker must complete
- * XMEM_STALL_OPS bursts within XMEM_STALL_DEADLINE_MS.  The workers need
+ * Each freeze aims at a kind: after a random pause the main thread waits
+ * until the victim is inside a call of that kind, then signals; the handler
+ * records which call the freeze landed in ("between calls" when none).
+ * While the victim is frozen, every worker must complete XMEM_STALL_OPS
+ * bursts within XMEM_STALL_DEADLINE_MS.  The workers need
  * fresh spans and magazines meanwhile: before each freeze the main thread
  * trims the heap (caches and depot empty, empty spans given back) and tells
  * the workers to grow their windows of live objects, class after class
@@ -272,7 +274,10 @@ static void *worker_main(void *arg)
 
 /* ---- the victim ------------------------------------------------------ */
 
-static volatile sig_atomic_t g_in_op;       /* the kind of call it is inside */
+/* The kind of call the victim is inside.  Read by its own signal handler
+ * and, as a hint of when to signal, by the main thread: seq_cst stores keep
+ * them in program order around the library call. */
+static atomic_int g_in_op;
 static atomic_int g_frozen, g_thaw, g_frozen_kind;
 static atomic_int g_want, g_doing;          /* target asked for, and running */
 static _Atomic uint64_t g_freezes_seen;
@@ -286,7 +291,7 @@ static void on_freeze(int sig)
 {
 	(void)sig;
 	atomic_fetch_add(&g_freezes_seen, 1);
-	atomic_store(&g_frozen_kind, (int)g_in_op);
+	atomic_store(&g_frozen_kind, atomic_load(&g_in_op));
 	atomic_store(&g_frozen, 1);
 	struct timespec ts = {0, 50000};
 	while (!atomic_load(&g_thaw))
@@ -295,7 +300,7 @@ static void on_freeze(int sig)
 	atomic_store(&g_frozen, 0);
 }
 
-#define IN(kind, call) (g_in_op = (kind), (call), g_in_op = K_NONE)
+#define IN(kind, call) (atomic_store(&g_in_op, (kind)), (call), atomic_store(&g_in_op, K_NONE))
 
 static void victim_op(enum kind k, uint64_t *rng, unsigned iter)
 {
@@ -467,7 +472,7 @@ static void run(const enum kind *tg, int ntg, unsigned freezes, uint64_t deadlin
 
 	uint64_t rng = 0xf2eeull, frozen_ns = 0, frozen_bursts = 0;
 	bool dropped[N_KINDS] = {false};
-	int next = 0;
+	int next = 0, addremove = 0;
 	for (unsigned f = 0; f < freezes; f++) {
 		int t, tried = 0;
 		do
@@ -485,7 +490,18 @@ static void run(const enum kind *tg, int ntg, unsigned freezes, uint64_t deadlin
 			spans0 = span_count(&out->span_bytes);
 			atomic_fetch_add(&g_epoch, 1);
 		}
+		/* Aim at a kind of call: after a random pause, wait (up to 1 s) until
+		 * the victim is inside it, then signal.  Every other add/remove freeze
+		 * aims at the removal, which is far shorter than the add (a chunk
+		 * nothing was carved from leaves without a grace period), so a freeze
+		 * at a random time would seldom find the victim there. */
+		enum kind aim = (enum kind)t;
+		if (t == K_ADD && (addremove++ & 1))
+			aim = K_REMOVE;
 		usleep((useconds_t)xt_range_r(&rng, 0, 1000));
+		for (uint64_t t_aim = now_ns();
+		     aim != K_NONE && atomic_load(&g_in_op) != (int)aim && now_ns() - t_aim < 1000000000u;)
+			;
 		pthread_kill(vt, SIGUSR1);
 		while (!atomic_load(&g_frozen))
 			sched_yield();
