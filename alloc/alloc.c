@@ -267,12 +267,15 @@ __attribute__((constructor)) static void xm_alloc_pick(void)
 		xm_alloc_bulk_pick = xm_alloc_bulk_avx2;
 }
 
-/* A tail jump through the pointer: the valgrind hook (memcheck builds
- * only, where this frame then stays on the stack that memcheck records for
- * the blocks) is empty otherwise. */
+/* A burst of one inline here (one pointer moved: no vector code, so no
+ * instance to pick), anything else a tail jump through the pointer: the
+ * valgrind hook (memcheck builds only, where this frame then stays on the
+ * stack that memcheck records for the blocks) is empty otherwise. */
 int xmem_alloc_bulk(struct xmem_heap *h, size_t size, void **objs, unsigned n)
 {
-	int rc = xm_alloc_bulk_pick(h, size, objs, n);
+	int rc = 0;
+	if (n != 1 || unlikely(!xm_alloc_bulk_fast(h, size, objs, 1)))
+		rc = xm_alloc_bulk_pick(h, size, objs, n);
 	if (rc == 0)
 		xm_vg_on_alloc(objs, n, size);
 	return rc;

@@ -314,6 +314,29 @@ xm_free_scattered_tail(struct xm_lcache *lc, void *const *objs, unsigned n,
 typedef void xm_flush_fn(struct xm_lcache *lc, void *const *objs, unsigned n,
 			 uint64_t key, const char *fn);
 
+/* The first steps of both first tries: the lcore (*lp) and the span of p
+ * (the burst's first pointer) from the page map, or NULL (no lcore, or not
+ * a span's). */
+static inline __attribute__((always_inline)) const struct xm_span *
+xm_free_first_span(uintptr_t p, const struct xm_lcore **lp)
+{
+	uintptr_t self = xm_self;
+	if (unlikely(self <= XM_SELF_NONE))
+		return NULL;
+	*lp = (const struct xm_lcore *)self;
+	uintptr_t e = xm_pm_entry(p);
+	if (unlikely((e & XM_PM_REGION) || !e))
+		return NULL;
+	return (const struct xm_span *)e;
+}
+
+/* The guessed lcache still serves the heap of the guessed key. */
+static inline bool xm_free_guess_live(const struct xm_lcache *lc, uint64_t key)
+{
+	return likely(lc) &&
+	       likely(atomic_load_explicit(&lc->serial, memory_order_relaxed) == key >> 8);
+}
+
 /* The entry's first try: 1 to XM_BURST_MAX objects of the lcore's guessed
  * heap and class, with room in the array.  All of one span (a loop that
  * frees what it just allocated) are stored here -- four or more tested as
@@ -337,19 +360,13 @@ static inline __attribute__((always_inline)) bool
 xm_free_quick(void *const *objs, unsigned n, const char *fn, enum xm_isa isa,
 	      xm_free_fn *many, xm_flush_fn *flush)
 {
-	uintptr_t self = xm_self;
-	if (unlikely(self <= XM_SELF_NONE))
-		return false;
-	const struct xm_lcore *l = (const struct xm_lcore *)self;
-	uintptr_t p = (uintptr_t)objs[0];
-	uintptr_t e = xm_pm_entry(p);
-	const struct xm_span *s = (const struct xm_span *)e;
-	if (unlikely((e & XM_PM_REGION) || !e))
+	const struct xm_lcore *l;
+	const struct xm_span *s = xm_free_first_span((uintptr_t)objs[0], &l);
+	if (unlikely(!s))
 		return false;
 	struct xm_lcache *lc = l->free_lc;
 	uint64_t key = l->free_key;
-	if (unlikely(!lc) || unlikely(s->cache_key != key) ||
-	    unlikely(atomic_load_explicit(&lc->serial, memory_order_relaxed) != key >> 8))
+	if (unlikely(s->cache_key != key) || !xm_free_guess_live(lc, key))
 		return false;
 	uintptr_t lo = s->base, used = s->used_len;
 	if (unlikely(!xm_lc_enter(lc)))
@@ -389,6 +406,42 @@ xm_free_quick(void *const *objs, unsigned n, const char *fn, enum xm_isa isa,
 	}
 	xm_lc_exit(lc);
 	return ok;
+}
+
+/* The entry's first try for a single pointer (xmem_free, bursts of one):
+ * xm_free_quick's test of the guess and of the slot, in an order that
+ * keeps few values live, so that the entry, which inlines only this, needs
+ * no more registers than the caller lends it (no saves, no frame): a burst
+ * of one is mostly fixed cost. */
+static inline __attribute__((always_inline)) bool
+xm_free_one(void *const *objs, const char *fn, xm_flush_fn *flush)
+{
+	const struct xm_lcore *l;
+	uintptr_t p = (uintptr_t)objs[0];
+	const struct xm_span *s = xm_free_first_span(p, &l);
+	if (unlikely(!s))
+		return false;
+	uint64_t key = l->free_key;
+	uintptr_t off = p - s->base;
+	if (unlikely(s->cache_key != key) || unlikely(off >= s->used_len) ||
+	    unlikely(!xm_span_slot_ok(s, off)))
+		return false;
+	struct xm_lcache *lc = l->free_lc;
+	if (!xm_free_guess_live(lc, key))
+		return false;
+	if (unlikely(!xm_lc_enter(lc)))
+		return false;
+	struct xm_cache *c = &lc->cls[key & 0xff];
+	uint32_t cn = c->n;
+	if (unlikely(cn + 1 > c->cap)) {
+		flush(lc, objs, 1, key, fn);
+		return true;
+	}
+	c->objs[cn] = (void *)p;
+	c->n = cn + 1;
+	xm_lc_count(&c->frees, 1);
+	xm_lc_exit(lc);
+	return true;
 }
 
 /* The scattered part of the free loop: src[0..lim) into dst while each is
@@ -663,17 +716,31 @@ XM_FREE_INSTANCE(sse2, XM_SSE2, )
 XM_FREE_INSTANCE(avx2, XM_AVX2, __attribute__((target("avx2"))))
 XM_FREE_INSTANCE(avx512, XM_AVX512, __attribute__((target("avx2,avx512f"))))
 
-/* The instance for this CPU.  Written once by the constructor, before main
- * and before any other thread exists, and never again. */
+/* The instances for this CPU.  Written once by the constructor, before
+ * main and before any other thread exists, and never again. */
 static xm_free_fn *xm_free_pick_fn = xm_free_entry_sse2;
+static xm_flush_fn *xm_free_flush_pick_fn = xm_free_flush_sse2;
 
 __attribute__((constructor)) static void xm_free_pick(void)
 {
 	enum xm_isa isa = xm_isa_pick();
-	if (isa == XM_AVX512)
+	if (isa == XM_AVX512) {
 		xm_free_pick_fn = xm_free_entry_avx512;
-	else if (isa == XM_AVX2)
+		xm_free_flush_pick_fn = xm_free_flush_avx512;
+	} else if (isa == XM_AVX2) {
 		xm_free_pick_fn = xm_free_entry_avx2;
+		xm_free_flush_pick_fn = xm_free_flush_avx2;
+	}
+}
+
+/* One pointer: xm_free_one, which has no vector code, inline in the
+ * exported function (no dispatch), else the instance's entry. */
+static inline __attribute__((always_inline)) void
+xm_free_single(void *const *objs, const char *fn)
+{
+	if (likely(xm_free_one(objs, fn, xm_free_flush_pick_fn)))
+		return;
+	xm_free_pick_fn(objs, 1, fn);
 }
 
 void xm_free_many(void *const *objs, unsigned n, const char *fn)
@@ -685,7 +752,7 @@ void xmem_free(void *ptr)
 {
 	if (ptr) {
 		xm_vg_on_free(&ptr, 1, "xmem_free");
-		xm_free_many(&ptr, 1, "xmem_free");
+		xm_free_single(&ptr, "xmem_free");
 	}
 }
 
@@ -697,7 +764,10 @@ void xmem_free_bulk(void *const *objs, unsigned n)
 		return;
 	}
 	xm_vg_on_free(objs, n, "xmem_free_bulk");
-	xm_free_pick_fn(objs, n, "xmem_free_bulk");
+	if (n == 1)
+		xm_free_single(objs, "xmem_free_bulk");
+	else
+		xm_free_pick_fn(objs, n, "xmem_free_bulk");
 }
 
 size_t xmem_usable_size(const void *ptr)

@@ -153,6 +153,28 @@ static void case_bulk_many_sizes(int with_table)
 			XT_CHECK_STATS_SAME(&s0, &s1);
 		}
 	}
+	/* Bursts of one from warm caches (a path of their own): with every
+	 * class's array holding objects (no trim in between), each gets an
+	 * object of its own size's class. */
+	for (int round = 0; round < 2; round++)
+		for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+			void *objs[32];
+			size_t want = sizes[i] <= XMEM_MAX_CLASS_SIZE ?
+				      xmem_class_size(xmem_size_class(sizes[i])) : 0;
+			if (round == 0) {
+				if (CHECK_OK(xmem_alloc_bulk(e.h, sizes[i], objs, 32)))
+					xmem_free_bulk(objs, 32);
+				continue;
+			}
+			if (!CHECK_OK(xmem_alloc_bulk(e.h, sizes[i], objs, 1)))
+				continue;
+			if (!check_bulk(&e, objs, 1, sizes[i]) ||
+			    (want && !CHECK_EQ(xmem_usable_size(objs[0]), want)))
+				fprintf(stderr, "  warm burst of one x %zu\n", sizes[i]);
+			xmem_free_bulk(objs, 1);
+		}
+	xt_stats(e.h, &s1);
+	XT_CHECK_STATS_SAME(&s0, &s1);
 	/* argument errors */
 	void *objs[4];
 	CHECK_FAILS_INT(xmem_alloc_bulk(NULL, 64, objs, 4), EINVAL);
