@@ -1,4 +1,4 @@
-/* numa_exp.h - the NUMA placement experiment (issue 11): what the runner
+/* numa_exp.h - the NUMA placement experiment (docs/numa.md): what the runner
  * (numa_exp.c: topology, heaps, the matrix) hands the reporter
  * (numa_report.c: table, JSON, SVG heat map). */
 #ifndef NX_NUMA_EXP_H

@@ -1,4 +1,4 @@
-/* numa_test.c - NUMA placement on a host with one node (issue 11):
+/* numa_test.c - NUMA placement on a host with one node:
  *   - node-0 heaps from xmem_numa_map serve xmem_alloc_node(0) and
  *     XMEM_NUMA_LOCAL, and the blocks are on node 0 (move_pages);
  *   - ENOENT for a node without a heap, EINVAL for bad node numbers;

@@ -1,4 +1,4 @@
-/* numa_guest.c - NUMA placement checked in a two-node QEMU guest (issue 11),
+/* numa_guest.c - NUMA placement checked in a two-node QEMU guest,
  * run as /bin/guest_test by tests/numa_guest/run.sh.  One line per check,
  * "NUMA CHECK PASS|FAIL <name>: <detail>", then "NUMA RESULT: PASS|FAIL":
  *   topology          two nodes with memory, CPU 0 on node 0, CPU 1 on node 1

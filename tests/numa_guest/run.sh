@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/numa_guest/run.sh: NUMA placement proven in a two-node QEMU guest (issue 11).
+# tests/numa_guest/run.sh: NUMA placement proven in a two-node QEMU guest.
 #
 # Owns: building the static guest binaries (tests/numa_guest/numa_guest.c and the experiment
 # tool bench/numa, each with all of libxmem), the QEMU topology (two NUMA nodes of 512 MiB
