@@ -408,11 +408,12 @@ xm_free_quick(void *const *objs, unsigned n, const char *fn, enum xm_isa isa,
 	return ok;
 }
 
-/* The entry's first try for a single pointer (xmem_free, bursts of one):
+/* The first try for a single pointer (xmem_free, bursts of one), inline
+ * in those two exported functions rather than behind the instance pointer:
  * xm_free_quick's test of the guess and of the slot, in an order that
- * keeps few values live, so that the entry, which inlines only this, needs
- * no more registers than the caller lends it (no saves, no frame): a burst
- * of one is mostly fixed cost. */
+ * keeps few values live, so that they need no more registers than the
+ * caller lends them (no saves, no frame; the instance entries save six):
+ * a burst of one is mostly fixed cost.  False changes nothing. */
 static inline __attribute__((always_inline)) bool
 xm_free_one(void *const *objs, const char *fn, xm_flush_fn *flush)
 {
