@@ -734,12 +734,20 @@ __attribute__((constructor)) static void xm_free_pick(void)
 	}
 }
 
+/* The instance's flush tail, for xm_free_one: a direct call target, so
+ * that the pointer is read only when an array is full, not on every free. */
+static void xm_free_flush_picked(struct xm_lcache *lc, void *const *objs, unsigned n,
+				 uint64_t key, const char *fn)
+{
+	xm_free_flush_pick_fn(lc, objs, n, key, fn);
+}
+
 /* One pointer: xm_free_one, which has no vector code, inline in the
  * exported function (no dispatch), else the instance's entry. */
 static inline __attribute__((always_inline)) void
 xm_free_single(void *const *objs, const char *fn)
 {
-	if (likely(xm_free_one(objs, fn, xm_free_flush_pick_fn)))
+	if (likely(xm_free_one(objs, fn, xm_free_flush_picked)))
 		return;
 	xm_free_pick_fn(objs, 1, fn);
 }
