@@ -27,10 +27,8 @@ static inline int xm_cache_alloc(struct xmem_heap *h, int cls, void **objs, unsi
 	if (unlikely(!lc) || unlikely(!xm_lc_enter(lc)))
 		return -1;
 	struct xm_cache *k = &lc->cls[cls];
-	if (unlikely(k->n < n) && !xm_cache_refill(lc, cls, n)) {
-		xm_lc_exit(lc);
-		return 0;
-	}
+	if (unlikely(k->n < n))
+		return xm_alloc_refill_take(lc, cls, objs, n);
 	xm_alloc_take(k, objs, n);
 	xm_lc_exit(lc);
 	return 1;
@@ -227,13 +225,8 @@ static __attribute__((noinline)) int xm_alloc_bulk_slow(struct xmem_heap *h,
 	xm_alloc_refill_##sfx(struct xm_lcache *lc, struct xmem_heap *h,       \
 			      size_t size, void **objs, unsigned n)            \
 	{                                                                       \
-		int cls = xm_class_of(size);                                    \
-		if (likely(xm_cache_refill(lc, cls, n))) {                      \
-			xm_alloc_take(&lc->cls[cls], objs, n);                  \
-			xm_lc_exit(lc);                                         \
+		if (likely(xm_alloc_refill_take(lc, xm_class_of(size), objs, n))) \
 			return 0;                                               \
-		}                                                               \
-		xm_lc_exit(lc);                                                 \
 		return xm_alloc_bulk_slow(h, size, objs, n);                    \
 	}                                                                       \
 	target static int xm_alloc_bulk_##sfx(struct xmem_heap *h, size_t size, \

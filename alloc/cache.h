@@ -268,6 +268,19 @@ bool xm_cache_refill(struct xm_lcache *lc, int cls, unsigned need);
 /* Inside a section: move one magazine of a full cls array to the depot. */
 void xm_cache_flush(struct xm_lcache *lc, int cls);
 
+/* Inside a section, with cls's array short of n: refill it (depot, then
+ * spans), take n, and leave the section.  False (nothing taken; ENOMEM)
+ * when the refill fell short. */
+static inline __attribute__((always_inline)) bool
+xm_alloc_refill_take(struct xm_lcache *lc, int cls, void **objs, unsigned n)
+{
+	bool ok = xm_cache_refill(lc, cls, n);
+	if (likely(ok))
+		xm_alloc_take(&lc->cls[cls], objs, n);
+	xm_lc_exit(lc);
+	return ok;
+}
+
 /* Push objs[0..n) (at most one magazine of class cls of heap h) to h's
  * depot; without memory for a magazine, put them back into their spans. */
 void xm_depot_push(struct xmem_heap *h, int cls, void *const *objs, unsigned n);
