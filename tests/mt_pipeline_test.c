@@ -5,8 +5,6 @@
  * of live 2 KiB slots catches any block handed out twice or freed while not
  * live; removed memory must never be handed out. */
 #include <pthread.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -173,14 +171,8 @@ static void case_pipeline_with_control(void)
  * membarrier(2) (seq_cst Dekker on both sides). */
 static void case_without_membarrier(void)
 {
-	pid_t pid;
-	char *argv[] = { "mt_pipeline_test", NULL };
 	char *envp[] = { "XMEM_NO_MEMBARRIER=1", "XT_CHILD=1", NULL };
-	int st = -1;
-	if (!CHECK_EQ(posix_spawn(&pid, "/proc/self/exe", NULL, NULL, argv, envp), 0))
-		return;
-	waitpid(pid, &st, 0);
-	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	xt_rerun_self("mt_pipeline_test", envp);
 }
 
 int main(void)

@@ -14,6 +14,8 @@
  *   xt_run("name", fn)       runs one case; prints "PASS name" or "FAIL name"
  *   xt_run_isolated("name", fn, arg)  the same in a child process (fork), so
  *                            a case that crashes the library fails alone
+ *   xt_rerun_self(argv0, envp)  runs the test binary again with envp; a
+ *                            failed check unless the child exits 0
  *   xt_skip("why")           prints "SKIPPED: why" and exits 0
  *   return xt_done();        at the end of main: non-zero if anything failed
  *
@@ -239,6 +241,23 @@ static inline void xt_run_isolated(const char *name, void (*fn)(int), int arg)
 		printf("FAIL %s (the case exited with status %d before it finished)\n",
 		       name, WEXITSTATUS(st));
 	fflush(stdout);
+}
+
+/* Run this test's own binary again, as argv0, with only the environment
+ * envp (say XMEM_NO_MEMBARRIER=1 and a marker the child checks); a failed
+ * check unless it exits 0.  For a mode the library reads once, at load. */
+#include <spawn.h>
+static inline void xt_rerun_self(const char *argv0, char *const envp[])
+{
+	pid_t pid;
+	char *argv[] = { (char *)argv0, NULL };
+	int st = -1;
+	fflush(stdout);
+	if (!CHECK_EQ(posix_spawn(&pid, "/proc/self/exe", NULL, NULL, argv, envp), 0))
+		return;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
 static inline void xt_skip(const char *fmt, ...)
