@@ -95,14 +95,12 @@ static inline struct xm_lcache *xm_lcache_of(struct xmem_heap *h, int id,
 }
 
 /* This thread's cache for heap h if it has one ready, else NULL: the
- * fast paths' lookup, which never calls out. */
+ * fast paths' lookup, which never calls out (xm_self may be a stand-in
+ * lcore, whose row is empty). */
 static inline struct xm_lcache *xm_lcache_peek(int id, uint64_t serial)
 {
-	uintptr_t self = xm_self;
-	if (unlikely(self <= XM_SELF_NONE))
-		return NULL;
 	struct xm_lcache *lc = atomic_load_explicit(
-		&((struct xm_lcore *)self)->lc[id], memory_order_acquire);
+		&((struct xm_lcore *)xm_self)->lc[id], memory_order_acquire);
 	/* Relaxed: see xm_lcache_of. */
 	if (likely(lc && atomic_load_explicit(&lc->serial, memory_order_relaxed) ==
 			 serial))

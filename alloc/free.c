@@ -270,10 +270,8 @@ xm_free_run_into(struct xm_lcache *lc, const struct xm_span *s, uint64_t key,
 static inline __attribute__((always_inline)) unsigned
 xm_free_one_span(void *const *objs, unsigned n, enum xm_isa isa)
 {
-	uintptr_t self = xm_self;
-	if (unlikely(self <= XM_SELF_NONE))
-		return 0;
-	struct xm_lcore *l = (struct xm_lcore *)self;
+	/* Maybe a stand-in lcore, which has no lcache (lcore.h). */
+	struct xm_lcore *l = (struct xm_lcore *)xm_self;
 	uintptr_t e = xm_pm_entry((uintptr_t)objs[0]);
 	const struct xm_span *s = (const struct xm_span *)e;
 	if (unlikely((e & XM_PM_REGION) || !e || s->cls == XM_CLS_LARGE))
@@ -314,17 +312,15 @@ xm_free_scattered_tail(struct xm_lcache *lc, void *const *objs, unsigned n,
 typedef void xm_flush_fn(struct xm_lcache *lc, void *const *objs, unsigned n,
 			 uint64_t key, const char *fn);
 
-/* The first steps of both first tries: the lcore (*lp) and the span of p
- * (the burst's first pointer) from the page map, or NULL (no lcore, or not
- * a span's). */
+/* The first steps of both first tries: the lcore (*lp: maybe a stand-in,
+ * whose guess no span matches) and the span of p (the burst's first
+ * pointer) from the page map, or NULL (not a span's).  The callers test p
+ * against the span's range before anything else. */
 static inline __attribute__((always_inline)) const struct xm_span *
 xm_free_first_span(uintptr_t p, const struct xm_lcore **lp)
 {
-	uintptr_t self = xm_self;
-	if (unlikely(self <= XM_SELF_NONE))
-		return NULL;
-	*lp = (const struct xm_lcore *)self;
-	uintptr_t e = xm_pm_entry(p);
+	*lp = (const struct xm_lcore *)xm_self;
+	uintptr_t e = xm_pm_entry_unchecked(p);
 	if (unlikely((e & XM_PM_REGION) || !e))
 		return NULL;
 	return (const struct xm_span *)e;

@@ -11,7 +11,8 @@
 #include "shared.h"
 #include "state.h"
 
-__thread uintptr_t xm_self XM_TLS;
+const struct xm_lcore xm_lcore_unset = {.id = -1}, xm_lcore_none = {.id = -1};
+__thread uintptr_t xm_self XM_TLS = XM_SELF_UNSET;
 
 static pthread_key_t xm_lcore_key;
 static pthread_once_t xm_lcore_once = PTHREAD_ONCE_INIT;
@@ -70,7 +71,7 @@ struct xm_lcore *xm_lcore_slow(void)
 
 int xmem_thread_register(void)
 {
-	if (xm_self > XM_SELF_NONE)
+	if (xm_self_is_lcore(xm_self))
 		return ((struct xm_lcore *)xm_self)->id;
 	xm_self = XM_SELF_UNSET;
 	struct xm_lcore *l = xm_lcore_slow();
@@ -87,7 +88,7 @@ int xmem_thread_register_id(unsigned id)
 		errno = EINVAL;
 		return -1;
 	}
-	struct xm_lcore *old = xm_self > XM_SELF_NONE ? (struct xm_lcore *)xm_self : NULL;
+	struct xm_lcore *old = xm_self_is_lcore(xm_self) ? (struct xm_lcore *)xm_self : NULL;
 	if (old && old->id == (int)id)
 		return (int)id;
 	pthread_once(&xm_lcore_once, xm_lcore_init);
@@ -112,7 +113,7 @@ int xmem_thread_register_id(unsigned id)
 
 int xmem_thread_unregister(void)
 {
-	if (xm_self <= XM_SELF_NONE) {
+	if (!xm_self_is_lcore(xm_self)) {
 		errno = ENOENT;
 		return -1;
 	}
@@ -125,5 +126,5 @@ int xmem_thread_unregister(void)
 
 int xmem_lcore_id(void)
 {
-	return xm_self > XM_SELF_NONE ? ((struct xm_lcore *)xm_self)->id : -1;
+	return xm_self_is_lcore(xm_self) ? ((struct xm_lcore *)xm_self)->id : -1;
 }

@@ -38,13 +38,25 @@ struct xm_lcore {
  * __tls_get_addr call, also in the shared library.  That model takes a
  * slot of the static TLS block, which a library loaded with dlopen() late
  * in a process may not find free; glibc keeps a surplus for this
- * (glibc.rtld.optional_static_tls), and 8 bytes fit it. */
-#define XM_SELF_UNSET ((uintptr_t)0)
-#define XM_SELF_NONE  ((uintptr_t)1)
+ * (glibc.rtld.optional_static_tls), and 8 bytes fit it.
+ *
+ * The two markers point at stand-in lcores of their own, read-only, whose
+ * rows are empty (no lcache, guess key 0, which no span has).  So the fast
+ * paths read through xm_self without telling a marker from an lcore: they
+ * find no cache and take the slower way, where xm_lcore_self tells. */
+extern const struct xm_lcore xm_lcore_unset, xm_lcore_none;
+#define XM_SELF_UNSET ((uintptr_t)&xm_lcore_unset)
+#define XM_SELF_NONE  ((uintptr_t)&xm_lcore_none)
 /* Hidden too (declarations are not covered by -fvisibility=hidden): no
  * dynamic symbol in libxmem.so. */
 #define XM_TLS __attribute__((visibility("hidden"), tls_model("initial-exec")))
 extern __thread uintptr_t xm_self XM_TLS;
+
+/* xm_self holds an lcore, not a marker. */
+static inline bool xm_self_is_lcore(uintptr_t s)
+{
+	return s != XM_SELF_UNSET && s != XM_SELF_NONE;
+}
 
 /* This thread's lcore, assigning one on first use; NULL when all ids are
  * taken. */
@@ -53,7 +65,7 @@ struct xm_lcore *xm_lcore_slow(void);
 static inline struct xm_lcore *xm_lcore_self(void)
 {
 	uintptr_t s = xm_self;
-	if (likely(s > XM_SELF_NONE))
+	if (likely(xm_self_is_lcore(s)))
 		return (struct xm_lcore *)s;
 	return s == XM_SELF_NONE ? NULL : xm_lcore_slow();
 }

@@ -116,6 +116,22 @@ static inline uintptr_t xm_pm_entry(uintptr_t va)
 	return xm_pm_leaf_entry(leaf, va);
 }
 
+/* xm_pm_entry without the test of va's bits above XMEM_VA_BITS, for the
+ * free paths' first try: such an address reads the entry of its low bits
+ * instead, and lies outside whatever span that finds (spans lie below
+ * 2^XMEM_VA_BITS), so the caller's range test against the span, which it
+ * makes anyway, turns it away. */
+static inline uintptr_t xm_pm_entry_unchecked(uintptr_t va)
+{
+	struct xm_pm_leaf *leaf = atomic_load_explicit(
+		&xm_pm_root[(va >> (XM_UNIT_SHIFT + XM_PM_LEAF_BITS)) &
+			    ((1u << XM_PM_ROOT_BITS) - 1)],
+		memory_order_acquire);
+	if (unlikely(!leaf))
+		return 0;
+	return xm_pm_leaf_entry(leaf, va);
+}
+
 /* The span of va's unit, or NULL (not in a class span or large block
  * start). */
 static inline struct xm_span *xm_pagemap_span(uintptr_t va)
