@@ -26,6 +26,17 @@ __attribute__((constructor)) static void xm_cache_init(void)
 		atomic_store(&xm_st.checked_on, 1);
 }
 
+bool xm_lc_enter_fenced(struct xm_lcache *lc)
+{
+	/* Plain C11 Dekker, seq_cst on both sides (the drainer's fetch_or of
+	 * stop, then its load of busy). */
+	atomic_exchange(&lc->busy, 1);
+	if (atomic_load(&lc->stop) == XM_STOP_FENCE)
+		return true;
+	atomic_store_explicit(&lc->busy, 0, memory_order_release);
+	return false;
+}
+
 /* Cache colouring: lcaches are power-of-two metadata blocks, so without an
  * offset the hot lines of every lcore's cache (the handshake words, the
  * array heads of a class) would sit at the same addresses modulo 64 KiB and
@@ -96,6 +107,10 @@ struct xm_lcache *xm_lcache_create(struct xmem_heap *h, struct xm_lcore *l,
 		lc = (struct xm_lcache *)
 			(block + (size_t)(l->id % XM_LC_COLOURS) * XM_LC_COLOUR);
 		lc->block = block;
+		/* Before lc is published (the seq_cst store below). */
+		if (!xm_membarrier_ok)
+			atomic_store_explicit(&lc->stop, XM_STOP_FENCE,
+					      memory_order_relaxed);
 		void **slot = lc->store;
 		for (int c = 0; c < XMEM_NUM_CLASSES; c++) {
 			lc->cls[c].cap = 2u * xm_class_mag[c];

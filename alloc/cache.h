@@ -18,6 +18,9 @@
  * entirely to the drainer's side (an asymmetric fence): the owner pays two
  * stores and a load, no fence.  An owner that finds its cache stopped does
  * not wait: it takes the cacheless path (alloc.c), which is lock-free too.
+ * Without membarrier every cache carries XM_STOP_FENCE from its creation,
+ * so the owner's one test of `stop` also sends it to the fenced variant
+ * (xm_lc_enter_fenced): the fast path tests no mode flag of its own.
  *
  * An lcache is never freed: it belongs to its (lcore, heap id) slot and is
  * re-initialised in place, by its owner, for the next heap with that id.
@@ -38,6 +41,7 @@
 
 #define XM_STOP_DRAIN   1u   /* a drainer owns the cache right now */
 #define XM_STOP_CHECKED 2u   /* checked mode: use the locked path */
+#define XM_STOP_FENCE   4u   /* for good: no membarrier, owners fence */
 
 /* One class's array: cap = two magazines of the class, so that after a
  * flush or refill one burst can still go either way without touching the
@@ -66,7 +70,8 @@ struct xm_lcache {
 };
 
 /* 1 when membarrier(2) private expedited is registered; else the owner side
- * uses a full fence and the drainer none. */
+ * uses a full fence and the drainer none (every cache is created with
+ * XM_STOP_FENCE then). */
 extern int xm_membarrier_ok;
 
 /* The owner's slow path of xm_lcache_of: allocate its cache for heap h
@@ -113,28 +118,33 @@ static inline struct xm_lcache *xm_lcache_get(struct xmem_heap *h)
 	return xm_lcache_of(h, xm_heap_idx(h), xm_heap_serial(h));
 }
 
+/* The fast paths' entry, which never calls out: false (nothing entered)
+ * when stop is not 0 -- a drainer or checked mode holds the cache, or there
+ * is no membarrier (XM_STOP_FENCE), where the caller's slower way enters
+ * with xm_lc_enter.  busy must be visible before stop is read: the
+ * drainer's membarrier supplies the CPU fence, so here only the compiler
+ * must not reorder.  Acquire: see what a finished drainer did to the
+ * arrays. */
+static inline bool xm_lc_try_enter(struct xm_lcache *lc)
+{
+	atomic_store_explicit(&lc->busy, 1, memory_order_relaxed);
+	atomic_signal_fence(memory_order_seq_cst);
+	if (likely(atomic_load_explicit(&lc->stop, memory_order_acquire) == 0))
+		return true;
+	atomic_store_explicit(&lc->busy, 0, memory_order_release);
+	return false;
+}
+
+/* Without membarrier: Dekker with a fence of the owner's own. */
+bool xm_lc_enter_fenced(struct xm_lcache *lc);
+
 /* Enter the owner's section; false when a drainer or checked mode holds
  * the cache (the caller then takes the locked path). */
 static inline bool xm_lc_enter(struct xm_lcache *lc)
 {
-	uint32_t stop;
-	if (likely(xm_membarrier_ok)) {
-		/* busy must be visible before stop is read.  The drainer's
-		 * membarrier supplies the CPU fence; here only the compiler
-		 * must not reorder.  Acquire: see what a finished drainer did
-		 * to the arrays. */
-		atomic_store_explicit(&lc->busy, 1, memory_order_relaxed);
-		atomic_signal_fence(memory_order_seq_cst);
-		stop = atomic_load_explicit(&lc->stop, memory_order_acquire);
-	} else {
-		/* No membarrier: plain C11 Dekker, seq_cst on both sides. */
-		atomic_exchange(&lc->busy, 1);
-		stop = atomic_load(&lc->stop);
-	}
-	if (likely(stop == 0))
+	if (likely(xm_lc_try_enter(lc)))
 		return true;
-	atomic_store_explicit(&lc->busy, 0, memory_order_release);
-	return false;
+	return unlikely(!xm_membarrier_ok) && xm_lc_enter_fenced(lc);
 }
 
 /* Release: a drainer that sees busy == 0 sees every write of the section. */
@@ -229,7 +239,7 @@ xm_alloc_enter(struct xmem_heap *h, size_t size, void **objs, unsigned n)
 		       h && xm_heap_magic(h) == XM_HEAP_MAGIC)))
 		return NULL;
 	struct xm_lcache *lc = xm_lcache_peek(xm_heap_idx(h), xm_heap_serial(h));
-	if (unlikely(!lc) || unlikely(!xm_lc_enter(lc)))
+	if (unlikely(!lc) || unlikely(!xm_lc_try_enter(lc)))
 		return NULL;
 	return lc;
 }
