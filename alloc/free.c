@@ -287,6 +287,7 @@ xm_free_one_span(void *const *objs, unsigned n, enum xm_isa isa)
 	xm_lc_exit(lc);
 	if (got) {
 		l->free_lc = lc;
+		l->free_cache = &lc->cls[key & 0xff];
 		l->free_key = key;
 	}
 	return got;
@@ -326,13 +327,6 @@ xm_free_first_span(uintptr_t p, const struct xm_lcore **lp)
 	return (const struct xm_span *)e;
 }
 
-/* The guessed lcache still serves the heap of the guessed key. */
-static inline bool xm_free_guess_live(const struct xm_lcache *lc, uint64_t key)
-{
-	return likely(lc) &&
-	       likely(atomic_load_explicit(&lc->serial, memory_order_relaxed) == key >> 8);
-}
-
 /* The entry's first try: 1 to XM_BURST_MAX objects of the lcore's guessed
  * heap and class, with room in the array.  All of one span (a loop that
  * frees what it just allocated) are stored here -- four or more tested as
@@ -348,10 +342,15 @@ static inline bool xm_free_guess_live(const struct xm_lcache *lc, uint64_t key)
  * depend on the page-map walk (pointer -> leaf -> span -> heap id ->
  * lcache), and a loop that allocates and frees bursts carries only the
  * array's count from one burst to the next.  The walk still runs and must
- * confirm the guess -- the span's key equal to the guessed key, and the
- * lcache still serving that heap (its serial) -- before anything is
- * stored.  A key equal to the guess is a class span's (a large block's key
- * ends in 0xff, no class index), so the span needs no class test. */
+ * confirm the guess -- the span's key equal to the guessed key -- before
+ * anything is stored.  That alone proves the lcache right: it served the
+ * key's heap when the guess was made, and only its owner, this thread,
+ * re-initialises it for another heap (cache.h), which takes a new heap
+ * with that id, so the key's heap destroyed, so its memory removed first:
+ * no span in the page map has that key any more.  The first guess (key 0,
+ * lcache NULL) matches no span: serials start at 1.  A key equal to the
+ * guess is a class span's (a large block's key ends in 0xff, no class
+ * index), so the span needs no class test. */
 static inline __attribute__((always_inline)) bool
 xm_free_quick(void *const *objs, unsigned n, const char *fn, enum xm_isa isa,
 	      xm_free_fn *many, xm_flush_fn *flush)
@@ -362,12 +361,12 @@ xm_free_quick(void *const *objs, unsigned n, const char *fn, enum xm_isa isa,
 		return false;
 	struct xm_lcache *lc = l->free_lc;
 	uint64_t key = l->free_key;
-	if (unlikely(s->cache_key != key) || !xm_free_guess_live(lc, key))
+	if (unlikely(s->cache_key != key))
 		return false;
 	uintptr_t lo = s->base, used = s->used_len;
-	if (unlikely(!xm_lc_enter(lc)))
+	if (unlikely(!xm_lc_try_enter(lc)))
 		return false;
-	struct xm_cache *c = &lc->cls[key & 0xff];
+	struct xm_cache *c = l->free_cache;
 	if (unlikely(c->n + n > c->cap)) {
 		/* Every fourth burst of 32 on an lcore that only frees (TX):
 		 * flushed here, not by the general loop after two more
@@ -424,11 +423,9 @@ xm_free_one(void *const *objs, const char *fn, xm_flush_fn *flush)
 	    unlikely(!xm_span_slot_ok(s, off)))
 		return false;
 	struct xm_lcache *lc = l->free_lc;
-	if (!xm_free_guess_live(lc, key))
+	if (unlikely(!xm_lc_try_enter(lc)))
 		return false;
-	if (unlikely(!xm_lc_enter(lc)))
-		return false;
-	struct xm_cache *c = &lc->cls[key & 0xff];
+	struct xm_cache *c = l->free_cache;
 	uint32_t cn = c->n;
 	if (unlikely(cn + 1 > c->cap)) {
 		flush(lc, objs, 1, key, fn);

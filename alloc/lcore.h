@@ -11,22 +11,25 @@ struct xm_lcache;
 
 /* Per-lcore row of caches, one slot per heap id.  Slots are written by the
  * owner (creation) and by heap destroy, read by the owner and by drainers:
- * acquire/release atomics. */
+ * acquire/release atomics.  The row comes first: the fast path indexes it
+ * with the heap id and no offset. */
 struct xm_lcore {
-	int id;
 	struct xm_lcache *_Atomic lc[XMEM_MAX_HEAPS];
-	/* Per-member accounting in a domain (shared.c), after lc so that the
-	 * fast path's offsets do not move.  gone: the counts of lcaches that
-	 * were re-initialised for another heap (owner only); base: the
-	 * lcore's totals when its holder claimed it (the holder only). */
+	int id;
+	/* Per-member accounting in a domain (shared.c).  gone: the counts of
+	 * lcaches that were re-initialised for another heap (owner only);
+	 * base: the lcore's totals when its holder claimed it (the holder
+	 * only). */
 	_Atomic uint64_t gone_allocs, gone_frees;
 	uint64_t base_allocs, base_frees;
 	/* The free path's guess (free.c, xm_free_one_span): the lcache the
-	 * last burst it took went to, and the cache key (heap serial, class)
-	 * of that burst.  Owner only, plain.  Never trusted: a burst checks
-	 * its first span's key and the lcache's serial against it before
-	 * storing anything. */
+	 * last burst it took went to, that lcache's array for the burst's
+	 * class, and the cache key (heap serial, class) of that burst.  Owner
+	 * only, plain.  Never trusted: a burst checks its first span's key
+	 * against it before storing anything (free.c, xm_free_quick, says why
+	 * that is enough). */
 	struct xm_lcache *free_lc;
+	struct xm_cache *free_cache;
 	uint64_t free_key;
 };
 

@@ -13,8 +13,9 @@
 
 #define XM_DOM_MAGIC   0x316d6f646d656d78ull   /* "xmemdom1" */
 /* The file layout's version, in the top byte of xm_domain.version (2: the
- * translation map after the window's part). */
-#define XM_DOM_LAYOUT  2u
+ * translation map after the window's part; 3: an lcore's row of caches
+ * first, and its free guess with the class array). */
+#define XM_DOM_LAYOUT  3u
 #define XM_DOM_READERS 1024
 
 /* A member slot.  state: 0 free, 1 being claimed or reaped, 2 live;
