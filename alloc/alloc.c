@@ -182,7 +182,7 @@ static int xm_alloc_n(struct xmem_heap *h, size_t size, size_t align,
 	return -1;
 }
 
-void *xmem_alloc(struct xmem_heap *h, size_t size, size_t align)
+XM_ENTRY_ALIGN void *xmem_alloc(struct xmem_heap *h, size_t size, size_t align)
 {
 	void *p;
 	if (!(likely(align == 0) && xm_alloc_bulk_fast(h, size, &p, 1)) &&
@@ -261,14 +261,18 @@ __attribute__((constructor)) static void xm_alloc_pick(void)
 }
 
 /* A burst of one inline here (one pointer moved: no vector code, so no
- * instance to pick), anything else a tail jump through the pointer: the
- * valgrind hook (memcheck builds only, where this frame then stays on the
- * stack that memcheck records for the blocks) is empty otherwise. */
-int xmem_alloc_bulk(struct xmem_heap *h, size_t size, void **objs, unsigned n)
+ * instance to pick), laid out straight from the entry, where a burst of
+ * one is mostly fixed cost; anything else a tail jump through the pointer
+ * (a taken branch more, shared by the burst's objects).  The valgrind hook
+ * (memcheck builds only, where this frame then stays on the stack that
+ * memcheck records for the blocks) is empty otherwise. */
+XM_ENTRY_ALIGN int xmem_alloc_bulk(struct xmem_heap *h, size_t size, void **objs, unsigned n)
 {
-	int rc = 0;
-	if (n != 1 || unlikely(!xm_alloc_bulk_fast(h, size, objs, 1)))
-		rc = xm_alloc_bulk_pick(h, size, objs, n);
+	if (likely(n == 1) && likely(xm_alloc_bulk_fast(h, size, objs, 1))) {
+		xm_vg_on_alloc(objs, 1, size);
+		return 0;
+	}
+	int rc = xm_alloc_bulk_pick(h, size, objs, n);
 	if (rc == 0)
 		xm_vg_on_alloc(objs, n, size);
 	return rc;

@@ -750,7 +750,7 @@ void xm_free_many(void *const *objs, unsigned n, const char *fn)
 	xm_free_pick_fn(objs, n, fn);
 }
 
-void xmem_free(void *ptr)
+XM_ENTRY_ALIGN void xmem_free(void *ptr)
 {
 	if (ptr) {
 		xm_vg_on_free(&ptr, 1, "xmem_free");
@@ -758,7 +758,7 @@ void xmem_free(void *ptr)
 	}
 }
 
-void xmem_free_bulk(void *const *objs, unsigned n)
+XM_ENTRY_ALIGN void xmem_free_bulk(void *const *objs, unsigned n)
 {
 	if (unlikely(!objs)) {
 		if (n)
@@ -766,7 +766,7 @@ void xmem_free_bulk(void *const *objs, unsigned n)
 		return;
 	}
 	xm_vg_on_free(objs, n, "xmem_free_bulk");
-	if (n == 1)
+	if (likely(n == 1))
 		xm_free_single(objs, "xmem_free_bulk");
 	else
 		xm_free_pick_fn(objs, n, "xmem_free_bulk");
