@@ -133,6 +133,18 @@ static void case_invalid_frees(int mode)
 	invalid_free(&e, (void *)(uintptr_t)1, bulk, "address 1");
 	invalid_free(&e, (void *)(uintptr_t)-64, bulk, "top of address space");
 	invalid_free(&e, (void *)((uintptr_t)1 << 47), bulk, "2^47");
+	/* A live block's address with a bit above the page map's 48 set: the
+	 * free path's first look-up reads the page map with those bits masked
+	 * off, finds the block's own span, and must still turn it away.  A
+	 * free of the same class first makes that span's key the free path's
+	 * guess, so the first try gets as far as the range test. */
+	void *same_class = xmem_alloc(e.h, 64, 0);
+	if (CHECK(same_class))
+		xmem_free(same_class);
+	invalid_free(&e, (void *)((uintptr_t)small | (uintptr_t)1 << 48), bulk,
+		     "small with bit 48 set");
+	invalid_free(&e, (void *)((uintptr_t)small | (uintptr_t)1 << 63), bulk,
+		     "small with bit 63 set");
 	/* a never-allocated address inside the heap (the heap is nearly empty
 	 * and its last page holds no block) */
 	invalid_free(&e, e.va + e.len - 8, bulk, "free memory in the heap");
