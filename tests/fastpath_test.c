@@ -348,6 +348,15 @@ static void case_free_guess(void)
 		if (!CHECK(all_in(e, o, 32)))
 			break;
 		xmem_free_bulk(o, 32);
+		/* And one at a time, one of each heap (the single pointer's own
+		 * first try, whose guess is then the other heap's every time). */
+		const struct env *f = e == &a ? &c : &a;
+		if (!CHECK_OK(xmem_alloc_bulk(e->h, 2048, &o[0], 1)) ||
+		    !CHECK_OK(xmem_alloc_bulk(f->h, 2048, &o[1], 1)) ||
+		    !CHECK(all_in(e, &o[0], 1)) || !CHECK(all_in(f, &o[1], 1)))
+			break;
+		xmem_free_bulk(&o[0], 1);
+		xmem_free_bulk(&o[1], 1);
 	}
 	CHECK_EQ(live(c.h), 0);
 	env_fini(&c);
