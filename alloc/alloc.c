@@ -268,11 +268,9 @@ __attribute__((constructor)) static void xm_alloc_pick(void)
  * memcheck records for the blocks) is empty otherwise. */
 XM_ENTRY_ALIGN int xmem_alloc_bulk(struct xmem_heap *h, size_t size, void **objs, unsigned n)
 {
-	if (likely(n == 1) && likely(xm_alloc_bulk_fast(h, size, objs, 1))) {
-		xm_vg_on_alloc(objs, 1, size);
-		return 0;
-	}
-	int rc = xm_alloc_bulk_pick(h, size, objs, n);
+	int rc = 0;
+	if (!(likely(n == 1) && likely(xm_alloc_bulk_fast(h, size, objs, 1))))
+		rc = xm_alloc_bulk_pick(h, size, objs, n);
 	if (rc == 0)
 		xm_vg_on_alloc(objs, n, size);
 	return rc;

@@ -84,14 +84,23 @@ struct xm_pm_leaf {
 
 extern struct xm_pm_leaf *_Atomic xm_pm_root[1u << XM_PM_ROOT_BITS];
 
-/* The leaf covering va, or NULL.  Acquire pairs with the release store that
- * published the zero-filled leaf. */
+/* The leaf covering va's bits below XMEM_VA_BITS (those above are
+ * ignored), or NULL.  Acquire pairs with the release store that published
+ * the zero-filled leaf. */
+static inline struct xm_pm_leaf *xm_pm_leaf_of_low(uintptr_t va)
+{
+	return atomic_load_explicit(
+		&xm_pm_root[(va >> (XM_UNIT_SHIFT + XM_PM_LEAF_BITS)) &
+			    ((1u << XM_PM_ROOT_BITS) - 1)],
+		memory_order_acquire);
+}
+
+/* The leaf covering va, or NULL. */
 static inline struct xm_pm_leaf *xm_pm_leaf_of(uintptr_t va)
 {
 	if (unlikely(va >> XMEM_VA_BITS))
 		return NULL;
-	return atomic_load_explicit(&xm_pm_root[va >> (XM_UNIT_SHIFT + XM_PM_LEAF_BITS)],
-				    memory_order_acquire);
+	return xm_pm_leaf_of_low(va);
 }
 
 /* The tagged entry of va's unit in leaf, the leaf covering va.  Acquire
@@ -123,10 +132,7 @@ static inline uintptr_t xm_pm_entry(uintptr_t va)
  * makes anyway, turns it away. */
 static inline uintptr_t xm_pm_entry_unchecked(uintptr_t va)
 {
-	struct xm_pm_leaf *leaf = atomic_load_explicit(
-		&xm_pm_root[(va >> (XM_UNIT_SHIFT + XM_PM_LEAF_BITS)) &
-			    ((1u << XM_PM_ROOT_BITS) - 1)],
-		memory_order_acquire);
+	struct xm_pm_leaf *leaf = xm_pm_leaf_of_low(va);
 	if (unlikely(!leaf))
 		return 0;
 	return xm_pm_leaf_entry(leaf, va);
