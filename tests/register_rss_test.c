@@ -5,8 +5,9 @@
  * unmapped (alloc/meta.c).  Resident memory must still stay within the
  * current table, the one it replaced and the regions' own copies, and go
  * back when it is all unregistered: freed blocks with mappings of their
- * own give their pages back.  Without that, the eighth registration below holds about 74 MiB,
- * against a bound of 42, and 78 MiB stay after the last removal. */
+ * own give their pages back.  Without that, the eighth registration below
+ * holds about 74 MiB, against a bound of 42, and 78 MiB stay after the
+ * last removal. */
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -29,6 +30,13 @@ const char *__asan_default_options(void)
 #define RR_PAGES ((size_t)65536)          /* 256 MiB of 4 KiB pages each */
 #define RR_LEN   (RR_PAGES * PAGE4K)
 #define MIB      ((long)1 << 20)
+
+/* Registration k's IOVA of page i: frame i * 7919 mod n, so that no two
+ * pages make a run. */
+static uint64_t rr_iova(int k, size_t i)
+{
+	return ((uint64_t)(k + 1) << 40) + (i * 7919 % RR_PAGES) * PAGE4K;
+}
 
 /* The process's anonymous resident memory, in bytes (-1: unknown). */
 static long rss_anon(void)
@@ -58,9 +66,8 @@ static void scattered_registrations(void)
 		va[k] = xt_map(RR_LEN, PAGE4K, PROT_NONE);
 		if (!CHECK(va[k]))
 			return;
-		/* Page i at frame i * 7919 mod n: no two pages in a run. */
 		for (size_t i = 0; i < RR_PAGES; i++)
-			tab[i] = ((uint64_t)(k + 1) << 40) + (i * 7919 % RR_PAGES) * PAGE4K;
+			tab[i] = rr_iova(k, i);
 		if (!CHECK_EQ(xmem_register(va[k], RR_LEN, tab, RR_PAGES, PAGE4K), 0))
 			return;
 		/* Per registration: its copy of the table (512 KiB) and 2 MiB of
@@ -73,8 +80,7 @@ static void scattered_registrations(void)
 	}
 	/* Every translation still holds after the table was replaced so often. */
 	for (int k = 0; k < RR_N; k++)
-		CHECK_EQ(xmem_iova2virt(((uint64_t)(k + 1) << 40) + 5 * 7919 % RR_PAGES * PAGE4K + 1),
-			 (void *)(va[k] + 5 * PAGE4K + 1));
+		CHECK_EQ(xmem_iova2virt(rr_iova(k, 5) + 1), (void *)(va[k] + 5 * PAGE4K + 1));
 	for (int k = 0; k < RR_N; k++) {
 		CHECK_EQ(xmem_unregister(va[k], RR_LEN), 0);
 		xt_unmap(va[k], RR_LEN);
